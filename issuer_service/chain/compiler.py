@@ -1,0 +1,124 @@
+"""Compile the Solidity sources with py-solc-x through the solcjs wrapper, cached by source hash.
+
+Tests, the deploy script and the service all call `load_artifacts()`; only the first call after a
+source change pays for the ~2 s compile.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+CONTRACTS_DIR = ROOT / "contracts"
+SOLC_WRAPPER = ROOT / "tools" / "solc"
+OZ_DIR = ROOT / "node_modules" / "@openzeppelin" / "contracts"
+CACHE_DIR = ROOT / "build" / "artifacts"
+
+SOLC_SETTINGS: dict[str, Any] = {
+    "optimizer": {"enabled": True, "runs": 1_000_000},
+    "viaIR": False,
+    "evmVersion": "cancun",
+    "remappings": ["@openzeppelin/=node_modules/@openzeppelin/"],
+    "outputSelection": {
+        "*": {"*": ["abi", "evm.bytecode.object", "evm.deployedBytecode.object", "storageLayout"]}
+    },
+}
+
+
+class CompilationError(RuntimeError):
+    """Solidity did not compile; the message holds each error with its file and line."""
+
+
+@dataclass(frozen=True)
+class Artifact:
+    name: str
+    source: str
+    abi: list[dict[str, Any]]
+    bytecode: str
+    deployed_bytecode: str
+    storage_layout: dict[str, Any]
+
+
+def _source_files() -> list[Path]:
+    return sorted(p for p in CONTRACTS_DIR.rglob("*.sol") if "test" not in p.relative_to(CONTRACTS_DIR).parts)
+
+
+def source_hash() -> str:
+    """Hash of everything that determines the output: our sources, OZ's version, solc settings."""
+    digest = hashlib.sha256()
+    for path in _source_files():
+        digest.update(str(path.relative_to(ROOT)).encode())
+        digest.update(path.read_bytes())
+    oz_package = OZ_DIR / "package.json"
+    if oz_package.exists():
+        digest.update(json.loads(oz_package.read_text())["version"].encode())
+    solc_package = ROOT / "node_modules" / "solc" / "package.json"
+    if solc_package.exists():
+        digest.update(json.loads(solc_package.read_text())["version"].encode())
+    digest.update(json.dumps(SOLC_SETTINGS, sort_keys=True).encode())
+    return digest.hexdigest()[:16]
+
+
+def _compile() -> dict[str, Any]:
+    import solcx  # imported here: only a cache miss needs the compiler
+    from solcx.exceptions import SolcError
+
+    if not (ROOT / "node_modules" / "solc").exists():
+        raise CompilationError("solcjs is not installed: run `bash scripts/bootstrap.sh`")
+    sources = {str(p.relative_to(ROOT)): {"content": p.read_text()} for p in _source_files()}
+    standard_input = {"language": "Solidity", "sources": sources, "settings": SOLC_SETTINGS}
+    try:
+        output = solcx.compile_standard(
+            standard_input, base_path=str(ROOT), allow_paths=str(ROOT), solc_binary=str(SOLC_WRAPPER)
+        )
+    except SolcError as exc:
+        raise CompilationError(_format_errors(exc)) from None
+    errors = [e for e in output.get("errors", []) if e.get("severity") == "error"]
+    if errors:
+        raise CompilationError("\n".join(e.get("formattedMessage", e.get("message", "")) for e in errors))
+    return output
+
+
+def _format_errors(exc: Exception) -> str:
+    text = str(exc)
+    # solcx puts the compiler's formatted messages ("contracts/X.sol:12:5: ...") first.
+    return text.split("> command:")[0].strip() or text
+
+
+def load_artifacts(*, force: bool = False) -> dict[str, Artifact]:
+    """All contract artifacts by contract name, compiling only when the sources changed."""
+    cache_file = CACHE_DIR / f"{source_hash()}.json"
+    if cache_file.exists() and not force:
+        raw = json.loads(cache_file.read_text())
+    else:
+        output = _compile()
+        raw = {}
+        for source, contracts in output["contracts"].items():
+            if not source.startswith("contracts/"):
+                continue
+            for name, data in contracts.items():
+                raw[name] = {
+                    "name": name,
+                    "source": source,
+                    "abi": data["abi"],
+                    "bytecode": "0x" + data["evm"]["bytecode"]["object"],
+                    "deployed_bytecode": "0x" + data["evm"]["deployedBytecode"]["object"],
+                    "storage_layout": data.get("storageLayout", {}),
+                }
+        CACHE_DIR.mkdir(parents=True, exist_ok=True)
+        tmp = cache_file.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(raw))
+        tmp.replace(cache_file)  # atomic: concurrent test workers never read half a file
+    return {name: Artifact(**data) for name, data in raw.items()}
+
+
+def load_artifact(name: str) -> Artifact:
+    artifacts = load_artifacts()
+    if name not in artifacts:
+        raise CompilationError(f"no contract named {name!r}; have {sorted(artifacts)}")
+    return artifacts[name]
