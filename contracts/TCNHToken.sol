@@ -95,7 +95,7 @@ contract TCNHToken is IERC20, IERC20Metadata, IERC20Permit, IERC20Errors, Access
 
     event Minted(address indexed minter, address indexed to, uint256 amount);
     event Redeemed(address indexed holder, uint256 amount, bytes32 indexed requestId);
-    event MinterConfigured(address indexed minter, uint256 allowance);
+    event MinterConfigured(address indexed minter, uint256 allowance, bool added);
     event MinterRemoved(address indexed minter);
     event AllowListed(address indexed account);
     event RemovedFromAllowList(address indexed account);
@@ -338,16 +338,16 @@ contract TCNHToken is IERC20, IERC20Metadata, IERC20Permit, IERC20Errors, Access
     /// @notice Makes `minter` a minter with a remaining allowance of `mintAllowance` (replacing any).
     function configureMinter(address minter, uint256 mintAllowance) external onlyRole(MINTER_ADMIN_ROLE) {
         if (minter == address(0)) revert ZeroAddress();
-        _minters[minter] = _IS_MINTER | (mintAllowance & _MINTER_ALLOWANCE_MASK);
-        _minterSet.add(minter);
-        emit MinterConfigured(minter, mintAllowance & _MINTER_ALLOWANCE_MASK);
+        uint256 allowance_ = mintAllowance & _MINTER_ALLOWANCE_MASK;
+        _minters[minter] = _IS_MINTER | allowance_;
+        bool added = _minterSet.add(minter);
+        emit MinterConfigured(minter, allowance_, added);
     }
 
     /// @notice Removes `minter` and its allowance.
     function removeMinter(address minter) external onlyRole(MINTER_ADMIN_ROLE) {
-        if (_minters[minter] & _IS_MINTER == 0) revert NotMinter(minter);
+        if (!_minterSet.remove(minter)) revert NotMinter(minter);
         delete _minters[minter];
-        _minterSet.remove(minter);
         emit MinterRemoved(minter);
     }
 
@@ -569,8 +569,8 @@ contract TCNHToken is IERC20, IERC20Metadata, IERC20Permit, IERC20Errors, Access
             if (signer != owner) revert ERC2612InvalidSigner(signer, owner);
             return true;
         }
-        (address recovered, ECDSA.RecoverError err,) = ECDSA.tryRecover(digest, v, r, s);
-        return err == ECDSA.RecoverError.NoError && recovered == owner;
+        (address recovered, ECDSA.RecoverError err, bytes32 errArg) = ECDSA.tryRecover(digest, v, r, s);
+        return err == ECDSA.RecoverError.NoError && errArg == bytes32(0) && recovered == owner;
     }
 
     function _setReservePolicy(uint16 bufferBps, uint32 maxAttestationAge) private {

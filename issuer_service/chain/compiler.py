@@ -64,17 +64,21 @@ def source_hash() -> str:
     return digest.hexdigest()[:16]
 
 
+def standard_input() -> dict[str, Any]:
+    """The solc standard-JSON input for our sources (also what Slither analyses)."""
+    sources = {str(p.relative_to(ROOT)): {"content": p.read_text()} for p in _source_files()}
+    return {"language": "Solidity", "sources": sources, "settings": SOLC_SETTINGS}
+
+
 def _compile() -> dict[str, Any]:
     import solcx  # imported here: only a cache miss needs the compiler
     from solcx.exceptions import SolcError
 
     if not (ROOT / "node_modules" / "solc").exists():
         raise CompilationError("solcjs is not installed: run `bash scripts/bootstrap.sh`")
-    sources = {str(p.relative_to(ROOT)): {"content": p.read_text()} for p in _source_files()}
-    standard_input = {"language": "Solidity", "sources": sources, "settings": SOLC_SETTINGS}
     try:
         output = solcx.compile_standard(
-            standard_input, base_path=str(ROOT), allow_paths=str(ROOT), solc_binary=str(SOLC_WRAPPER)
+            standard_input(), base_path=str(ROOT), allow_paths=str(ROOT), solc_binary=str(SOLC_WRAPPER)
         )
     except SolcError as exc:
         raise CompilationError(_format_errors(exc)) from None
@@ -122,3 +126,16 @@ def load_artifact(name: str) -> Artifact:
     if name not in artifacts:
         raise CompilationError(f"no contract named {name!r}; have {sorted(artifacts)}")
     return artifacts[name]
+
+
+if __name__ == "__main__":
+    import sys
+
+    if sys.argv[1:2] == ["--standard-input"]:
+        # Without our outputSelection, so Slither asks for the ASTs and source maps it needs.
+        data = standard_input()
+        data["settings"] = {k: v for k, v in data["settings"].items() if k != "outputSelection"}
+        print(json.dumps(data, indent=1))
+    else:
+        for artifact in load_artifacts(force="--force" in sys.argv).values():
+            print(f"{artifact.name}: {len(artifact.deployed_bytecode) // 2 - 1} bytes runtime")

@@ -1,0 +1,103 @@
+"""The deploy command: argument parsing, progress display and one-line errors."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+from pathlib import Path
+
+from rich.console import Console
+from web3 import Web3
+
+from issuer_service.chain.anvil import AnvilError, start_anvil
+from issuer_service.chain.compiler import CompilationError
+from issuer_service.chain.deploy import DeployConfig, DeployError, deploy
+from issuer_service.chain.keys import KeyFileError, RoleKeys
+from issuer_service.chain.networks import MainnetRefused, is_local_chain
+
+console = Console(stderr=True, soft_wrap=True)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="deploy", description="Deploy the tCNH sandbox token (R55).")
+    parser.add_argument("--rpc-url", help="EVM JSON-RPC endpoint; default: spawn a local Anvil")
+    parser.add_argument("--keys-file", type=Path,
+                        help="JSON {\"keys\": {role: private key}} for deployer, admin, minter_admin, pauser, "
+                             "compliance, attestor, minter; default with a spawned Anvil: generate sandbox keys")
+    parser.add_argument("--out", type=Path, default=Path(".sandbox/deployment.json"), help="deployment file to write")
+    parser.add_argument("--buffer-bps", type=int, default=200, help="reserve buffer in basis points (R1)")
+    parser.add_argument("--max-attestation-age", type=int, default=86_400, help="seconds (R1)")
+    parser.add_argument("--keep-running", action="store_true", help="keep the spawned Anvil running until Ctrl-C")
+    parser.add_argument("--i-know-this-is-mainnet", dest="allow_mainnet", action="store_true",
+                        help="allow a known main-net chain id (R55); you almost certainly do not want this")
+    parser.add_argument("--json", action="store_true", help="print the deployment JSON on stdout")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    anvil = None
+    try:
+        if args.rpc_url:
+            w3 = Web3(Web3.HTTPProvider(args.rpc_url, request_kwargs={"timeout": 10}))
+            if not w3.is_connected():
+                raise DeployError(f"cannot reach an EVM JSON-RPC endpoint at {args.rpc_url}; check --rpc-url")
+        else:
+            with console.status("starting a local Anvil"):
+                state = args.out.parent / "anvil-state.json" if args.keep_running else None
+                anvil = start_anvil(state_file=state)
+            w3 = Web3(Web3.HTTPProvider(anvil.url))
+            console.print(f"[green]✓[/] Anvil at {anvil.url}")
+        keys = _keys(args, w3, spawned=anvil is not None)
+        config = DeployConfig(keys=keys, buffer_bps=args.buffer_bps,
+                              max_attestation_age_s=args.max_attestation_age, allow_mainnet=args.allow_mainnet)
+        with console.status("deploying") as status:
+            deployment = deploy(w3, config, progress=lambda msg: status.update(msg))
+        deployment.save(args.out)
+        console.print(f"[green]✓[/] tCNH at {deployment.token_address} on chain {deployment.chain_id} "
+                      f"(block {deployment.block_number}); roles verified")
+        for role, address in deployment.roles.items():
+            console.print(f"    {role:<13} {address}")
+        console.print(f"    {'minter':<13} {', '.join(deployment.minters)}")
+        console.print(f"[green]✓[/] deployment written to {args.out}")
+        if args.json:
+            print(deployment.to_json())
+        if anvil is not None and args.keep_running:
+            console.print(f"Anvil keeps running at {anvil.url}; Ctrl-C to stop")
+            signal.sigwait({signal.SIGINT, signal.SIGTERM})
+        return 0
+    except (DeployError, MainnetRefused, KeyFileError, AnvilError, CompilationError) as exc:
+        console.print(f"[red]deploy failed:[/] {exc}")
+        return 1
+    except (ConnectionError, OSError) as exc:
+        console.print(f"[red]deploy failed:[/] chain connection error ({exc.__class__.__name__}); check --rpc-url")
+        return 1
+    except Exception as exc:  # the CLI promise: one line, no traceback
+        if os.environ.get("CNH_DEBUG"):
+            raise
+        console.print(f"[red]deploy failed:[/] {exc.__class__.__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+                      " (set CNH_DEBUG=1 for details)")
+        return 1
+    finally:
+        if anvil is not None:
+            anvil.stop()
+
+
+def _keys(args: argparse.Namespace, w3: Web3, *, spawned: bool) -> RoleKeys:
+    if args.keys_file:
+        return RoleKeys.load(args.keys_file)
+    if not spawned and not is_local_chain(w3.eth.chain_id):
+        raise KeyFileError("--keys-file is required for a chain the sandbox did not spawn (R43: keys come from a file)")
+    keys = RoleKeys.generate()
+    keys.fund_on_anvil(w3)
+    key_path = args.out.parent / "keys.json"
+    keys.save(key_path)
+    console.print(f"[yellow]![/] generated SANDBOX keys, saved to {key_path} (mode 600; not for real funds)")
+    return keys
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,16 @@
+"""The sandbox demo: spawn Anvil, deploy tCNH, walk allow-list → attest → mint → transfer → redeem.
+
+    bash scripts/demo.sh      (installs what is missing, then runs this)
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from issuer_service.demo import main  # noqa: E402
+
+if __name__ == "__main__":
+    sys.exit(main())

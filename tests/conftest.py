@@ -1,0 +1,3 @@
+"""Test-wide fixtures. Chain fixtures live in tests/chain_fixtures.py."""
+
+pytest_plugins = ["tests.chain_fixtures"]
