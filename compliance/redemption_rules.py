@@ -1,0 +1,101 @@
+"""Redemption rules (R13, R14, R20, R22, R24, R41): at par, minus only a disclosed fee.
+
+`check_redemption` order: paused (R41), KYC (R20), wallet owned (R11/R13), wallet allow-listed
+(R22), wallet frozen (R24), below the disclosed minimum (R14), token balance, daily limit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from compliance import decision as codes
+from compliance._validate import require_bool, require_non_negative, require_positive
+from compliance.decision import Decision
+from compliance.eligibility import check_customer_and_wallet
+from compliance.money import fen_to_units, format_fen, format_units
+from compliance.profiles import BPS_DENOMINATOR, RegimeProfile
+
+
+@dataclass(frozen=True)
+class RedemptionContext:
+    """Everything `check_redemption` needs, read by the service in the redemption's transaction."""
+
+    amount_fen: int
+    customer_kyc_status: str
+    customer_risk: str | None
+    customer_active: bool
+    wallet_owned_by_customer: bool
+    wallet_status: str
+    wallet_frozen: bool
+    paused: bool
+    token_balance_units: int  # the wallet's on-chain balance, in token base units (6 decimals)
+    redeemed_today_fen: int  # this customer, today
+
+    def __post_init__(self) -> None:
+        require_positive(self.amount_fen, "amount_fen")
+        require_non_negative(self.token_balance_units, "token_balance_units")
+        require_non_negative(self.redeemed_today_fen, "redeemed_today_fen")
+        for name in ("customer_active", "wallet_owned_by_customer", "wallet_frozen", "paused"):
+            require_bool(getattr(self, name), name)
+
+
+def redemption_fee_fen(amount_fen: int, profile: RegimeProfile) -> int:
+    """R14: the disclosed fee, rounded down in the holder's favour; 0 where fees are not allowed."""
+    require_non_negative(amount_fen, "amount_fen")
+    if not profile.redemption_fee_allowed:  # R60: eu-mica redemption is free
+        return 0
+    return amount_fen * profile.redemption_fee_bps // BPS_DENOMINATOR + profile.redemption_fee_fixed_fen
+
+
+def redemption_payout_fen(amount_fen: int, profile: RegimeProfile) -> int:
+    """R13: fiat paid for `amount_fen` of tokens: par minus the disclosed fee (never negative)."""
+    return max(0, amount_fen - redemption_fee_fen(amount_fen, profile))
+
+
+def check_redemption(ctx: RedemptionContext, profile: RegimeProfile) -> Decision:
+    """Decide whether a holder may redeem `ctx.amount_fen`; the first failed check wins."""
+    refusal = check_customer_and_wallet(
+        action="redemption",
+        paused=ctx.paused,
+        customer_kyc_status=ctx.customer_kyc_status,
+        customer_risk=ctx.customer_risk,
+        customer_active=ctx.customer_active,
+        wallet_owned_by_customer=ctx.wallet_owned_by_customer,
+        wallet_status=ctx.wallet_status,
+        wallet_frozen=ctx.wallet_frozen,
+    )
+    if refusal is not None:
+        return refusal
+    amount = ctx.amount_fen
+    if amount < profile.redemption_minimum_fen:  # R14: small, disclosed minimum
+        return Decision.reject(
+            codes.BELOW_MINIMUM,
+            f"amount {format_fen(amount)} is below the disclosed redemption minimum of "
+            f"{format_fen(profile.redemption_minimum_fen)}",
+            "R14",
+        )
+    if redemption_payout_fen(amount, profile) == 0:  # R14: the fee would eat the whole amount
+        return Decision.reject(
+            codes.BELOW_MINIMUM,
+            f"amount {format_fen(amount)} does not cover the disclosed fee of "
+            f"{format_fen(redemption_fee_fen(amount, profile))}; redeem a larger amount",
+            "R14",
+        )
+    if ctx.token_balance_units < fen_to_units(amount):
+        return Decision.reject(
+            codes.INSUFFICIENT_TOKEN_BALANCE,
+            f"the wallet holds {format_units(ctx.token_balance_units)} tCNH, less than the "
+            f"{format_fen(amount)} requested",
+            "R13",
+        )
+    # The rating was checked above; a missing limit fails closed (limit 0).
+    daily_limit = profile.daily_redeem_limit_fen.get(ctx.customer_risk or "", 0)
+    if ctx.redeemed_today_fen + amount > daily_limit:
+        left = max(0, daily_limit - ctx.redeemed_today_fen)
+        return Decision.reject(
+            codes.OVER_DAILY_LIMIT,
+            f"amount {format_fen(amount)} is above what is left of today's redemption limit "
+            f"({format_fen(left)} of {format_fen(daily_limit)}); redeem less or wait until tomorrow",
+            "R12",
+        )
+    return Decision.allow("redemption allowed")
