@@ -1,0 +1,1 @@
+"""Emergency pause and two-admin resume (R40, R41)."""

@@ -1,0 +1,1 @@
+"""API keys: issue, revoke, bootstrap (R42, R43)."""

@@ -1,0 +1,32 @@
+"""API keys are stored only as an HMAC of the key; the key itself is shown once and never kept."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from issuer_service.db import Base, UtcDateTime
+
+
+class ApiKey(Base):
+    __tablename__ = "api_keys"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    role: Mapped[str] = mapped_column(String(16))
+    label: Mapped[str] = mapped_column(String(100))
+    customer_id: Mapped[str | None] = mapped_column(ForeignKey("customers.id"), index=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    created_by: Mapped[str] = mapped_column(String(64))
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    revoked_by: Mapped[str | None] = mapped_column(String(64))
+
+    __table_args__ = (
+        CheckConstraint(
+            "role IN ('admin', 'operator', 'compliance', 'treasury', 'auditor', 'customer')", name="role"
+        ),
+        # A customer key is bound to exactly one customer; a staff key to none (R42).
+        CheckConstraint("(role = 'customer') = (customer_id IS NOT NULL)", name="customer_binding"),
+    )

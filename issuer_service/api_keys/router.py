@@ -1,0 +1,52 @@
+"""HTTP routes for API keys (admin only, R42)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Response
+
+from issuer_service.api_keys import service
+from issuer_service.api_keys.schemas import ApiKeyOut, CreatedApiKey, CustomerKeyCreate, StaffKeyCreate
+from issuer_service.auth import Principal, require
+from issuer_service.dependencies import SessionDep, SettingsDep
+
+router = APIRouter(tags=["api-keys"])
+
+AdminDep = Annotated[Principal, Depends(require("admin"))]
+KeyIdPath = Annotated[str, Path(description="The API key id.", examples=["key_018c2f1e3a4b9f3e2d1c0b0a"])]
+CustomerIdPath = Annotated[str, Path(description="The customer id.", examples=["cus_018c2f1e3a4b9f3e2d1c0b0a"])]
+
+
+@router.post("/v1/api-keys", status_code=201, summary="Issue a staff key (shown once)")
+def create_staff_key(
+    body: StaffKeyCreate, session: SessionDep, settings: SettingsDep, principal: AdminDep, response: Response
+) -> CreatedApiKey:
+    response.headers["Cache-Control"] = "no-store"  # the body holds a secret
+    return service.create_staff_key(
+        session, pepper=settings.api_key_pepper.get_secret_value(), actor=principal, role=body.role, label=body.label
+    )
+
+
+@router.delete("/v1/api-keys/{key_id}", summary="Revoke a key")
+def revoke_key(key_id: KeyIdPath, session: SessionDep, principal: AdminDep) -> ApiKeyOut:
+    return service.revoke_key(session, actor=principal, key_id=key_id)
+
+
+@router.post("/v1/customers/{customer_id}/api-keys", status_code=201, summary="Issue a customer key (shown once)")
+def create_customer_key(
+    customer_id: CustomerIdPath,
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: AdminDep,
+    response: Response,
+    body: CustomerKeyCreate | None = None,
+) -> CreatedApiKey:
+    response.headers["Cache-Control"] = "no-store"
+    return service.create_customer_key(
+        session,
+        pepper=settings.api_key_pepper.get_secret_value(),
+        actor=principal,
+        customer_id=customer_id,
+        label=body.label if body else None,
+    )

@@ -1,0 +1,41 @@
+"""API key shapes. The plaintext key appears only in CreatedApiKey, once."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+StaffRole = Literal["admin", "operator", "compliance", "treasury", "auditor"]
+
+
+class StaffKeyCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    role: StaffRole = Field(description="The key's one role (R42). Customer keys: POST /v1/customers/{id}/api-keys.", examples=["operator"])
+    label: str = Field(min_length=1, max_length=100, description="Who or what uses the key.", examples=["ops desk - Alice"])
+
+
+class CustomerKeyCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    label: str | None = Field(
+        default=None, min_length=1, max_length=100, description="Optional; defaults to the customer id.", examples=["treasury bot"]
+    )
+
+
+class ApiKeyOut(BaseModel):
+    id: str = Field(description="Key id; the actor in audit records.", examples=["key_018c2f1e3a4b9f3e2d1c0b0a"])
+    role: str = Field(description="The key's role.", examples=["operator"])
+    label: str = Field(description="Who or what uses the key.", examples=["ops desk - Alice"])
+    customer_id: str | None = Field(description="The customer a customer key is bound to.", examples=[None])
+    created_at: datetime = Field(description="When the key was issued (UTC).", examples=["2025-11-25T18:44:00.123456Z"])
+    revoked_at: datetime | None = Field(description="When it was revoked; null while active.", examples=[None])
+
+
+class CreatedApiKey(ApiKeyOut):
+    key: str = Field(
+        description="The secret key. Shown this once: it is stored only as a hash (R43).",
+        examples=["cnh_Jq3…"],
+    )

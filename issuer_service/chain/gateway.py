@@ -1,0 +1,306 @@
+"""The narrow gateway between the issuer service and the EVM: the only object that holds web3.
+
+The service never connects at import time; `create_app(settings, gateway)` receives one of these.
+Writes are split into `sign()` (pure, local, done inside the outbox transaction so the signed raw
+transaction is stored before it is sent) and `broadcast()` (idempotent: re-sending the same raw
+transaction is always safe), so a crash between the two loses nothing and doubles nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from eth_account import Account
+from eth_account.messages import encode_defunct
+from eth_account.signers.local import LocalAccount
+from hexbytes import HexBytes
+from web3 import Web3
+from web3.exceptions import ContractLogicError, TransactionNotFound, Web3RPCError
+
+from issuer_service.chain.deploy import Deployment
+from issuer_service.chain.keys import RoleKeys
+from issuer_service.chain.networks import is_local_chain
+
+# Fixed gas limits: signing must not depend on chain state (no estimate), so a stored raw
+# transaction can be re-broadcast unchanged after any crash.
+GAS_LIMITS = {
+    "mint": 120_000,
+    "redeemWithPermit": 150_000,
+    "addToAllowList": 80_000,
+    "removeFromAllowList": 80_000,
+    "freeze": 80_000,
+    "unfreeze": 80_000,
+    "burnFrozen": 120_000,
+    "attestReserves": 80_000,
+    "pause": 80_000,
+    "unpause": 80_000,
+}
+# Which role key signs which function (R42): one key per power.
+SIGNER_ROLE = {
+    "mint": "minter",
+    "redeemWithPermit": "minter",
+    "addToAllowList": "compliance",
+    "removeFromAllowList": "compliance",
+    "freeze": "compliance",
+    "unfreeze": "compliance",
+    "burnFrozen": "compliance",
+    "attestReserves": "attestor",
+    "pause": "pauser",
+    "unpause": "pauser",
+}
+ERC1271_MAGIC = bytes.fromhex("1626ba7e")
+ERC1271_ABI = [{
+    "name": "isValidSignature", "type": "function", "stateMutability": "view",
+    "inputs": [{"name": "hash", "type": "bytes32"}, {"name": "signature", "type": "bytes"}],
+    "outputs": [{"name": "", "type": "bytes4"}],
+}]
+
+
+class ChainUnavailable(RuntimeError):
+    """The JSON-RPC endpoint did not answer; callers answer 503 and retry later."""
+
+
+@dataclass(frozen=True)
+class SignedTx:
+    signer: str
+    nonce: int
+    raw: bytes
+    tx_hash: str
+
+
+@dataclass(frozen=True)
+class TxOutcome:
+    """A mined transaction: `success` False means it reverted."""
+
+    tx_hash: str
+    block_number: int
+    block_hash: str
+    success: bool
+    gas_used: int
+
+
+@dataclass(frozen=True)
+class AccountState:
+    allow_listed: bool
+    frozen: bool
+    balance_units: int
+    permit_nonce: int
+
+
+@dataclass(frozen=True)
+class ReserveState:
+    attested_reserve_units: int
+    attested_at: int
+    max_age_s: int
+    buffer_bps: int
+
+
+class ChainGateway:
+    def __init__(self, rpc_url: str, deployment: Deployment, keys: RoleKeys, *, confirmations: int = 1,
+                 timeout_s: float = 10.0) -> None:
+        self.rpc_url = rpc_url
+        self.deployment = deployment
+        self.keys = keys
+        self.confirmations = confirmations
+        self.w3 = Web3(Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": timeout_s}))
+        self.token = self.w3.eth.contract(address=deployment.token_address, abi=deployment.abi)
+        self.chain_id = deployment.chain_id
+
+    # ---------------------------------------------------------------- identity
+    @property
+    def token_address(self) -> str:
+        return str(self.deployment.token_address)
+
+    @property
+    def redemption_spender(self) -> str:
+        """The minter: holders sign their redemption permit for this address."""
+        return str(self.keys.minter.address)
+
+    def signer_address(self, role: str) -> str:
+        return str(self._account(role).address)
+
+    def _account(self, role: str) -> LocalAccount:
+        account: LocalAccount = getattr(self.keys, role)
+        return account
+
+    # ---------------------------------------------------------------- reads
+    def _call(self, fn: Any, block: int | str = "latest") -> Any:
+        try:
+            return fn.call(block_identifier=block)
+        except (OSError, ConnectionError) as exc:
+            raise ChainUnavailable(f"chain RPC {self.rpc_url} unreachable: {exc.__class__.__name__}") from exc
+
+    def _rpc(self, fn: Any, *args: Any) -> Any:
+        try:
+            return fn(*args)
+        except (OSError, ConnectionError) as exc:
+            raise ChainUnavailable(f"chain RPC {self.rpc_url} unreachable: {exc.__class__.__name__}") from exc
+
+    def ping(self) -> int:
+        """Latest block number; raises ChainUnavailable if the node does not answer."""
+        return int(self._rpc(lambda: self.w3.eth.block_number))
+
+    def head(self) -> int:
+        return self.ping()
+
+    def block_hash(self, number: int) -> str | None:
+        try:
+            block = self._rpc(self.w3.eth.get_block, number)
+        except Exception as exc:  # noqa: BLE001 - a missing block after a reorg
+            if isinstance(exc, ChainUnavailable):
+                raise
+            return None
+        return "0x" + bytes(block["hash"]).hex()
+
+    def block_timestamp(self, number: int | str = "latest") -> int:
+        return int(self._rpc(self.w3.eth.get_block, number)["timestamp"])
+
+    def total_supply(self, block: int | str = "latest") -> int:
+        return int(self._call(self.token.functions.totalSupply(), block))
+
+    def balance_of(self, address: str, block: int | str = "latest") -> int:
+        return int(self._call(self.token.functions.balanceOf(Web3.to_checksum_address(address)), block))
+
+    def account_state(self, address: str) -> AccountState:
+        address = Web3.to_checksum_address(address)
+        return AccountState(
+            allow_listed=bool(self._call(self.token.functions.isAllowListed(address))),
+            frozen=bool(self._call(self.token.functions.isFrozen(address))),
+            balance_units=int(self._call(self.token.functions.balanceOf(address))),
+            permit_nonce=int(self._call(self.token.functions.nonces(address))),
+        )
+
+    def permit_nonce(self, address: str) -> int:
+        return int(self._call(self.token.functions.nonces(Web3.to_checksum_address(address))))
+
+    def paused(self) -> bool:
+        return bool(self._call(self.token.functions.paused()))
+
+    def reserve_state(self) -> ReserveState:
+        reserve, at, max_age, buffer = self._call(self.token.functions.reserveState())
+        return ReserveState(int(reserve), int(at), int(max_age), int(buffer))
+
+    def is_contract(self, address: str) -> bool:
+        return len(self._rpc(self.w3.eth.get_code, Web3.to_checksum_address(address))) > 0
+
+    def erc1271_valid(self, address: str, message: str, signature: bytes) -> bool:
+        """R21 for contract wallets: ask the wallet whether it signed the EIP-191 message."""
+        digest = encode_defunct_hash(message)
+        wallet = self.w3.eth.contract(address=Web3.to_checksum_address(address), abi=ERC1271_ABI)
+        try:
+            result = self._call(wallet.functions.isValidSignature(digest, signature))
+        except (ContractLogicError, ValueError, Web3RPCError):
+            return False
+        return bytes(result) == ERC1271_MAGIC
+
+    def token_logs(self, from_block: int, to_block: int) -> list[dict[str, Any]]:
+        """Transfer and Redeemed events in [from_block, to_block], oldest first."""
+        events = []
+        for event in (self.token.events.Transfer, self.token.events.Redeemed):
+            logs = self._rpc(lambda ev=event: ev.get_logs(from_block=from_block, to_block=to_block))
+            for log in logs:
+                events.append({
+                    "event": log["event"],
+                    "args": dict(log["args"]),
+                    "block_number": int(log["blockNumber"]),
+                    "block_hash": "0x" + bytes(log["blockHash"]).hex(),
+                    "tx_hash": "0x" + bytes(log["transactionHash"]).hex(),
+                    "log_index": int(log["logIndex"]),
+                })
+        events.sort(key=lambda e: (e["block_number"], e["log_index"]))
+        return events
+
+    # ---------------------------------------------------------------- writes
+    def chain_nonce(self, role: str, block: str = "pending") -> int:
+        return int(self._rpc(self.w3.eth.get_transaction_count, self.signer_address(role), block))
+
+    def sign(self, function: str, args: list[Any], nonce: int, fees: dict[str, int]) -> SignedTx:
+        """Sign `function(*args)` with its role's key at `nonce`. Local and pure: no RPC."""
+        role = SIGNER_ROLE[function]
+        account = self._account(role)
+        data = self.token.encode_abi(function, args=args)
+        tx = {
+            "chainId": self.chain_id,
+            "nonce": nonce,
+            "to": self.token.address,
+            "value": 0,
+            "data": data,
+            "gas": GAS_LIMITS[function],
+            "type": 2,
+            **fees,
+        }
+        signed = account.sign_transaction(tx)
+        return SignedTx(signer=account.address, nonce=nonce, raw=bytes(signed.raw_transaction),
+                        tx_hash="0x" + bytes(signed.hash).hex())
+
+    def fees(self) -> dict[str, int]:
+        block = self._rpc(self.w3.eth.get_block, "latest")
+        base_fee = int(block.get("baseFeePerGas", 0) or 0)
+        tip = 1_000_000_000 if base_fee else 0
+        # Generous head-room: the same raw transaction may be re-broadcast much later.
+        return {"maxFeePerGas": 4 * base_fee + tip + 1, "maxPriorityFeePerGas": tip}
+
+    def broadcast(self, raw: bytes) -> str:
+        """Send a signed transaction. Returns "sent", "known" (already in the pool or mined),
+        or "nonce_too_low" (its nonce was used by another transaction: re-sign)."""
+        try:
+            self._rpc(self.w3.eth.send_raw_transaction, HexBytes(raw))
+            return "sent"
+        except Web3RPCError as exc:
+            message = str(exc).lower()
+            if "already known" in message or "already imported" in message or "known transaction" in message:
+                return "known"
+            if "nonce too low" in message or "nonce has already been used" in message:
+                return "nonce_too_low"
+            raise
+
+    def outcome(self, tx_hash: str) -> TxOutcome | None:
+        """The mined result once it has the configured confirmations, else None."""
+        try:
+            receipt = self._rpc(self.w3.eth.get_transaction_receipt, tx_hash)
+        except TransactionNotFound:
+            return None
+        if receipt is None:
+            return None
+        block_number = int(receipt["blockNumber"])
+        if self.confirmations > 1 and self.head() < block_number + self.confirmations - 1:
+            return None
+        return TxOutcome(
+            tx_hash=tx_hash,
+            block_number=block_number,
+            block_hash="0x" + bytes(receipt["blockHash"]).hex(),
+            success=int(receipt["status"]) == 1,
+            gas_used=int(receipt["gasUsed"]),
+        )
+
+    def is_pending(self, tx_hash: str) -> bool:
+        try:
+            tx = self._rpc(self.w3.eth.get_transaction, tx_hash)
+        except TransactionNotFound:
+            return False
+        return tx is not None
+
+    # ---------------------------------------------------------------- sandbox
+    def is_local(self) -> bool:
+        return is_local_chain(self.chain_id)
+
+    def faucet(self, address: str, wei: int) -> str:
+        """Give gas money on a local chain only (R55)."""
+        if not self.is_local():
+            raise PermissionError("the faucet only works on a local sandbox chain")
+        address = Web3.to_checksum_address(address)
+        current = int(self._rpc(self.w3.eth.get_balance, address))
+        self._rpc(self.w3.provider.make_request, "anvil_setBalance", [address, hex(current + wei)])
+        return address
+
+
+def encode_defunct_hash(message: str) -> bytes:
+    """EIP-191 personal_sign hash of `message`."""
+    from eth_account.messages import _hash_eip191_message
+
+    return bytes(_hash_eip191_message(encode_defunct(text=message)))
+
+
+def recover_personal_sign(message: str, signature: bytes) -> str:
+    return str(Account.recover_message(encode_defunct(text=message), signature=signature))

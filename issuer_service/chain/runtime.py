@@ -1,0 +1,97 @@
+"""Turn settings into a ChainGateway: an Anvil the service spawns (the embedded default, R55) or a
+configured JSON-RPC endpoint with a deployment file and keys from settings (R43)."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from web3 import Web3
+
+from issuer_service.chain.anvil import AnvilProcess, rpc_call, start_anvil
+from issuer_service.chain.deploy import DeployConfig, Deployment, deploy
+from issuer_service.chain.gateway import ChainGateway
+from issuer_service.chain.keys import ROLE_NAMES, KeyFileError, RoleKeys
+from issuer_service.chain.networks import check_chain_allowed
+from issuer_service.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+class ChainSetupError(RuntimeError):
+    """The service cannot reach or use the configured chain; the message says what to fix."""
+
+
+@dataclass
+class ChainRuntime:
+    gateway: ChainGateway
+    anvil: AnvilProcess | None = None
+
+    def close(self) -> None:
+        if self.anvil is not None:
+            self.anvil.stop()
+
+
+def keys_from_settings(settings: Settings) -> RoleKeys:
+    if settings.key_file is not None:
+        return RoleKeys.load(settings.key_file)
+    values = {name: getattr(settings, f"{name}_private_key") for name in ROLE_NAMES}
+    if all(v is None for v in values.values()):
+        raise KeyFileError("no signing keys: set CNH_KEY_FILE or CNH_<ROLE>_PRIVATE_KEY for each role (R43)")
+    return RoleKeys.from_hex({k: v.get_secret_value() if v is not None else "" for k, v in values.items()})
+
+
+def _sandbox_dir(settings: Settings) -> Path:
+    return Path(settings.deployment_file).parent
+
+
+def spawn_sandbox_chain(settings: Settings) -> ChainRuntime:
+    """Spawn Anvil with persistent state; deploy on first start, reuse the deployment after."""
+    folder = _sandbox_dir(settings)
+    state_file = folder / "anvil-state.json"
+    key_file = folder / "keys.json"
+    deployment_file = Path(settings.deployment_file)
+    reuse = state_file.exists() and key_file.exists() and deployment_file.exists()
+    anvil = start_anvil(port=settings.anvil_port or None, state_file=state_file, log_file=folder / "anvil.log")
+    w3 = Web3(Web3.HTTPProvider(anvil.url))
+    if reuse:
+        keys = RoleKeys.load(key_file)
+        deployment = Deployment.load(deployment_file)
+        if not w3.eth.get_code(deployment.token_address):
+            reuse = False  # the state file did not hold the contract: deploy again
+    if not reuse:
+        keys = RoleKeys.generate()
+        keys.fund_on_anvil(w3)
+        keys.save(key_file)
+        profile_buffer, max_age = settings.chain_buffer_bps(), settings.chain_max_attestation_age()
+        deployment = deploy(w3, DeployConfig(keys=keys, buffer_bps=profile_buffer, max_attestation_age_s=max_age))
+        deployment.save(deployment_file)
+        log.info("deployed tCNH at %s on a spawned Anvil (%s)", deployment.token_address, anvil.url)
+    rpc_call(anvil.url, "anvil_setAutomine", [True])
+    gateway = ChainGateway(anvil.url, deployment, keys, confirmations=settings.confirmations)
+    return ChainRuntime(gateway=gateway, anvil=anvil)
+
+
+def connect_configured_chain(settings: Settings) -> ChainRuntime:
+    assert settings.rpc_url is not None
+    deployment_file = Path(settings.deployment_file)
+    if not deployment_file.exists():
+        raise ChainSetupError(f"RPC_URL is set but the deployment file {deployment_file} does not exist; "
+                              "deploy with `python scripts/deploy.py --rpc-url ...` or set CNH_DEPLOYMENT_FILE")
+    deployment = Deployment.load(deployment_file)
+    keys = keys_from_settings(settings)
+    gateway = ChainGateway(settings.rpc_url, deployment, keys, confirmations=settings.confirmations)
+    try:
+        chain_id = gateway.w3.eth.chain_id
+    except Exception as exc:  # noqa: BLE001
+        raise ChainSetupError(f"cannot reach the chain at {settings.rpc_url}: {exc.__class__.__name__}") from exc
+    if chain_id != deployment.chain_id:
+        raise ChainSetupError(f"the chain at {settings.rpc_url} has id {chain_id}, the deployment says "
+                              f"{deployment.chain_id}; point RPC_URL at the right chain")
+    check_chain_allowed(chain_id, allow_mainnet=settings.allow_mainnet)
+    return ChainRuntime(gateway=gateway)
+
+
+def chain_from_settings(settings: Settings) -> ChainRuntime:
+    return spawn_sandbox_chain(settings) if settings.rpc_url is None else connect_configured_chain(settings)

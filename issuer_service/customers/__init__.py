@@ -1,0 +1,1 @@
+"""Customers and their due diligence (R20)."""

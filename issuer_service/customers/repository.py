@@ -1,0 +1,35 @@
+"""All SQL of customers."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from issuer_service.customers.models import Customer, KycDecision
+from issuer_service.db import lock_for_update
+
+
+def add(session: Session, customer: Customer) -> Customer:
+    session.add(customer)
+    session.flush()
+    return customer
+
+
+def get(session: Session, customer_id: str) -> Customer | None:
+    return session.get(Customer, customer_id)
+
+
+def lock(session: Session, customer_id: str) -> Customer | None:
+    return session.execute(lock_for_update(select(Customer).where(Customer.id == customer_id))).scalar_one_or_none()
+
+
+def list_after(session: Session, *, after_id: str | None, limit: int) -> list[Customer]:
+    stmt = select(Customer).order_by(Customer.id).limit(limit)
+    if after_id is not None:
+        stmt = stmt.where(Customer.id > after_id)
+    return list(session.execute(stmt).scalars())
+
+
+def add_kyc_decision(session: Session, decision: KycDecision) -> KycDecision:
+    session.add(decision)
+    return decision

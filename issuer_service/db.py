@@ -1,0 +1,137 @@
+"""Database engine, sessions, the declarative base and migrations.
+
+SQLite is the embedded default for the demo; PostgreSQL is the production database and the one
+the concurrency tests use (toolchain.md). Nothing connects at import time.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import DateTime, Engine, MetaData, Select, create_engine, event, text
+from sqlalchemy.engine import URL, Dialect, make_url
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.types import TypeDecorator
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+# Any constant will do; it only has to be the same in every process running migrations.
+_MIGRATION_LOCK_KEY = 0x434E485F4D4947  # "CNH_MIG"
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on every backend (SQLite stores naive values; we re-attach UTC)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UtcDateTime column; use datetime.now(UTC)")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def normalize_url(database_url: str) -> URL:
+    """`postgresql://` and `postgres://` mean psycopg 3, the driver this project installs."""
+    url = make_url(database_url.replace("postgres://", "postgresql://", 1))
+    if url.drivername == "postgresql":
+        url = url.set(drivername="postgresql+psycopg")
+    return url
+
+
+def make_engine(database_url: str) -> Engine:
+    url = normalize_url(database_url)
+    if url.get_backend_name() == "sqlite":
+        return _sqlite_engine(url)
+    return create_engine(url, pool_pre_ping=True)
+
+
+def _sqlite_engine(url: URL) -> Engine:
+    if url.database and url.database != ":memory:" and not url.database.startswith("file:"):
+        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url)
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Take transaction control away from pysqlite so that our own BEGIN below is the only one.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        # SQLite has no row locks: BEGIN IMMEDIATE takes the database write lock up front, so
+        # concurrent writers queue on busy_timeout instead of failing with "database is locked"
+        # when a deferred read transaction tries to upgrade. This is what lock_for_update relies on.
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine
+
+
+def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
+    # expire_on_commit=False: routers render objects after the request's single commit.
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+SelectT = TypeVar("SelectT", bound=Select[Any])
+
+
+def lock_for_update(stmt: SelectT) -> SelectT:
+    """Lock the selected rows until the transaction ends.
+
+    PostgreSQL: `SELECT ... FOR UPDATE`. SQLite: SQLAlchemy renders no FOR UPDATE there, and none
+    is needed, because every transaction already holds the whole-database write lock (BEGIN
+    IMMEDIATE, see `_sqlite_engine`). `populate_existing` refreshes rows the session had already
+    loaded, so the caller sees the values as of the lock, not a stale copy.
+    """
+    return stmt.with_for_update().execution_options(populate_existing=True)
+
+
+def alembic_config() -> Config:
+    config = Config()
+    # Resolved from the package path so migrations run from any working directory.
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    return config
+
+
+def run_migrations(database_url: str) -> None:
+    """Upgrade the database to the newest revision, in one transaction."""
+    engine = make_engine(database_url)
+    try:
+        with engine.begin() as connection:
+            if connection.dialect.name == "postgresql":
+                # Several service processes may start at once; one migrates, the others wait.
+                connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK_KEY})
+            config = alembic_config()
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+    finally:
+        engine.dispose()

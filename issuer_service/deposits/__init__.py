@@ -1,0 +1,1 @@
+"""Sandbox bank deposits: confirmed fiat credited to a customer (R10)."""

@@ -1,0 +1,129 @@
+"""ASGI middleware: request id + access log + last-resort 500, and the request body size limit.
+
+Plain ASGI rather than BaseHTTPMiddleware so the request-id contextvar is set in the same context
+the endpoint runs in, and streaming responses pass through untouched.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from starlette.datastructures import Headers
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from issuer_service.metrics import HttpMetrics
+from issuer_service.problems import internal_error_response, problem_response
+from issuer_service.request_context import request_id_context, sanitize_request_id
+
+access_log = logging.getLogger("issuer_service.access")
+error_log = logging.getLogger("issuer_service.errors")
+
+REQUEST_ID_HEADER = "x-request-id"
+
+
+class RequestContextMiddleware:
+    """Sets the request id (client's `X-Request-ID` if sane, else generated) and echoes it,
+    logs one JSON line per request, and turns any unhandled exception into a 500 problem."""
+
+    def __init__(self, app: ASGIApp, metrics: HttpMetrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = sanitize_request_id(Headers(scope=scope).get(REQUEST_ID_HEADER))
+        started = time.perf_counter()
+        status = 500
+        response_started = False
+
+        async def send_with_request_id(message: Message) -> None:
+            nonlocal status, response_started
+            if message["type"] == "http.response.start":
+                response_started = True
+                status = message["status"]
+                message.setdefault("headers", [])
+                message["headers"] = [*message["headers"], (b"x-request-id", request_id.encode())]
+            await send(message)
+
+        with request_id_context(request_id):
+            try:
+                await self.app(scope, receive, send_with_request_id)
+            except Exception:
+                error_log.exception("unhandled error", extra={"fields": {"request_id": request_id}})
+                if response_started:
+                    raise
+                await internal_error_response(scope["path"])(scope, receive, send_with_request_id)
+            finally:
+                route = getattr(scope.get("route"), "path", None) or "unmatched"
+                duration = time.perf_counter() - started
+                self.metrics.observe(method=scope["method"], route=route, status=status, seconds=duration)
+                # Only these fields: never headers (Authorization holds the API key, R43) or bodies.
+                access_log.info(
+                    "request",
+                    extra={
+                        "fields": {
+                            "method": scope["method"],
+                            "route": route,
+                            "status": status,
+                            "duration_ms": round(duration * 1000, 2),
+                            "request_id": request_id,
+                        }
+                    },
+                )
+
+
+class BodySizeLimitMiddleware:
+    """Refuses bodies above `max_body_bytes` with a 413 problem. The body (at most the limit) is
+    read up front and replayed to the app, so chunked uploads are counted as well."""
+
+    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = Headers(scope=scope).get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
+            await self._too_large(scope, receive, send)
+            return
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":  # client went away
+                return
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_body_bytes:
+                await self._too_large(scope, receive, send)
+                return
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()  # e.g. http.disconnect while a response streams
+
+        await self.app(scope, replay, send)
+
+    async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = problem_response(
+            status=413,
+            type_slug="payload-too-large",
+            title="Request body too large",
+            detail=f"the request body exceeds {self.max_body_bytes} bytes; send a smaller body",
+            instance=scope["path"],
+            headers={"Connection": "close"},
+        )
+        await response(scope, receive, send)

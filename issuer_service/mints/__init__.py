@@ -1,0 +1,1 @@
+"""mints domain."""

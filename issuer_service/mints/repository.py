@@ -1,0 +1,40 @@
+"""All SQL of mints."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from issuer_service.db import lock_for_update
+from issuer_service.mints.models import Mint
+
+COUNTED = ("requested", "pending_approval", "approved", "submitted", "confirmed")
+
+
+def add(session: Session, mint: Mint) -> Mint:
+    session.add(mint)
+    session.flush()
+    return mint
+
+
+def get(session: Session, mint_id: str, *, lock: bool = False) -> Mint | None:
+    stmt = select(Mint).where(Mint.id == mint_id)
+    return session.execute(lock_for_update(stmt) if lock else stmt).scalar_one_or_none()
+
+
+def minted_since(session: Session, customer_id: str, since: datetime) -> int:
+    """Fen this customer minted or has in flight since `since` (R12 daily limit)."""
+    stmt = select(func.coalesce(func.sum(Mint.amount_fen), 0)).where(
+        Mint.customer_id == customer_id, Mint.created_at >= since, Mint.status.in_(COUNTED))
+    return int(session.execute(stmt).scalar_one())
+
+
+def list_for(session: Session, *, customer_id: str | None, after_id: str | None, limit: int) -> list[Mint]:
+    stmt = select(Mint).order_by(Mint.id).limit(limit)
+    if customer_id is not None:
+        stmt = stmt.where(Mint.customer_id == customer_id)
+    if after_id is not None:
+        stmt = stmt.where(Mint.id > after_id)
+    return list(session.execute(stmt).scalars())

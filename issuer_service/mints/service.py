@@ -1,0 +1,228 @@
+"""Minting: accept against confirmed fiat under the reserve lock, then let the outbox mint on chain.
+
+Every status change goes through `_transition`, which checks the edge and writes the audit record
+in the same transaction (R50).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from compliance.approvals import check_second_approval
+from compliance.mint_rules import MintContext, check_mint
+from compliance.money import fen_to_units
+from compliance.profiles import RegimeProfile
+from issuer_service.addresses import parse_address
+from issuer_service.admin.service import is_paused
+from issuer_service.audit.service import append_audit
+from issuer_service.auth import Principal
+from issuer_service.clock import utc_now
+from issuer_service.customers import repository as customers
+from issuer_service.errors import Conflict, Forbidden, NotFound, RuleRejected
+from issuer_service.fiat_accounts import service as fiat
+from issuer_service.ids import new_id
+from issuer_service.mints import repository
+from issuer_service.mints.models import Mint
+from issuer_service.mints.schemas import MintCreate, MintOut
+from issuer_service.outbox import repository as outbox
+from issuer_service.outbox.handlers import OutboxHandler, register
+from issuer_service.outbox.models import ChainTx
+from issuer_service.pagination import Page, decode_cursor, page_of
+from issuer_service.reserves import service as reserves
+from issuer_service.timeutil import start_of_business_day
+from issuer_service.wallets import repository as wallets
+
+WORKER = "worker"
+_EDGES = {
+    "requested": {"pending_approval", "approved", "rejected"},
+    "pending_approval": {"approved", "rejected"},
+    "approved": {"submitted", "failed"},
+    "submitted": {"confirmed", "failed"},
+}
+_RULES_BY_STATUS = {
+    "pending_approval": ["R12", "R40"],
+    "approved": ["R1", "R10", "R11", "R12"],
+    "submitted": ["R1"],
+    "confirmed": ["R1", "R10", "R16"],
+    "rejected": ["R40"],
+    "failed": ["R10"],
+}
+
+
+def _transition(session: Session, mint: Mint, to: str, *, actor: str, data: dict[str, Any] | None = None) -> None:
+    """The only way a mint changes status: checks the edge, writes the audit record (R50)."""
+    if to not in _EDGES.get(mint.status, set()):
+        raise Conflict(f"mint {mint.id} is {mint.status}; it cannot become {to}")
+    previous, mint.status, mint.updated_at = mint.status, to, utc_now()
+    record = append_audit(
+        session, actor=actor, action=f"mint.{to}", entity_type="mint", entity_id=mint.id,
+        data={"from": previous, "to": to, "customer_id": mint.customer_id, "wallet": mint.wallet_address,
+              "amount_fen": mint.amount_fen, **(data or {})},
+        rule_ids=_RULES_BY_STATUS.get(to, []),
+    )
+    mint.last_audit_seq = record.seq
+
+
+def create_mint(session: Session, *, actor: Principal, body: MintCreate, profile: RegimeProfile) -> MintOut:
+    if actor.customer_id is None:
+        raise Forbidden("mints are requested with a customer key")
+    address = parse_address(body.wallet, field="body.wallet")
+    amount = body.amount
+    # Lock order everywhere: reserve pool, then the customer's fiat account. The pool lock makes
+    # the R1 check and the reservation atomic across concurrent requests and processes.
+    pool = reserves.lock_pool(session)
+    account = fiat.lock_account(session, actor.customer_id)
+    customer = customers.get(session, actor.customer_id)
+    if customer is None:
+        raise NotFound(f"customer {actor.customer_id} not found")
+    wallet = wallets.get_by_address(session, address)
+    decision = check_mint(
+        MintContext(
+            amount_fen=amount,
+            customer_kyc_status=customer.kyc_status,
+            customer_risk=customer.risk,
+            customer_active=customer.status == "active",
+            customer_available_fen=account.available_fen,
+            wallet_owned_by_customer=wallet is not None and wallet.customer_id == customer.id,
+            wallet_status=wallet.status if wallet else "unknown",
+            wallet_frozen=bool(wallet and wallet.frozen),
+            paused=is_paused(session),
+            reserve_pool_fen=reserves.reserve_value_fen(session, pool, profile),
+            outstanding_supply_fen=pool.outstanding_fen + pool.in_flight_mint_fen,
+            minted_today_fen=repository.minted_since(session, customer.id, start_of_business_day(utc_now())),
+            global_issued_fen=pool.outstanding_fen + pool.in_flight_mint_fen,
+        ),
+        profile,
+    )
+    if not decision.allowed:
+        # Nothing was changed: the request's transaction rolls back with this error.
+        raise RuleRejected(decision.message, reason_code=decision.reason_code or "rejected", rule_id=decision.rule_id or "",
+                           field="body.amount" if decision.reason_code in _AMOUNT_CODES else "body.wallet"
+                           if decision.reason_code in _WALLET_CODES else None)
+    assert wallet is not None
+    fiat.reserve(session, customer.id, amount)  # R10: available → reserved
+    reserves.mint_accepted(pool, amount)  # the fiat moves into the reserve account (R1, R3)
+    now = utc_now()
+    mint = repository.add(session, Mint(
+        id=new_id("mnt"), customer_id=customer.id, wallet_id=wallet.id, wallet_address=wallet.address,
+        amount_fen=amount, status="requested", requested_by=actor.id, created_at=now, updated_at=now,
+    ))
+    append_audit(session, actor=actor.id, action="mint.requested", entity_type="mint", entity_id=mint.id,
+                 data={"customer_id": customer.id, "wallet": wallet.address, "amount_fen": amount,
+                       "available_fen_after": account.available_fen, "reserve_cash_fen_after": pool.cash_fen},
+                 rule_ids=["R1", "R10", "R11"])
+    if decision.needs_second_approval:
+        _transition(session, mint, "pending_approval", actor=actor.id,
+                    data={"threshold_fen": profile.mint_approval_threshold_fen})
+    else:
+        _approve(session, mint, actor=actor.id)
+    return to_out(mint)
+
+
+_AMOUNT_CODES = {"insufficient_fiat", "reserve_insufficient", "over_single_mint_limit", "over_daily_limit",
+                 "over_global_cap"}
+_WALLET_CODES = {"wallet_not_owned", "wallet_not_allowlisted", "wallet_frozen"}
+
+
+def _approve(session: Session, mint: Mint, *, actor: str, data: dict[str, Any] | None = None) -> None:
+    _transition(session, mint, "approved", actor=actor, data=data)
+    row = outbox.enqueue(session, function="mint", args=[mint.wallet_address, fen_to_units(mint.amount_fen)],
+                         entity_type="mint", entity_id=mint.id)
+    mint.chain_tx_id = row.id
+
+
+def approve_mint(session: Session, *, actor: Principal, mint_id: str) -> MintOut:
+    mint = repository.get(session, mint_id, lock=True)
+    if mint is None:
+        raise NotFound(f"no mint {mint_id}")
+    if mint.status != "pending_approval":
+        raise Conflict(f"mint {mint_id} is {mint.status}; only a mint pending approval can be approved")
+    decision = check_second_approval(mint.requested_by, actor.id, actor.role, frozenset({"operator"}))
+    if not decision.allowed:  # R40: maker-checker
+        raise Forbidden(decision.message, reason_code=decision.reason_code)
+    if is_paused(session):
+        raise RuleRejected("the service is paused; approve after it resumes", reason_code="paused", rule_id="R41")
+    mint.approved_by = actor.id
+    _approve(session, mint, actor=actor.id, data={"approved_by": actor.id})
+    return to_out(mint)
+
+
+def reject_mint(session: Session, *, actor: Principal, mint_id: str) -> MintOut:
+    """An operator declines a mint waiting for approval; the fiat goes back (R40)."""
+    mint = repository.get(session, mint_id, lock=True)
+    if mint is None:
+        raise NotFound(f"no mint {mint_id}")
+    if mint.status != "pending_approval":
+        raise Conflict(f"mint {mint_id} is {mint.status}; only a mint pending approval can be rejected")
+    _release(session, mint)
+    mint.reason_code, mint.reason = "declined_by_approver", f"declined by {actor.id}"
+    _transition(session, mint, "rejected", actor=actor.id, data={"reason_code": mint.reason_code})
+    return to_out(mint)
+
+
+def _release(session: Session, mint: Mint) -> None:
+    pool = reserves.lock_pool(session)
+    fiat.release(session, mint.customer_id, mint.amount_fen)
+    reserves.mint_failed(pool, mint.amount_fen)
+
+
+def get_mint(session: Session, *, principal: Principal, mint_id: str) -> MintOut:
+    mint = repository.get(session, mint_id)
+    if mint is None or (principal.role == "customer" and mint.customer_id != principal.customer_id):
+        raise NotFound(f"no mint {mint_id}")  # another customer's mint does not exist for you
+    return to_out(mint)
+
+
+def list_mints(session: Session, *, principal: Principal, limit: int, cursor: str | None) -> Page[MintOut]:
+    customer_id = principal.customer_id if principal.role == "customer" else None
+    rows = repository.list_for(session, customer_id=customer_id, after_id=decode_cursor(cursor), limit=limit + 1)
+    page, next_cursor = page_of(rows, limit, key=lambda m: m.id)
+    return Page[MintOut](items=[to_out(m) for m in page], next_cursor=next_cursor)
+
+
+def to_out(mint: Mint) -> MintOut:
+    return MintOut(
+        id=mint.id, customer_id=mint.customer_id, wallet=mint.wallet_address, amount=mint.amount_fen,
+        status=mint.status, reason_code=mint.reason_code, reason=mint.reason, requested_by=mint.requested_by,
+        approved_by=mint.approved_by, tx_hash=mint.tx_hash, block_number=mint.block_number,
+        audit_ref=mint.last_audit_seq, created_at=mint.created_at, updated_at=mint.updated_at,
+    )
+
+
+# ---------------------------------------------------------------- outbox callbacks (worker transaction)
+def _locked(session: Session, row: ChainTx) -> Mint:
+    mint = repository.get(session, row.entity_id, lock=True)
+    if mint is None:  # pragma: no cover - the outbox row was written with the mint
+        raise RuntimeError(f"outbox row {row.id} refers to missing mint {row.entity_id}")
+    return mint
+
+
+def _on_submitted(session: Session, row: ChainTx) -> None:
+    mint = _locked(session, row)
+    mint.tx_hash = row.tx_hash
+    _transition(session, mint, "submitted", actor=WORKER, data={"tx_hash": row.tx_hash, "nonce": row.nonce})
+
+
+def _on_confirmed(session: Session, row: ChainTx) -> None:
+    mint = _locked(session, row)
+    if mint.status == "approved":
+        _on_submitted(session, row)
+    pool = reserves.lock_pool(session)
+    fiat.settle_reserved(session, mint.customer_id, mint.amount_fen)
+    reserves.mint_confirmed(pool, mint.amount_fen)
+    mint.block_number, mint.confirmed_at = row.block_number, utc_now()
+    _transition(session, mint, "confirmed", actor=WORKER,
+                data={"tx_hash": row.tx_hash, "block_number": row.block_number, "block_hash": row.block_hash,
+                      "outstanding_fen_after": pool.outstanding_fen})
+
+
+def _on_failed(session: Session, row: ChainTx, reason: str) -> None:
+    mint = _locked(session, row)
+    _release(session, mint)  # a definitive failure gives the fiat back (R10)
+    mint.reason_code, mint.reason = "chain_failed", reason
+    _transition(session, mint, "failed", actor=WORKER, data={"tx_hash": row.tx_hash, "reason": reason[:300]})
+
+
+register("mint", OutboxHandler(on_confirmed=_on_confirmed, on_failed=_on_failed, on_submitted=_on_submitted))

@@ -1,0 +1,78 @@
+"""All SQL of the outbox."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from issuer_service.clock import utc_now
+from issuer_service.db import lock_for_update
+from issuer_service.ids import new_id
+from issuer_service.outbox.models import ChainTx, SignerNonce
+
+
+def enqueue(
+    session: Session, *, function: str, args: list[Any], entity_type: str, entity_id: str,
+) -> ChainTx:
+    now = utc_now()
+    row = ChainTx(
+        id=new_id("ctx"), function=function, args_json=json.dumps(args), entity_type=entity_type,
+        entity_id=entity_id, status="pending", attempts=0,
+        not_before=now, created_at=now, updated_at=now,
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def claim(session: Session, status: str, *, limit: int, now: datetime) -> Sequence[ChainTx]:
+    """Rows in `status` that are due, locked; other workers skip them (SKIP LOCKED)."""
+    stmt = (
+        select(ChainTx)
+        .where(ChainTx.status == status, ChainTx.not_before <= now)
+        .order_by(ChainTx.created_at, ChainTx.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+        .execution_options(populate_existing=True)
+    )
+    return session.scalars(stmt).all()
+
+
+def lock_nonce(session: Session, address: str) -> SignerNonce | None:
+    return session.scalars(lock_for_update(select(SignerNonce).where(SignerNonce.address == address))).first()
+
+
+def create_nonce(session: Session, address: str, next_nonce: int) -> SignerNonce:
+    row = SignerNonce(address=address, next_nonce=next_nonce, updated_at=utc_now())
+    session.add(row)
+    session.flush()
+    return row
+
+
+def open_of(session: Session, function: str) -> ChainTx | None:
+    """An unfinished transaction calling `function`, if any."""
+    stmt = select(ChainTx).where(ChainTx.function == function, ChainTx.status.in_(("pending", "signed", "sent")))
+    return session.scalars(stmt.limit(1)).first()
+
+
+def in_flight_mint_units(session: Session) -> int:
+    """Units of mints signed or sent but not yet final: the chain may execute them any moment."""
+    rows = session.scalars(
+        select(ChainTx.args_json).where(ChainTx.function == "mint", ChainTx.status.in_(("signed", "sent")))
+    ).all()
+    return sum(int(json.loads(args)[1]) for args in rows)
+
+
+def depth(session: Session) -> dict[str, int]:
+    rows = session.execute(select(ChainTx.status, func.count()).group_by(ChainTx.status)).all()
+    return {status: int(count) for status, count in rows}
+
+
+def for_entity(session: Session, entity_type: str, entity_id: str) -> Sequence[ChainTx]:
+    stmt = select(ChainTx).where(ChainTx.entity_type == entity_type, ChainTx.entity_id == entity_id)
+    return session.scalars(stmt.order_by(ChainTx.created_at)).all()

@@ -1,0 +1,65 @@
+"""Keyset paging shared by every list endpoint: `?limit=&cursor=` → `{items, next_cursor}`.
+
+Cursors are opaque to clients (base64 of the last key seen), so the key can change later without
+breaking them.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Callable, Sequence
+from typing import Annotated, Generic, TypeVar
+
+from fastapi import Query
+from pydantic import BaseModel, Field
+
+from issuer_service.errors import ValidationFailed
+
+T = TypeVar("T")
+RowT = TypeVar("RowT")
+
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 200
+
+LimitQuery = Annotated[
+    int,
+    Query(ge=1, le=MAX_LIMIT, description=f"Page size, 1 to {MAX_LIMIT}.", examples=[DEFAULT_LIMIT]),
+]
+CursorQuery = Annotated[
+    str | None,
+    Query(description="The `next_cursor` of the previous page; omit for the first page.", examples=["Y3VzXzAx"]),
+]
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T] = Field(description="This page's items, oldest first.", examples=[[]])
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` to get the next page; null on the last page.", examples=["Y3VzXzAx"]
+    )
+
+
+def encode_cursor(key: str) -> str:
+    return base64.urlsafe_b64encode(key.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None) -> str | None:
+    if cursor is None:
+        return None
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        return base64.b64decode(padded, altchars=b"-_", validate=True).decode()
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raise ValidationFailed(
+            "cursor is not one this API issued; pass the `next_cursor` of the previous page unchanged",
+            field="query.cursor",
+        ) from None
+
+
+def page_of(rows: Sequence[RowT], limit: int, key: Callable[[RowT], str]) -> tuple[list[RowT], str | None]:
+    """Split what a repository fetched (limit + 1 rows) into this page and the next cursor.
+
+    The extra row only tells whether another page exists, so the last page has no cursor.
+    """
+    page = list(rows[:limit])
+    return page, (encode_cursor(key(page[-1])) if len(rows) > limit else None)

@@ -1,0 +1,1 @@
+"""redemptions domain."""

@@ -1,0 +1,221 @@
+"""Redeeming: verify the holder's permit, burn on chain through the outbox, then pay out fiat at par.
+
+R16: the payout is recorded only in the transaction that records the confirmed burn, after it.
+R13: each request carries its payout deadline; `sla_met` says whether it was kept.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from compliance.calendar import redemption_deadline
+from compliance.money import fen_to_units
+from compliance.profiles import RegimeProfile
+from compliance.redemption_rules import (
+    RedemptionContext,
+    check_redemption,
+    redemption_fee_fen,
+    redemption_payout_fen,
+)
+from issuer_service.addresses import parse_address
+from issuer_service.admin.service import is_paused
+from issuer_service.audit.service import append_audit
+from issuer_service.auth import Principal
+from issuer_service.chain.gateway import ChainGateway
+from issuer_service.chain.permit import PermitSignature, recover_permit_signer
+from issuer_service.clock import utc_now
+from issuer_service.customers import repository as customers
+from issuer_service.errors import Conflict, Forbidden, NotFound, RuleRejected, ValidationFailed
+from issuer_service.fiat_accounts import service as fiat
+from issuer_service.ids import new_id
+from issuer_service.outbox import repository as outbox
+from issuer_service.outbox.handlers import OutboxHandler, register
+from issuer_service.outbox.models import ChainTx
+from issuer_service.pagination import Page, decode_cursor, page_of
+from issuer_service.redemptions import repository
+from issuer_service.redemptions.models import Redemption
+from issuer_service.redemptions.schemas import QuoteOut, RedemptionCreate, RedemptionOut
+from issuer_service.reserves import service as reserves
+from issuer_service.timeutil import start_of_business_day
+from issuer_service.wallets import repository as wallets
+
+WORKER = "worker"
+PERMIT_MIN_LIFETIME_S = 120  # the burn must reach the chain before the permit expires
+_EDGES = {
+    "requested": {"burn_submitted", "failed"},
+    "burn_submitted": {"burned", "failed"},
+    "burned": {"paid"},
+}
+_RULES_BY_STATUS = {"burn_submitted": ["R13"], "burned": ["R16"], "paid": ["R13", "R14", "R16"], "failed": ["R13"]}
+
+
+def _transition(session: Session, redemption: Redemption, to: str, *, actor: str,
+                data: dict[str, Any] | None = None) -> None:
+    """The only way a redemption changes status: checks the edge, writes the audit record (R50)."""
+    if to not in _EDGES.get(redemption.status, set()):
+        raise Conflict(f"redemption {redemption.id} is {redemption.status}; it cannot become {to}")
+    previous, redemption.status, redemption.updated_at = redemption.status, to, utc_now()
+    record = append_audit(
+        session, actor=actor, action=f"redemption.{to}", entity_type="redemption", entity_id=redemption.id,
+        data={"from": previous, "to": to, "customer_id": redemption.customer_id, "wallet": redemption.wallet_address,
+              "amount_fen": redemption.amount_fen, **(data or {})},
+        rule_ids=_RULES_BY_STATUS.get(to, []),
+    )
+    redemption.last_audit_seq = record.seq
+
+
+def quote(profile: RegimeProfile, amount_fen: int) -> QuoteOut:
+    """R14: the fee is disclosed before the request, and shown again on the receipt."""
+    return QuoteOut(amount=amount_fen, fee=redemption_fee_fen(amount_fen, profile),
+                    payout=redemption_payout_fen(amount_fen, profile),
+                    deadline_at=redemption_deadline(utc_now(), profile), minimum=profile.redemption_minimum_fen,
+                    profile=profile.name)
+
+
+def create_redemption(session: Session, *, actor: Principal, body: RedemptionCreate, profile: RegimeProfile,
+                      gateway: ChainGateway) -> RedemptionOut:
+    if actor.customer_id is None:
+        raise Forbidden("redemptions are requested with a customer key")
+    address = parse_address(body.wallet, field="body.wallet")
+    amount = body.amount
+    units = fen_to_units(amount)
+    # Per-customer serialisation: daily limits and the one-in-flight-per-wallet rule cannot race.
+    fiat.lock_account(session, actor.customer_id)
+    customer = customers.get(session, actor.customer_id)
+    if customer is None:
+        raise NotFound(f"customer {actor.customer_id} not found")
+    wallet = wallets.get_by_address(session, address)
+    owned = wallet is not None and wallet.customer_id == customer.id
+    if owned and wallet is not None and repository.in_flight_for_wallet(session, wallet.id) is not None:
+        raise Conflict("a redemption from this wallet is still in flight; wait until it is paid, then sign a new "
+                       "permit with the next nonce", field="body.wallet")
+    chain_state = gateway.account_state(address)  # ChainUnavailable → 503, nothing written
+    decision = check_redemption(RedemptionContext(
+        amount_fen=amount, customer_kyc_status=customer.kyc_status, customer_risk=customer.risk,
+        customer_active=customer.status == "active", wallet_owned_by_customer=owned,
+        wallet_status=wallet.status if wallet else "unknown", wallet_frozen=bool(wallet and wallet.frozen)
+        or chain_state.frozen, paused=is_paused(session), token_balance_units=chain_state.balance_units,
+        redeemed_today_fen=repository.redeemed_since(session, customer.id, start_of_business_day(utc_now())),
+    ), profile)
+    if not decision.allowed:
+        raise RuleRejected(decision.message, reason_code=decision.reason_code or "rejected",
+                           rule_id=decision.rule_id or "", field="body.amount"
+                           if decision.reason_code in ("below_minimum", "insufficient_token_balance",
+                                                       "over_daily_limit") else "body.wallet")
+    assert wallet is not None
+    _check_permit(body, gateway, address, units, chain_state.permit_nonce)
+    now = utc_now()
+    redemption_id = new_id("red")
+    redemption = repository.add(session, Redemption(
+        id=redemption_id, customer_id=customer.id, wallet_id=wallet.id, wallet_address=address, amount_fen=amount,
+        fee_fen=redemption_fee_fen(amount, profile), payout_fen=redemption_payout_fen(amount, profile),
+        status="requested", chain_request_id="0x" + hashlib.sha256(redemption_id.encode()).hexdigest(),
+        permit_deadline=body.permit.deadline, permit_v=body.permit.v, permit_r=body.permit.r.lower(),
+        permit_s=body.permit.s.lower(), permit_nonce=chain_state.permit_nonce, requested_by=actor.id,
+        deadline_at=redemption_deadline(now, profile), created_at=now, updated_at=now,
+    ))
+    row = outbox.enqueue(session, function="redeemWithPermit", args=[
+        address, units, redemption.chain_request_id, body.permit.deadline, body.permit.v,
+        redemption.permit_r, redemption.permit_s,
+    ], entity_type="redemption", entity_id=redemption.id)
+    redemption.chain_tx_id = row.id
+    record = append_audit(session, actor=actor.id, action="redemption.requested", entity_type="redemption",
+                          entity_id=redemption.id,
+                          data={"customer_id": customer.id, "wallet": address, "amount_fen": amount,
+                                "fee_fen": redemption.fee_fen, "payout_fen": redemption.payout_fen,
+                                "deadline_at": redemption.deadline_at.isoformat(),
+                                "chain_request_id": redemption.chain_request_id},
+                          rule_ids=["R13", "R14", "R20"])
+    redemption.last_audit_seq = record.seq
+    return to_out(redemption)
+
+
+def _check_permit(body: RedemptionCreate, gateway: ChainGateway, address: str, units: int, nonce: int) -> None:
+    """Refuse a permit the chain would refuse, before spending gas on it."""
+    now = gateway.block_timestamp()
+    if body.permit.deadline < now + PERMIT_MIN_LIFETIME_S:
+        raise ValidationFailed(f"the permit deadline must be at least {PERMIT_MIN_LIFETIME_S} s in the future "
+                               f"(chain time {now}); sign a new permit", field="body.permit.deadline")
+    signature = PermitSignature(deadline=body.permit.deadline, v=body.permit.v, r=body.permit.r, s=body.permit.s)
+    try:
+        signer = recover_permit_signer(chain_id=gateway.chain_id, token=gateway.token_address, owner=address,
+                                       spender=gateway.redemption_spender, value=units, nonce=nonce,
+                                       signature=signature)
+    except Exception:  # noqa: BLE001 - malformed signature values
+        signer = None
+    if signer != address:
+        raise ValidationFailed(
+            "the permit is not the wallet's signature for this redemption: sign EIP-2612 Permit(owner=wallet, "
+            f"spender={gateway.redemption_spender}, value={units}, nonce={nonce}, deadline) with the domain "
+            "from GET /v1/token", field="body.permit")
+
+
+def get_redemption(session: Session, *, principal: Principal, redemption_id: str) -> RedemptionOut:
+    redemption = repository.get(session, redemption_id)
+    if redemption is None or (principal.role == "customer" and redemption.customer_id != principal.customer_id):
+        raise NotFound(f"no redemption {redemption_id}")
+    return to_out(redemption)
+
+
+def list_redemptions(session: Session, *, principal: Principal, limit: int, cursor: str | None
+                     ) -> Page[RedemptionOut]:
+    customer_id = principal.customer_id if principal.role == "customer" else None
+    rows = repository.list_for(session, customer_id=customer_id, after_id=decode_cursor(cursor), limit=limit + 1)
+    page, next_cursor = page_of(rows, limit, key=lambda r: r.id)
+    return Page[RedemptionOut](items=[to_out(r) for r in page], next_cursor=next_cursor)
+
+
+def to_out(r: Redemption) -> RedemptionOut:
+    return RedemptionOut(
+        id=r.id, customer_id=r.customer_id, wallet=r.wallet_address, amount=r.amount_fen, fee=r.fee_fen,
+        payout=r.payout_fen, status=r.status, reason_code=r.reason_code, reason=r.reason,
+        chain_request_id=r.chain_request_id, burn_tx_hash=r.burn_tx_hash, block_number=r.block_number,
+        payout_reference=r.payout_reference, deadline_at=r.deadline_at, paid_at=r.paid_at,
+        sla_met=None if r.paid_at is None else r.paid_at <= r.deadline_at, audit_ref=r.last_audit_seq,
+        created_at=r.created_at, updated_at=r.updated_at,
+    )
+
+
+# ---------------------------------------------------------------- outbox callbacks (worker transaction)
+def _locked(session: Session, row: ChainTx) -> Redemption:
+    redemption = repository.get(session, row.entity_id, lock=True)
+    if redemption is None:  # pragma: no cover
+        raise RuntimeError(f"outbox row {row.id} refers to missing redemption {row.entity_id}")
+    return redemption
+
+
+def _on_submitted(session: Session, row: ChainTx) -> None:
+    redemption = _locked(session, row)
+    redemption.burn_tx_hash = row.tx_hash
+    _transition(session, redemption, "burn_submitted", actor=WORKER, data={"tx_hash": row.tx_hash})
+
+
+def _on_confirmed(session: Session, row: ChainTx) -> None:
+    redemption = _locked(session, row)
+    if redemption.status == "requested":
+        _on_submitted(session, row)
+    pool = reserves.lock_pool(session)
+    reserves.burn_confirmed(pool, redemption.amount_fen)
+    redemption.block_number = row.block_number
+    _transition(session, redemption, "burned", actor=WORKER,
+                data={"tx_hash": row.tx_hash, "block_number": row.block_number, "block_hash": row.block_hash})
+    # R16: the burn is final, so the payout to the sandbox bank is recorded now, at par less fee (R13, R14).
+    reserves.paid_out(pool, redemption.amount_fen, redemption.fee_fen)
+    redemption.paid_at = utc_now()
+    redemption.payout_reference = f"SANDBOX-PAYOUT-{redemption.id}"
+    _transition(session, redemption, "paid", actor=WORKER,
+                data={"payout_fen": redemption.payout_fen, "fee_fen": redemption.fee_fen,
+                      "payout_reference": redemption.payout_reference,
+                      "sla_met": redemption.paid_at <= redemption.deadline_at})
+
+
+def _on_failed(session: Session, row: ChainTx, reason: str) -> None:
+    redemption = _locked(session, row)
+    redemption.reason_code, redemption.reason = "chain_failed", reason
+    _transition(session, redemption, "failed", actor=WORKER, data={"tx_hash": row.tx_hash, "reason": reason[:300]})
+
+
+register("redemption", OutboxHandler(on_confirmed=_on_confirmed, on_failed=_on_failed, on_submitted=_on_submitted))

@@ -1,0 +1,95 @@
+"""Service settings from the environment (and `.env`), in the full-stack-fastapi-template way.
+
+Every setting is read from `CNH_<FIELD>` (e.g. `CNH_MODE=production`); `DATABASE_URL` and
+`RPC_URL` are also accepted unprefixed, as design.md names them. Secrets are `SecretStr` so they
+never appear in reprs or logs (R43). Outside sandbox mode the service refuses to start with a
+placeholder secret.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# The pepper for API-key hashes. Fine for a throw-away sandbox; refused in production because
+# anyone who reads this file could then test guessed keys against a stolen hash table.
+PLACEHOLDER_PEPPER = "changethis-sandbox-api-key-pepper"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="CNH_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        validate_by_name=True,
+        # A validation error must not echo the input: it holds private keys and the pepper (R43).
+        hide_input_in_errors=True,
+    )
+
+    mode: Literal["sandbox", "production"] = "sandbox"
+    database_url: str = Field(
+        default="sqlite:///.sandbox/issuer.db",
+        validation_alias=AliasChoices("CNH_DATABASE_URL", "DATABASE_URL"),
+    )
+    # None: the service spawns its own Anvil (the sandbox default, R55).
+    rpc_url: str | None = Field(default=None, validation_alias=AliasChoices("CNH_RPC_URL", "RPC_URL"))
+    deployment_file: Path = Path(".sandbox/deployment.json")
+    allow_mainnet: bool = False  # R55: refuse known main-net chain ids unless explicitly allowed
+    anvil_port: int = Field(default=0, ge=0, le=65535)  # the spawned Anvil's port; 0 = any free port
+    confirmations: int = Field(default=1, ge=0)
+    worker_in_process: bool = True
+    regime_profile: str = "hk"  # R60
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    max_body_bytes: int = Field(default=64 * 1024, ge=1)
+    # Failed authentications allowed per client IP per minute before 429.
+    auth_failure_limit: int = Field(default=20, ge=1)
+    log_level: str = "INFO"
+
+    admin_api_key: SecretStr | None = None  # env CNH_ADMIN_API_KEY; bootstraps an admin key
+    api_key_pepper: SecretStr = SecretStr(PLACEHOLDER_PEPPER)
+
+    # On-chain role keys (R42, R43): from the environment or a key file, never from code or logs.
+    key_file: Path | None = None
+    deployer_private_key: SecretStr | None = None
+    admin_private_key: SecretStr | None = None
+    minter_admin_private_key: SecretStr | None = None
+    minter_private_key: SecretStr | None = None
+    compliance_private_key: SecretStr | None = None
+    attestor_private_key: SecretStr | None = None
+    pauser_private_key: SecretStr | None = None
+
+    @model_validator(mode="after")
+    def _refuse_placeholder_secrets(self) -> Settings:
+        if self.mode == "production":
+            if self.api_key_pepper.get_secret_value() == PLACEHOLDER_PEPPER:
+                raise ValueError(
+                    "CNH_API_KEY_PEPPER is the sandbox placeholder; set a random secret "
+                    "(e.g. `python -c 'import secrets; print(secrets.token_urlsafe(32))'`) "
+                    "before running in production mode"
+                )
+            if len(self.api_key_pepper.get_secret_value()) < 16:
+                raise ValueError("CNH_API_KEY_PEPPER must be at least 16 characters in production mode")
+        if self.admin_api_key is not None and not self.admin_api_key.get_secret_value().strip():
+            raise ValueError("CNH_ADMIN_API_KEY is set but empty; unset it or give it a value")
+        return self
+
+    def chain_buffer_bps(self) -> int:
+        """The on-chain reserve buffer comes from the regime profile (R1, R60)."""
+        from compliance.profiles import load_profile
+
+        return load_profile(self.regime_profile).reserve_buffer_bps
+
+    def chain_max_attestation_age(self) -> int:
+        from compliance.profiles import load_profile
+
+        return load_profile(self.regime_profile).attestation_max_age_seconds
+
+    @property
+    def uses_placeholder_pepper(self) -> bool:
+        return self.api_key_pepper.get_secret_value() == PLACEHOLDER_PEPPER

@@ -1,0 +1,1 @@
+"""Running the outbox worker and the indexer, in-process or as `python -m issuer_service worker`."""

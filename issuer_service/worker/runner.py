@@ -1,0 +1,56 @@
+"""Build the worker for an app's database and gateway, and run it in a background thread."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from compliance.profiles import RegimeProfile
+from issuer_service.chain.gateway import ChainGateway
+from issuer_service.outbox.worker import OutboxWorker
+from issuer_service.reserves import repository as reserve_repository
+from issuer_service.reserves import service as reserves
+
+# Domains register their outbox handlers when imported.
+from issuer_service.mints import service as _mints  # noqa: F401
+from issuer_service.redemptions import service as _redemptions  # noqa: F401
+from issuer_service.wallets import service as _wallets  # noqa: F401
+
+log = logging.getLogger("issuer_service.worker")
+
+
+def build_worker(sessions: sessionmaker[Session], gateway: ChainGateway, profile: RegimeProfile) -> OutboxWorker:
+    def ledger_reserve_fen(session: Session) -> int:
+        pool = reserve_repository.get_pool(session)
+        return reserves.reserve_value_fen(session, pool, profile) if pool else 0
+
+    worker = OutboxWorker(sessions, gateway, ledger_reserve_fen=ledger_reserve_fen)
+    try:  # TEMP until the indexer lands
+        from issuer_service.indexer.service import Indexer
+    except ModuleNotFoundError:
+        return worker
+    indexer = Indexer(sessions, gateway)
+    worker.extra_steps.append(indexer.step)
+    return worker
+
+
+@dataclass
+class BackgroundWorker:
+    worker: OutboxWorker
+    thread: threading.Thread
+    stop_event: threading.Event
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self.stop_event.set()
+        self.thread.join(timeout)
+
+
+def start_background(worker: OutboxWorker) -> BackgroundWorker:
+    stop = threading.Event()
+    thread = threading.Thread(target=worker.run_forever, args=(stop,), name="outbox-worker", daemon=True)
+    thread.start()
+    log.info("outbox worker started in-process")
+    return BackgroundWorker(worker=worker, thread=thread, stop_event=stop)

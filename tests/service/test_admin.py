@@ -1,0 +1,87 @@
+"""Pause is immediate and single-signer; resume needs two different admins (R40, R41)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+
+from issuer_service.admin.service import is_paused
+from tests.service.service_helpers import assert_problem, bearer
+
+
+def _paused(client: TestClient) -> bool:
+    session: Session
+    with client.app.state.sessionmaker() as session:  # type: ignore[attr-defined]
+        return is_paused(session)
+
+
+def test_one_admin_pauses_immediately(client: TestClient, admin_key: str) -> None:
+    response = client.post("/v1/admin/pause", headers=bearer(admin_key))
+    assert response.status_code == 200
+    assert response.json()["status"] == "paused"
+    assert _paused(client) is True
+
+
+def test_resume_needs_a_second_different_admin(
+    client: TestClient, admin_key: str, make_key: Callable[..., str]
+) -> None:
+    second_admin = make_key("admin")
+    client.post("/v1/admin/pause", headers=bearer(admin_key))
+    first = client.post("/v1/admin/resume", headers=bearer(admin_key))
+    assert first.status_code == 202
+    assert first.json()["status"] == "pending_second_approval"
+    assert _paused(client) is True
+    same_again = client.post("/v1/admin/resume", headers=bearer(admin_key))
+    problem = assert_problem(same_again, 403)
+    assert problem["reason_code"] == "same_principal" and "R41" in problem["detail"]
+    assert _paused(client) is True
+    second = client.post("/v1/admin/resume", headers=bearer(second_admin))
+    assert second.status_code == 200
+    assert second.json() == {"status": "active", "paused": False, "pending_approval_id": None, "requested_by": None}
+    assert _paused(client) is False
+
+
+def test_pausing_again_cancels_a_pending_resume(
+    client: TestClient, admin_key: str, make_key: Callable[..., str]
+) -> None:
+    second_admin = make_key("admin")
+    client.post("/v1/admin/pause", headers=bearer(admin_key))
+    client.post("/v1/admin/resume", headers=bearer(admin_key))
+    client.post("/v1/admin/pause", headers=bearer(second_admin))
+    restarted = client.post("/v1/admin/resume", headers=bearer(second_admin))
+    assert restarted.status_code == 202  # a fresh request, not the completion of the cancelled one
+    assert _paused(client) is True
+
+
+def test_resume_when_not_paused_is_409(client: TestClient, admin_key: str) -> None:
+    assert_problem(client.post("/v1/admin/resume", headers=bearer(admin_key)), 409)
+
+
+def test_only_admins_pause_or_resume(client: TestClient, make_key: Callable[..., str]) -> None:
+    operator = make_key("operator")
+    assert_problem(client.post("/v1/admin/pause", headers=bearer(operator)), 403)
+    assert_problem(client.post("/v1/admin/resume", headers=bearer(operator)), 403)
+    assert _paused(client) is False
+
+
+def test_state_endpoint_and_audit_show_the_whole_story(
+    client: TestClient, admin_key: str, make_key: Callable[..., str]
+) -> None:
+    second_admin, auditor = make_key("admin"), make_key("auditor")
+    client.post("/v1/admin/pause", headers=bearer(admin_key))
+    client.post("/v1/admin/resume", headers=bearer(admin_key))
+    pending = client.get("/v1/admin/state", headers=bearer(auditor)).json()
+    assert pending["status"] == "pending_second_approval" and pending["pending_approval_id"].startswith("apr_")
+    client.post("/v1/admin/resume", headers=bearer(second_admin))
+    actions = [
+        (r["action"], r["rule_ids"])
+        for r in client.get("/v1/audit-log", headers=bearer(auditor)).json()["items"]
+        if r["action"].startswith("system.")
+    ]
+    assert actions == [
+        ("system.paused", ["R41"]),
+        ("system.resume_requested", ["R40", "R41"]),
+        ("system.resumed", ["R40", "R41"]),
+    ]
