@@ -1,4 +1,10 @@
-"""`python -m issuer_service [serve] [--host H] [--port N]`: run the API with uvicorn."""
+"""`python -m issuer_service [serve|worker] [--host H] [--port N]`.
+
+serve   the HTTP API (default). With no RPC_URL it spawns Anvil and deploys tCNH itself (the
+        embedded default, R55); with RPC_URL it uses that chain, the deployment file and the keys
+        from settings. The outbox worker runs in-process unless CNH_WORKER_IN_PROCESS=false.
+worker  the outbox worker and indexer alone, for running them as separate processes.
+"""
 
 from __future__ import annotations
 
@@ -13,17 +19,60 @@ from issuer_service.settings import Settings
 
 
 def serve(settings: Settings) -> None:
-    """Serve the API until interrupted. Extend here (spawn Anvil, start the worker) as needed."""
+    """Serve the API until interrupted."""
     configure_logging(settings.log_level)
-    app = create_app(settings)
-    # log_config=None: keep our JSON logging; uvicorn's access log is replaced by ours.
-    uvicorn.run(app, host=settings.host, port=settings.port, log_config=None, access_log=False)
+    runtime = _chain(settings)
+    try:
+        app = create_app(settings, gateway=runtime.gateway)
+        gateway = runtime.gateway
+        print(f"tCNH {gateway.token_address} on chain {gateway.chain_id} via {gateway.rpc_url}; "
+              f"API on http://{settings.host}:{settings.port} (SANDBOX - NOT A LICENSED STABLECOIN)", flush=True)
+        # log_config=None: keep our JSON logging; uvicorn's access log is replaced by ours.
+        uvicorn.run(app, host=settings.host, port=settings.port, log_config=None, access_log=False)
+    finally:
+        runtime.close()
+
+
+def run_worker(settings: Settings) -> None:
+    """The outbox worker and indexer without the HTTP API (several may run against one database)."""
+    import signal
+    import threading
+
+    from compliance.profiles import load_profile
+    from issuer_service.db import make_engine, make_sessionmaker, run_migrations
+    from issuer_service.worker.runner import build_worker
+
+    configure_logging(settings.log_level)
+    if settings.rpc_url is None:
+        raise SystemExit("the standalone worker needs RPC_URL and the deployment file of a running chain")
+    runtime = _chain(settings)
+    run_migrations(settings.database_url)
+    engine = make_engine(settings.database_url)
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    worker = build_worker(make_sessionmaker(engine), runtime.gateway, load_profile(settings.regime_profile))
+    print(f"worker running against {settings.rpc_url}", flush=True)
+    worker.run_forever(stop)
+    engine.dispose()
+
+
+def _chain(settings: Settings):  # type: ignore[no-untyped-def]
+    from issuer_service.chain.keys import KeyFileError
+    from issuer_service.chain.networks import MainnetRefused
+    from issuer_service.chain.runtime import ChainSetupError, chain_from_settings
+
+    try:
+        return chain_from_settings(settings)
+    except (ChainSetupError, KeyFileError, MainnetRefused) as exc:
+        raise SystemExit(f"cannot start: {exc}") from None
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m issuer_service", description=__doc__)
     commands = parser.add_subparsers(dest="command")
     serve_parser = commands.add_parser("serve", help="run the HTTP API (default)")
+    commands.add_parser("worker", help="run the outbox worker and indexer only")
     for target in (parser, serve_parser):
         # SUPPRESS: an option given before the subcommand is not reset by the subparser's default.
         target.add_argument("--host", default=argparse.SUPPRESS, help="interface to bind (default: CNH_HOST or 127.0.0.1)")
@@ -39,6 +88,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     settings = Settings(**overrides)
     if args.command == "serve":
         serve(settings)
+    elif args.command == "worker":
+        run_worker(settings)
     return 0
 
 

@@ -1,4 +1,4 @@
-"""The sandbox demo: spawn Anvil, deploy tCNH, walk allow-list → attest → mint → transfer → redeem.
+"""The sandbox demo: the issuer service on a spawned Anvil, walked end to end through the HTTP API.
 
     bash scripts/demo.sh      (installs what is missing, then runs this)
 """
