@@ -91,6 +91,4 @@ def get_balance(session: Session, customer_id: str) -> BalanceOut:
     account = repository.get(session, customer_id)
     if account is None:
         raise NotFound(f"customer {customer_id} not found")
-    return BalanceOut(
-        customer_id=customer_id, currency="CNH", available=account.available_fen, reserved=account.reserved_fen
-    )
+    return BalanceOut(available=account.available_fen, reserved=account.reserved_fen)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Integer, bindparam, delete, distinct, exists, func, insert, select, type_coerce
+from sqlalchemy import ColumnElement, Integer, bindparam, delete, exists, func, insert, select, type_coerce
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -77,7 +77,8 @@ def insert_events(session: Session, rows: Sequence[dict[str, Any]]) -> None:
 def event_blocks_desc(session: Session, *, up_to_block: int, limit: int) -> list[tuple[int, str]]:
     """(block number, block hash) of blocks holding stored events, newest first."""
     stmt = (
-        select(distinct(ChainEvent.block_number), ChainEvent.block_hash)
+        select(ChainEvent.block_number, ChainEvent.block_hash)
+        .distinct()
         .where(ChainEvent.block_number <= up_to_block)
         .order_by(ChainEvent.block_number.desc())
         .limit(limit)
@@ -85,17 +86,13 @@ def event_blocks_desc(session: Session, *, up_to_block: int, limit: int) -> list
     return [(int(number), str(block_hash)) for number, block_hash in session.execute(stmt)]
 
 
-def delete_events_after(session: Session, block_number: int) -> list[str]:
-    """Remove events above `block_number`; returns their transaction hashes (distinct, sorted)."""
-    tx_hashes = session.scalars(
-        select(distinct(ChainEvent.tx_hash)).where(ChainEvent.block_number > block_number)
-    ).all()
-    session.execute(delete(ChainEvent).where(ChainEvent.block_number > block_number))
-    return sorted(tx_hashes)
-
-
-def count_events_after(session: Session, block_number: int) -> int:
-    return int(session.scalar(select(func.count()).where(ChainEvent.block_number > block_number)) or 0)
+def delete_events_after(session: Session, block_number: int) -> tuple[int, list[str]]:
+    """Remove events above `block_number`; returns how many, and their transaction hashes."""
+    above = ChainEvent.block_number > block_number
+    tx_hashes = session.scalars(select(ChainEvent.tx_hash).where(above).distinct()).all()
+    count = int(session.scalar(select(func.count()).where(above)) or 0)
+    session.execute(delete(ChainEvent).where(above))
+    return count, sorted(tx_hashes)
 
 
 # ---------------------------------------------------------------- outbox look-ups

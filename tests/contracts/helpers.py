@@ -307,8 +307,17 @@ class Rpc:
         if key not in self._abi_cache:
             matches = [i for i in contract.abi if i["type"] == "function" and i["name"] == fn]
             assert len(matches) == 1, f"{fn} is missing or overloaded"
-            self._abi_cache[key] = matches[0]
+            item = dict(matches[0])
+            types = [i["type"] for i in item["inputs"]]
+            item["_selector"] = selector(f"{fn}({','.join(types)})")
+            item["_types"] = types
+            self._abi_cache[key] = item
         return self._abi_cache[key]
+
+    def encode(self, contract: Any, fn: str, args: Sequence[Any]) -> str:
+        """Calldata, encoded with eth_abi directly (web3's encode_abi re-validates the whole ABI each time)."""
+        item = self._fn_abi(contract, fn)
+        return "0x" + (item["_selector"] + abi_encode(item["_types"], list(args))).hex()
 
     def _decode_output(self, contract: Any, fn: str, result: str) -> Any:
         types = [o["type"] for o in self._fn_abi(contract, fn)["outputs"]]
@@ -317,7 +326,7 @@ class Rpc:
         return values[0] if len(values) == 1 else values
 
     def try_call(self, contract: Any, fn: str, *args: Any, sender: str | None = None) -> Outcome:
-        tx = {"to": contract.address, "data": contract.encode_abi(fn, args=list(args))}
+        tx = {"to": contract.address, "data": self.encode(contract, fn, args)}
         if sender is not None:
             tx["from"] = sender
         reply = self.provider.make_request("eth_call", [tx, "latest"])
@@ -337,7 +346,7 @@ class Rpc:
         """Many view calls in one JSON-RPC batch."""
         if not calls:
             return []
-        batch = [("eth_call", [{"to": c.address, "data": c.encode_abi(fn, args=list(args))}, "latest"])
+        batch = [("eth_call", [{"to": c.address, "data": self.encode(c, fn, args)}, "latest"])
                  for c, fn, args in calls]
         replies = self.provider.make_batch_request(batch)
         assert isinstance(replies, list), f"batch failed: {replies}"
@@ -349,7 +358,7 @@ class Rpc:
 
     def send(self, account: LocalAccount, contract: Any, fn: str, *args: Any, gas: int = 1_000_000) -> dict[str, Any]:
         """Sign locally, send, return the receipt; raise TxReverted if it was mined reverted."""
-        return self.send_data(account, contract.address, contract.encode_abi(fn, args=list(args)), gas=gas)
+        return self.send_data(account, contract.address, self.encode(contract, fn, args), gas=gas)
 
     def send_data(self, account: LocalAccount, to: str | None, data: str, gas: int = 1_000_000) -> dict[str, Any]:
         nonce = int(self.request("eth_getTransactionCount", [account.address, "pending"]), 16)

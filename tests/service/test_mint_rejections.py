@@ -1,0 +1,215 @@
+"""Every way a mint or redemption is refused: a clear problem naming the field and the rule, and
+nothing moves — no mint row, no outbox row, fiat where it was (R1, R10, R11, R12, R20, R40, R41)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from eth_account import Account
+from eth_account.messages import encode_defunct
+from sqlalchemy import Engine, func, select
+
+from issuer_service.mints.models import Mint
+from issuer_service.outbox.models import ChainTx
+from issuer_service.redemptions.models import Redemption
+from tests.service.flow import (
+    Customer,
+    Staff,
+    add_buffer_capital,
+    deposit_fiat,
+    new_customer,
+    onboard,
+    redemption_body,
+    request_mint,
+    wait_for,
+)
+from tests.service.service_helpers import assert_problem, bearer
+
+
+def _count(engine: Engine, model: Any) -> int:
+    with engine.connect() as connection:
+        return int(connection.execute(select(func.count()).select_from(model)).scalar_one())
+
+
+def _balance(client: Any, customer: Customer) -> dict[str, str]:
+    body = client.get(f"/v1/customers/{customer.id}/balance", headers=bearer(customer.key)).json()
+    return {"available": body["available"], "reserved": body["reserved"]}
+
+
+def _assert_refused(client: Any, response: Any, db_engine: Engine, *, reason: str, rule: str, field: str | None,
+                    customer: Customer, balance_before: dict[str, str]) -> None:
+    problem = assert_problem(response, 422, field=field)
+    assert problem["reason_code"] == reason
+    assert problem["rule_id"] == rule
+    assert _count(db_engine, Mint) == 0
+    assert _count(db_engine, ChainTx.__table__.select().where(ChainTx.function == "mint").subquery()) == 0
+    assert _balance(client, customer) == balance_before
+
+
+def test_mint_without_confirmed_fiat_is_rejected_insufficient_fiat(
+    chain_client: Any, staff: Staff, db_engine: Engine
+) -> None:  # R10
+    add_buffer_capital(chain_client, staff, "100.00")
+    alice = new_customer(chain_client, staff, deposit="10.00")
+    before = _balance(chain_client, alice)
+    _assert_refused(chain_client, request_mint(chain_client, alice, "10.01"), db_engine, reason="insufficient_fiat",
+                    rule="R10", field="body.amount", customer=alice, balance_before=before)
+
+
+def test_mint_to_a_wallet_not_bound_to_the_customer_is_rejected(
+    chain_client: Any, staff: Staff, db_engine: Engine
+) -> None:  # R11
+    add_buffer_capital(chain_client, staff, "100.00")
+    alice = new_customer(chain_client, staff, deposit="10.00")
+    bob = new_customer(chain_client, staff, name="Bob Ltd")
+    before = _balance(chain_client, alice)
+    stranger = Customer(id=alice.id, key=alice.key, wallet=Account.create())
+    _assert_refused(chain_client, request_mint(chain_client, stranger, "1.00"), db_engine, reason="wallet_not_owned",
+                    rule="R11", field="body.wallet", customer=alice, balance_before=before)
+    other = Customer(id=alice.id, key=alice.key, wallet=bob.wallet)  # Bob's active wallet
+    _assert_refused(chain_client, request_mint(chain_client, other, "1.00"), db_engine, reason="wallet_not_owned",
+                    rule="R11", field="body.wallet", customer=alice, balance_before=before)
+
+
+def test_mint_for_a_customer_without_approved_kyc_is_rejected(
+    chain_client: Any, staff: Staff, db_engine: Engine
+) -> None:  # R20
+    customer_id, key = onboard(chain_client, staff, approve=False)
+    deposit_fiat(chain_client, staff, customer_id, "10.00")
+    pending = Customer(id=customer_id, key=key, wallet=Account.create())
+    before = _balance(chain_client, pending)
+    _assert_refused(chain_client, request_mint(chain_client, pending, "1.00"), db_engine, reason="kyc_not_approved",
+                    rule="R20", field=None, customer=pending, balance_before=before)
+    # Nor can such a customer bind a wallet.
+    challenge = chain_client.get("/v1/wallets/challenge", params={"address": pending.wallet.address},
+                                 headers=bearer(key))
+    assert challenge.status_code == 200
+    signature = pending.wallet.sign_message(encode_defunct(text=challenge.json()["message"])).signature
+    bound = chain_client.post("/v1/wallets", json={"address": pending.wallet.address,
+                                                   "signature": "0x" + signature.hex()}, headers=bearer(key))
+    assert assert_problem(bound, 422)["reason_code"] == "kyc_not_approved"
+
+
+def test_mint_beyond_reserves_plus_buffer_is_rejected(chain_client: Any, staff: Staff, db_engine: Engine) -> None:
+    # R1: with no buffer capital, 2% buffer cannot be met by the customer's fiat alone.
+    alice = new_customer(chain_client, staff, deposit="100.00")
+    before = _balance(chain_client, alice)
+    _assert_refused(chain_client, request_mint(chain_client, alice, "100.00"), db_engine,
+                    reason="reserve_insufficient", rule="R1", field="body.amount", customer=alice,
+                    balance_before=before)
+    add_buffer_capital(chain_client, staff, "2.00")  # exactly 2% of 100.00
+    accepted = request_mint(chain_client, alice, "100.00")
+    assert accepted.status_code == 202, accepted.text
+
+
+def test_mint_while_paused_is_rejected_and_accepted_after_two_admin_resume(
+    chain_client: Any, staff: Staff, db_engine: Engine, make_key: Any
+) -> None:  # R41
+    add_buffer_capital(chain_client, staff, "100.00")
+    alice = new_customer(chain_client, staff, deposit="10.00")
+    before = _balance(chain_client, alice)
+    assert chain_client.post("/v1/admin/pause", headers=bearer(staff.admin)).status_code == 200
+    _assert_refused(chain_client, request_mint(chain_client, alice, "1.00"), db_engine, reason="paused", rule="R41",
+                    field=None, customer=alice, balance_before=before)
+    second_admin = make_key("admin")
+    assert chain_client.post("/v1/admin/resume", headers=bearer(staff.admin)).status_code == 202
+    assert chain_client.post("/v1/admin/resume", headers=bearer(second_admin)).status_code == 200
+    assert request_mint(chain_client, alice, "1.00").status_code == 202
+
+
+def test_mint_above_the_single_mint_limit_is_rejected(chain_client: Any, staff: Staff, db_engine: Engine) -> None:
+    # R12: hk profile caps one mint at 10,000,000.00 CNH.
+    add_buffer_capital(chain_client, staff, "1000000.00")
+    alice = new_customer(chain_client, staff, deposit="10000000.01")
+    before = _balance(chain_client, alice)
+    _assert_refused(chain_client, request_mint(chain_client, alice, "10000000.01"), db_engine,
+                    reason="over_single_mint_limit", rule="R12", field="body.amount", customer=alice,
+                    balance_before=before)
+
+
+def test_mint_at_the_approval_threshold_waits_for_an_operator_who_is_not_the_requester(
+    chain_client: Any, staff: Staff, gateway: Any
+) -> None:  # R12, R40
+    add_buffer_capital(chain_client, staff, "20000.00")
+    alice = new_customer(chain_client, staff, deposit="1000000.00")
+    accepted = request_mint(chain_client, alice, "1000000.00")
+    assert accepted.status_code == 202, accepted.text
+    mint = accepted.json()
+    assert mint["status"] == "pending_approval"
+    assert gateway.total_supply() == 0
+    refused = chain_client.post(f"/v1/mints/{mint['id']}/approve", headers=bearer(alice.key))
+    assert_problem(refused, 403)
+    approved = chain_client.post(f"/v1/mints/{mint['id']}/approve", headers=bearer(staff.operator))
+    assert approved.status_code == 200, approved.text
+    assert approved.json()["approved_by"]
+    final = wait_for(chain_client, f"/v1/mints/{mint['id']}", alice.key, {"confirmed", "failed"})
+    assert final["status"] == "confirmed"
+    assert gateway.total_supply() == 1_000_000 * 10**6
+
+
+def test_declined_mint_releases_the_fiat(chain_client: Any, staff: Staff) -> None:  # R40, R10
+    add_buffer_capital(chain_client, staff, "20000.00")
+    alice = new_customer(chain_client, staff, deposit="1000000.00")
+    mint = request_mint(chain_client, alice, "1000000.00").json()
+    assert _balance(chain_client, alice) == {"available": "0.00", "reserved": "1000000.00"}
+    declined = chain_client.post(f"/v1/mints/{mint['id']}/reject", headers=bearer(staff.operator))
+    assert declined.status_code == 200 and declined.json()["status"] == "rejected"
+    assert _balance(chain_client, alice) == {"available": "1000000.00", "reserved": "0.00"}
+
+
+def test_same_idempotency_key_replays_one_mint_and_a_different_body_conflicts(
+    chain_client: Any, staff: Staff, db_engine: Engine
+) -> None:
+    add_buffer_capital(chain_client, staff, "100.00")
+    alice = new_customer(chain_client, staff, deposit="10.00")
+    first = request_mint(chain_client, alice, "5.00", key="mint-once")
+    again = request_mint(chain_client, alice, "5.00", key="mint-once")
+    assert first.status_code == again.status_code == 202
+    assert again.json()["id"] == first.json()["id"]
+    assert_problem(request_mint(chain_client, alice, "6.00", key="mint-once"), 409, field="header.Idempotency-Key")
+    assert _count(db_engine, Mint) == 1
+    assert _balance(chain_client, alice)["available"] == "5.00"
+
+
+def _funded_holder(client: Any, staff: Staff) -> Customer:
+    add_buffer_capital(client, staff, "100.00")
+    alice = new_customer(client, staff, deposit="50.00")
+    mint = request_mint(client, alice, "50.00").json()
+    assert wait_for(client, f"/v1/mints/{mint['id']}", alice.key, {"confirmed", "failed"})["status"] == "confirmed"
+    return alice
+
+
+def test_redemption_with_a_permit_signed_by_another_key_is_rejected(
+    chain_client: Any, staff: Staff, db_engine: Engine
+) -> None:
+    alice = _funded_holder(chain_client, staff)
+    body = redemption_body(chain_client, alice, "10.00", signer=Account.create())
+    refused = chain_client.post("/v1/redemptions", json=body, headers=bearer(alice.key, **{"Idempotency-Key": "r1"}))
+    assert_problem(refused, 422, field="body.permit")
+    assert _count(db_engine, Redemption) == 0
+
+
+def test_redemption_with_an_expired_permit_or_wrong_amount_is_rejected(
+    chain_client: Any, staff: Staff, db_engine: Engine
+) -> None:
+    alice = _funded_holder(chain_client, staff)
+    expired = redemption_body(chain_client, alice, "10.00", deadline_s=-10)
+    refused = chain_client.post("/v1/redemptions", json=expired, headers=bearer(alice.key, **{"Idempotency-Key": "e"}))
+    assert_problem(refused, 422, field="body.permit.deadline")
+    wrong_value = redemption_body(chain_client, alice, "10.00", units=11 * 10**6)
+    refused = chain_client.post("/v1/redemptions", json=wrong_value,
+                                headers=bearer(alice.key, **{"Idempotency-Key": "w"}))
+    assert_problem(refused, 422, field="body.permit")
+    too_much = redemption_body(chain_client, alice, "50.01")
+    refused = chain_client.post("/v1/redemptions", json=too_much, headers=bearer(alice.key, **{"Idempotency-Key": "t"}))
+    assert assert_problem(refused, 422, field="body.amount")["reason_code"] == "insufficient_token_balance"
+    assert _count(db_engine, Redemption) == 0
+
+
+def test_customer_cannot_read_another_customers_mint(chain_client: Any, staff: Staff) -> None:
+    add_buffer_capital(chain_client, staff, "100.00")
+    alice = new_customer(chain_client, staff, deposit="10.00")
+    bob = new_customer(chain_client, staff, name="Bob Ltd")
+    mint = request_mint(chain_client, alice, "1.00").json()
+    assert_problem(chain_client.get(f"/v1/mints/{mint['id']}", headers=bearer(bob.key)), 404)
+    assert chain_client.get(f"/v1/mints/{mint['id']}", headers=bearer(staff.auditor)).status_code == 200

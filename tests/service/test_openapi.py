@@ -1,0 +1,37 @@
+"""The published API contract: sandbox labelling (R55) and documented fields."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+
+def _openapi(client: TestClient) -> dict[str, Any]:
+    schema: dict[str, Any] = client.get("/openapi.json").json()
+    return schema
+
+
+def test_openapi_is_labelled_as_a_sandbox(client: TestClient) -> None:
+    info = _openapi(client)["info"]
+    assert info["title"] == "CNH stablecoin sandbox issuer API"
+    assert info["description"].startswith("SANDBOX — NOT A LICENSED STABLECOIN")
+
+
+def test_every_schema_field_has_a_description_and_an_example(client: TestClient) -> None:
+    undocumented = []
+    for name, schema in _openapi(client)["components"]["schemas"].items():
+        for field, spec in schema.get("properties", {}).items():
+            if not spec.get("description") or not ("examples" in spec or "example" in spec):
+                undocumented.append(f"{name}.{field}")
+    assert undocumented == []
+
+
+def test_errors_are_documented_as_problems_and_keys_as_bearer_auth(client: TestClient) -> None:
+    spec = _openapi(client)
+    create_customer = spec["paths"]["/v1/customers"]["post"]
+    assert create_customer["responses"]["422"]["content"]["application/json"]["schema"]["$ref"].endswith("/Problem")
+    assert "HTTPValidationError" not in spec["components"]["schemas"]
+    assert any(scheme["scheme"] == "bearer" for scheme in spec["components"]["securitySchemes"].values())
+    deposit_headers = [p["name"] for p in spec["paths"]["/v1/deposits"]["post"]["parameters"] if p["in"] == "header"]
+    assert deposit_headers == ["Idempotency-Key"]
