@@ -132,6 +132,6 @@ def run_migrations(database_url: str) -> None:
                 connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK_KEY})
             config = alembic_config()
             config.attributes["connection"] = connection
-            command.upgrade(config, "head")
+            command.upgrade(config, "heads")  # domains add migrations as branches of 0002_chain
     finally:
         engine.dispose()

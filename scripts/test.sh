@@ -3,6 +3,6 @@
 # Extra arguments go to pytest, e.g. `bash scripts/test.sh tests/unit -q`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/bootstrap.sh
+bash scripts/bootstrap.sh --with-browser
 bash scripts/ensure_postgres.sh
 exec .venv/bin/python -m pytest "$@"
