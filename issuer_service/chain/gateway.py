@@ -274,6 +274,13 @@ class ChainGateway:
             gas_used=int(receipt["gasUsed"]),
         )
 
+    def is_mined(self, tx_hash: str) -> bool:
+        """Whether the chain has a receipt for this hash, at any depth."""
+        try:
+            return self._rpc(self.w3.eth.get_transaction_receipt, tx_hash) is not None
+        except TransactionNotFound:
+            return False
+
     def is_pending(self, tx_hash: str) -> bool:
         try:
             tx = self._rpc(self.w3.eth.get_transaction, tx_hash)

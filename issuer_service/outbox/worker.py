@@ -178,7 +178,9 @@ class OutboxWorker:
             self._attempt_failed(session, row, f"node refused the transaction: {exc}")
             return
         now = utc_now()
-        if result in ("sent", "known") or self.gateway.outcome(row.tx_hash) is not None:
+        # "nonce too low" for our own mined transaction is success; only re-sign when the nonce
+        # went to some other transaction (checked at any depth: re-signing a mined mint would double it).
+        if result in ("sent", "known") or self.gateway.is_mined(row.tx_hash):
             row.status, row.sent_at, row.updated_at = "sent", now, now
             return
         # Our nonce went to another transaction (the key was used elsewhere): re-sign fresh.
