@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, Literal
 
-from eth_utils import to_checksum_address
+from eth_utils.address import to_checksum_address
 
 ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
 

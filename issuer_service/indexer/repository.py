@@ -1,8 +1,7 @@
 """All SQL of the indexer: its cursor, the stored chain events, and the sums reconciliation reads.
 
-Amounts: `chain_events.amount_units` is NUMERIC(78, 0). SQLAlchemy's Numeric goes through a float
-on SQLite (exact only below 2**53 units), so every read and write of it here is typed as Integer,
-which both drivers pass through as an exact int (PostgreSQL returns a Decimal for sums: int()'d).
+Amounts: `chain_events.amount_units` is NUMERIC(78, 0), but SQLAlchemy's Numeric goes through a
+float on SQLite (exact only below 2**53 units). Every read and write of it here uses `ExactUnits`.
 """
 
 from __future__ import annotations
@@ -10,9 +9,23 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Integer, bindparam, delete, exists, func, insert, select, type_coerce
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Numeric,
+    TypeDecorator,
+    bindparam,
+    delete,
+    exists,
+    func,
+    insert,
+    select,
+    type_coerce,
+)
+from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.types import TypeEngine
 
 from issuer_service.clock import utc_now
 from issuer_service.db import lock_for_update
@@ -26,8 +39,22 @@ _SUPPLY_FUNCTIONS = tuple(SUPPLY_DIRECTION)
 _IN_FLIGHT = ("signed", "sent")
 
 
+class ExactUnits(TypeDecorator[int]):
+    """Token units as an exact int on both databases: NUMERIC(78, 0) on PostgreSQL; on SQLite a
+    64-bit INTEGER, which fails loudly above 2**63 instead of silently rounding like a float."""
+
+    impl = Numeric(78, 0)
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        return dialect.type_descriptor(BigInteger() if dialect.name == "sqlite" else Numeric(78, 0))
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> int | None:
+        return None if value is None else int(value)
+
+
 def _units(column: Any) -> ColumnElement[int]:
-    return type_coerce(column, Integer)
+    return type_coerce(column, ExactUnits())
 
 
 # ---------------------------------------------------------------- cursor
@@ -68,7 +95,7 @@ def insert_events(session: Session, rows: Sequence[dict[str, Any]]) -> None:
     if not rows:
         return
     stmt = insert(ChainEvent).values({
-        name: bindparam(name, type_=Integer) if name == "amount_units" else bindparam(name)
+        name: bindparam(name, type_=ExactUnits()) if name == "amount_units" else bindparam(name)
         for name in rows[0]
     })
     session.execute(stmt, list(rows))

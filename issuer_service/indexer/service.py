@@ -99,6 +99,8 @@ class Indexer:
         self._next_run_at = now + self.min_interval_s
         safe_head = self.gateway.head() - (self.gateway.confirmations - 1)
         with self.sessions.begin() as session:
+            # The row lock serialises indexers in all processes: a second one waits here, then
+            # finds the cursor already past the range the first one stored.
             cursor = repository.lock_or_create_cursor(session, last_block=self.start_block - 1)
             stored, behind = self._advance(session, cursor, safe_head)
         if behind:  # more to read (batch limit, rewind, moving chain): no pause before the next call
@@ -200,8 +202,8 @@ def reconciliation_status(session: Session) -> ReconciliationStatus:
     cursor = repository.read_cursor(session)
     if cursor is None:
         ok = outstanding_units == 0
-        detail = "the indexer has not run yet" + (
-            "" if ok else f"; the ledger has {outstanding_units} units outstanding that no indexed event confirms (R16)")
+        detail = "the indexer has not run yet" + ("" if ok else (
+            f"; the ledger has {outstanding_units} units outstanding that no indexed event confirms (R16)"))
         return ReconciliationStatus(ok=ok, detail=detail, chain_supply_units=None,
                                     ledger_supply_units=outstanding_units, indexed_block=0, unexplained=0)
     indexed_block = cursor.last_block

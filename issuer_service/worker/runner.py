@@ -4,20 +4,23 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from compliance.profiles import RegimeProfile
 from issuer_service.chain.gateway import ChainGateway
-from issuer_service.outbox.worker import OutboxWorker
-from issuer_service.reserves import repository as reserve_repository
-from issuer_service.reserves import service as reserves
 
 # Domains register their outbox handlers when imported.
 from issuer_service.mints import service as _mints  # noqa: F401
+from issuer_service.outbox.worker import OutboxWorker
 from issuer_service.redemptions import service as _redemptions  # noqa: F401
+from issuer_service.reserves import repository as reserve_repository
+from issuer_service.reserves import service as reserves
 from issuer_service.wallets import service as _wallets  # noqa: F401
+from issuer_service.webhooks.delivery import WebhookDispatcher
 
 log = logging.getLogger("issuer_service.worker")
 
@@ -28,13 +31,31 @@ def build_worker(sessions: sessionmaker[Session], gateway: ChainGateway, profile
         return reserves.reserve_value_fen(session, pool, profile) if pool else 0
 
     worker = OutboxWorker(sessions, gateway, ledger_reserve_fen=ledger_reserve_fen)
-    try:  # TEMP until the indexer lands
-        from issuer_service.indexer.service import Indexer
-    except ModuleNotFoundError:
-        return worker
+    worker.extra_steps.append(WebhookDispatcher(sessions).step)  # HTTP runs on its own small pool
+    from issuer_service.indexer.service import Indexer
+
     indexer = Indexer(sessions, gateway)
     worker.extra_steps.append(indexer.step)
+    worker.extra_steps.append(_periodic_reconciliation(sessions, gateway))
     return worker
+
+
+def _periodic_reconciliation(sessions: sessionmaker[Session], gateway: ChainGateway, every_s: float = 15.0
+                             ) -> Callable[[], int]:
+    """R16: compare chain supply with the ledger now and then; a mismatch is logged (and /readyz
+    reports it from the database on every call)."""
+    from issuer_service.indexer.service import check_reconciliation
+
+    last = [0.0]
+
+    def step() -> int:
+        now = time.monotonic()
+        if now - last[0] >= every_s:
+            last[0] = now
+            check_reconciliation(sessions, gateway)
+        return 0
+
+    return step
 
 
 @dataclass

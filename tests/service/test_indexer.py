@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 from eth_account.signers.local import LocalAccount
-from sqlalchemy import Engine, delete, func, select, text
+from sqlalchemy import Engine, delete, select, text
 from sqlalchemy.orm import Session, sessionmaker
 from web3 import Web3
 
@@ -42,6 +42,8 @@ from issuer_service.indexer.service import (
 from issuer_service.outbox.models import ChainTx
 from issuer_service.reserves.models import ReservePool
 from tests.chain_fixtures import TokenEnv
+from tests.service.flow import Staff, add_buffer_capital, new_customer, redemption_body, request_mint, wait_for
+from tests.service.service_helpers import bearer
 
 pytestmark = pytest.mark.chain
 
@@ -75,6 +77,19 @@ class GatedGateway(CountingGateway):
         self.reading_logs.set()
         assert self.release.wait(30), "the test never released the gated indexer"
         return super().token_logs(from_block, to_block)
+
+
+class ReorgWhileReadingGateway(CountingGateway):
+    """Runs `after_reading_logs` once, between reading the logs and returning them."""
+
+    after_reading_logs: Callable[[], None] | None = None
+
+    def token_logs(self, from_block: int, to_block: int) -> list[dict[str, Any]]:
+        logs = super().token_logs(from_block, to_block)
+        hook, self.after_reading_logs = self.after_reading_logs, None
+        if hook is not None:
+            hook()
+        return logs
 
 
 class FakeClock:
@@ -266,7 +281,8 @@ def test_step_stores_every_transfer_and_redemption_and_moves_the_cursor_to_the_h
     head = chain.head()
     assert cursor.last_block == head
     assert cursor.last_block_hash == "0x" + bytes(token_env.w3.eth.get_block(head)["hash"]).hex()
-    assert balances_now(sessions, head) == chain.balances(alice, bob) == {alice.address: fen(700), bob.address: fen(200)}
+    assert balances_now(sessions, head) == chain.balances(alice, bob) == {
+        alice.address: fen(700), bob.address: fen(200)}
 
 
 def test_stepping_again_with_nothing_new_stores_nothing_and_costs_two_rpcs(
@@ -315,7 +331,7 @@ def test_catching_up_reads_batch_blocks_at_a_time_without_pausing(
     head = chain.head()
     start = token_env.deployment.block_number
 
-    cursors = []
+    cursors: list[int] = []
     while not cursors or cursors[-1] < head:
         indexer.step()
         cursors.append(cursor_of(sessions).last_block)
@@ -486,6 +502,34 @@ def test_a_burn_the_indexer_read_before_the_worker_confirmed_it_is_no_false_alar
     assert status.chain_supply_units == status.ledger_supply_units == fen(60)
 
 
+def test_mints_and_redemptions_made_through_the_api_reconcile_and_readiness_says_so(
+        chain_client: Any, staff: Staff, database_url: str, gateway: CountingGateway) -> None:
+    client = chain_client  # the app's own worker (and its indexer) run in the background meanwhile
+    add_buffer_capital(client, staff, "100.00")
+    alice = new_customer(client, staff, name="Alice Ltd", deposit="500.00")
+    accepted = request_mint(client, alice, "500.00")
+    assert accepted.status_code == 202, accepted.text
+    assert wait_for(client, f"/v1/mints/{accepted.json()['id']}", alice.key, {"confirmed", "failed"})[
+        "status"] == "confirmed"
+    redeemed = client.post("/v1/redemptions", json=redemption_body(client, alice, "200.00"),
+                           headers=bearer(alice.key, **{"Idempotency-Key": "indexer-redeem-1"}))
+    assert redeemed.status_code == 202, redeemed.text
+    assert wait_for(client, f"/v1/redemptions/{redeemed.json()['id']}", alice.key, {"paid", "failed"})[
+        "status"] == "paid"
+    engine = make_engine(database_url)
+    sessions = make_sessionmaker(engine)
+
+    run_until_caught_up(Indexer(sessions, gateway, min_interval_s=0))  # shares the cursor lock with the app's
+
+    status = status_now(sessions)
+    engine.dispose()
+    assert status.ok and status.unexplained == 0, status.detail
+    assert status.chain_supply_units == status.ledger_supply_units == fen(30_000) == gateway.total_supply()
+    ready = client.get("/readyz")
+    assert ready.status_code == 200, ready.text
+    assert ready.json()["checks"]["reconciliation"]["ok"] is True
+
+
 def test_check_reconciliation_warns_when_total_supply_disagrees_with_the_indexed_events(
         chain: Chain, indexer: Indexer, sessions: sessionmaker[Session], gateway: CountingGateway,
         caplog: pytest.LogCaptureFixture) -> None:
@@ -582,6 +626,29 @@ def test_reorg_to_a_shorter_chain_rewinds_to_the_deployment_and_reindexes_the_ne
     assert balances_now(sessions, chain.head()) == chain.balances(alice, bob) == {bob.address: fen(33)}
     status = status_now(sessions)
     assert status.ok and status.unexplained == 0, status.detail
+
+
+def test_logs_read_from_a_chain_that_reorganised_meanwhile_are_not_stored(
+        chain: Chain, sessions: sessionmaker[Session], make_gateway: Callable[..., CountingGateway]) -> None:
+    gateway = make_gateway(ReorgWhileReadingGateway)
+    assert isinstance(gateway, ReorgWhileReadingGateway)
+    indexer = Indexer(sessions, gateway, min_interval_s=0)
+    alice, bob = chain.holder(), chain.holder()
+    chain.mint(alice, fen(100))
+    run_until_caught_up(indexer)
+    agreed = chain.head()
+    stale = chain.transfer(alice, bob, fen(10))
+    replacement = chain.signed_transfer(alice, bob, fen(20), at_block=agreed)
+    gateway.after_reading_logs = lambda: chain.rpc("anvil_reorg", [1, [[replacement, 0]]])
+
+    assert indexer.step() == 0  # the hash of the last block changed under the read: nothing kept
+    assert cursor_of(sessions).last_block == agreed
+    assert tx_hash(stale) not in {e.tx_hash for e in stored_events(sessions)}
+
+    assert indexer.step() == 1
+    assert reorg_records(sessions) == []  # nothing wrong was ever stored, so nothing to rewind
+    assert balances_now(sessions, chain.head()) == chain.balances(alice, bob) == {
+        alice.address: fen(80), bob.address: fen(20)}
 
 
 def test_a_reorg_deeper_than_the_checked_blocks_changes_nothing_and_raises(
