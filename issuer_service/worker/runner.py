@@ -37,6 +37,9 @@ def build_worker(sessions: sessionmaker[Session], gateway: ChainGateway, profile
     indexer = Indexer(sessions, gateway)
     worker.extra_steps.append(indexer.step)
     worker.extra_steps.append(_periodic_reconciliation(sessions, gateway))
+    from issuer_service.outbox.reorg import ReorgRepair
+
+    worker.extra_steps.append(ReorgRepair(sessions, gateway).step)
     return worker
 
 

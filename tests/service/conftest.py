@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fastapi import FastAPI
 from sqlalchemy import Engine, create_engine, text
 
 with warnings.catch_warnings():  # starlette suggests httpx2; the TestClient works with httpx
@@ -117,12 +118,12 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
 
 
 @pytest.fixture
-def app(settings: Settings) -> Any:
+def app(settings: Settings) -> FastAPI:
     return create_app(settings)
 
 
 @pytest.fixture
-def client(app: Any) -> Iterator[TestClient]:
+def client(app: FastAPI) -> Iterator[TestClient]:
     with TestClient(app) as test_client:
         yield test_client
 
@@ -137,7 +138,9 @@ def make_key(client: TestClient, admin_key: str) -> Callable[..., str]:
     """Issue a staff key with `role` through the API and return the plaintext key."""
 
     def make(role: str, label: str | None = None) -> str:
-        response = client.post("/v1/api-keys", json={"role": role, "label": label or f"test {role}"}, headers=bearer(admin_key))
+        response = client.post(
+            "/v1/api-keys", json={"role": role, "label": label or f"test {role}"}, headers=bearer(admin_key)
+        )
         assert response.status_code == 201, response.text
         key: str = response.json()["key"]
         return key
@@ -171,6 +174,3 @@ def make_customer_key(client: TestClient, admin_key: str) -> Callable[[str], str
         return key
 
     return make
-
-
-pytest_plugins = ["tests.service.chain_app"]

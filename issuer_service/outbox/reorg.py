@@ -1,0 +1,91 @@
+"""Reorg repair: a confirmed transaction whose block left the canonical chain is re-sent.
+
+The indexer notices a reorg from its side (events, R16); this step looks from the outbox's side.
+Every few seconds it checks the confirmed transactions of the recent window against the chain:
+- still mined in the same block: nothing to do;
+- mined in another block (the reorg re-included it): record the new block;
+- not mined any more: re-broadcast the stored signed bytes. Same nonce, same hash, so it can only
+  be included once — the business record (already confirmed) is never doubled;
+- not mined and its nonce taken by another transaction: it can never be included again; the row
+  is marked and an audit record raises the alarm (reconciliation will show the gap).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from issuer_service.audit.service import append_audit
+from issuer_service.chain.gateway import ChainGateway
+from issuer_service.clock import utc_now
+from issuer_service.outbox.models import ChainTx
+
+log = logging.getLogger("issuer_service.worker")
+WORKER = "worker"
+
+
+class ReorgRepair:
+    def __init__(self, sessions: sessionmaker[Session], gateway: ChainGateway, *, window_blocks: int = 64,
+                 every_s: float = 3.0) -> None:
+        self.sessions = sessions
+        self.gateway = gateway
+        self.window_blocks = window_blocks
+        self.every_s = every_s
+        self._last = 0.0
+
+    def step(self) -> int:
+        now = time.monotonic()
+        if now - self._last < self.every_s:
+            return 0
+        self._last = now
+        return self.check()
+
+    def check(self) -> int:
+        head = self.gateway.head()
+        repaired = 0
+        with self.sessions.begin() as session:
+            stmt = (select(ChainTx)
+                    .where(ChainTx.status == "confirmed", ChainTx.block_number > head - self.window_blocks)
+                    # Original order across signers: an attestation must land before the mint it covers.
+                    .order_by(ChainTx.block_number, ChainTx.sent_at, ChainTx.id)
+                    .with_for_update(skip_locked=True))
+            for row in session.scalars(stmt):
+                repaired += self._repair(session, row)
+        return repaired
+
+    def _repair(self, session: Session, row: ChainTx) -> int:
+        assert row.tx_hash is not None and row.raw_tx is not None
+        mined = self.gateway.mined_at(row.tx_hash)
+        if mined is not None and mined[:2] == (row.block_number, row.block_hash):
+            return 0
+        if mined is None and row.block_hash is None and self.gateway.is_pending(row.tx_hash):
+            return 0  # re-sent already, waiting to be mined
+        if mined is not None:
+            old_block = row.block_number
+            row.block_number, row.block_hash, row.updated_at = mined[0], mined[1], utc_now()
+            if not mined[2]:  # re-included but reverted this time: the confirmed effect is gone
+                row.last_error = "re-included after a reorg but reverted"
+                self._audit(session, row, "chain_tx.reorg_lost", {"old_block": old_block, "new_block": mined[0]})
+                log.error("reorg: %s (%s) reverted when re-included", row.id, row.function)
+                return 1
+            self._audit(session, row, "chain_tx.reorg_moved", {"old_block": old_block, "new_block": mined[0]})
+            return 1
+        result = self.gateway.broadcast(row.raw_tx)
+        if result in ("sent", "known"):
+            log.warning("reorg dropped %s (%s nonce %s); re-sent", row.id, row.function, row.nonce)
+            self._audit(session, row, "chain_tx.reorg_resent", {"old_block": row.block_number})
+            # The old block number keeps it in the window; the next check records where it lands.
+            row.block_hash = None
+            return 1
+        row.last_error = "dropped by a reorg and its nonce was used by another transaction"
+        self._audit(session, row, "chain_tx.reorg_lost", {"old_block": row.block_number})
+        log.error("reorg lost %s (%s nonce %s): its nonce was reused", row.id, row.function, row.nonce)
+        return 1
+
+    def _audit(self, session: Session, row: ChainTx, action: str, data: dict[str, object]) -> None:
+        append_audit(session, actor=WORKER, action=action, entity_type=row.entity_type, entity_id=row.entity_id,
+                     data={"chain_tx_id": row.id, "function": row.function, "tx_hash": row.tx_hash,
+                           "nonce": row.nonce, **data}, rule_ids=["R16"])
