@@ -29,7 +29,8 @@ class TokenOut(BaseModel):
                                     examples=["0xb2DC31D37393B76D86D02B37FABE03281E9BD3b7"])
     permit_domain: dict[str, object] = Field(description="EIP-712 domain for permits.",
                                              examples=[{"name": "Sandbox Offshore RMB", "version": "1"}])
-    banner: str = Field(default="SANDBOX — NOT A LICENSED STABLECOIN", description="R55.")
+    banner: str = Field(default="SANDBOX — NOT A LICENSED STABLECOIN", description="R55.",
+                        examples=["SANDBOX — NOT A LICENSED STABLECOIN"])
 
 
 class FaucetIn(BaseModel):
