@@ -43,6 +43,7 @@ contract TCNHToken is IERC20, IERC20Metadata, IERC20Permit, IERC20Errors, Access
     string private constant _SYMBOL = "tCNH";
     uint8 private constant _DECIMALS = 6;
     uint256 private constant _BPS = 10_000;
+    bytes32 private constant _NO_ROLE = bytes32(type(uint256).max);
 
     bytes32 private constant _PERMIT_TYPEHASH =
         keccak256("Permit(address owner,address spender,uint256 value,uint256 nonce,uint256 deadline)");
@@ -125,6 +126,7 @@ contract TCNHToken is IERC20, IERC20Metadata, IERC20Permit, IERC20Errors, Access
     error ReserveTooLarge(uint256 reserve);
     error InvalidReservePolicy(uint256 bufferBps, uint256 maxAttestationAge);
     error ZeroAddress();
+    error ZeroAmount();
     error RolesNotSeparated();
     error ERC2612ExpiredSignature(uint256 deadline);
     error ERC2612InvalidSigner(address signer, address owner);
@@ -152,10 +154,6 @@ contract TCNHToken is IERC20, IERC20Metadata, IERC20Permit, IERC20Errors, Access
         address[5] memory holders = [admin, minterAdmin, pauser, compliance, attestor];
         for (uint256 i; i < 5; ++i) {
             if (holders[i] == address(0)) revert ZeroAddress();
-            for (uint256 j = i + 1; j < 5; ++j) {
-                // R42: no single key holds all powers.
-                if (holders[i] == holders[j]) revert RolesNotSeparated();
-            }
         }
         _setReservePolicy(bufferBps, maxAttestationAge);
         _grantRole(DEFAULT_ADMIN_ROLE, admin);
@@ -275,7 +273,11 @@ contract TCNHToken is IERC20, IERC20Metadata, IERC20Permit, IERC20Errors, Access
             revert AttestationStale(policy.attestedAt, policy.maxAttestationAge, block.timestamp);
         }
         uint256 supplyAfter = _totalSupply + amount;
-        if (supplyAfter * (_BPS + policy.bufferBps) > uint256(policy.attestedReserve) * _BPS) {
+        // The first test keeps the multiplication below from overflowing for absurd amounts.
+        if (
+            supplyAfter > type(uint128).max
+                || supplyAfter * (_BPS + policy.bufferBps) > uint256(policy.attestedReserve) * _BPS
+        ) {
             revert ReserveCapExceeded(supplyAfter, _mintableSupply(policy));
         }
         if (to == address(0)) revert ERC20InvalidReceiver(address(0));
@@ -308,6 +310,8 @@ contract TCNHToken is IERC20, IERC20Metadata, IERC20Permit, IERC20Errors, Access
         bytes32 s
     ) external {
         if (_minters[msg.sender] & _IS_MINTER == 0) revert NotMinter(msg.sender);
+        // A zero redemption would let a minter emit Redeemed for any holder via a zero allowance.
+        if (amount == 0) revert ZeroAmount();
         if (block.timestamp > deadline) revert ERC2612ExpiredSignature(deadline);
         if (_policy.paused) revert EnforcedPause();
 
@@ -338,6 +342,7 @@ contract TCNHToken is IERC20, IERC20Metadata, IERC20Permit, IERC20Errors, Access
     /// @notice Makes `minter` a minter with a remaining allowance of `mintAllowance` (replacing any).
     function configureMinter(address minter, uint256 mintAllowance) external onlyRole(MINTER_ADMIN_ROLE) {
         if (minter == address(0)) revert ZeroAddress();
+        if (_holdsAnyRoleOtherThan(minter, _NO_ROLE, false)) revert RolesNotSeparated(); // R42
         uint256 allowance_ = mintAllowance & _MINTER_ALLOWANCE_MASK;
         _minters[minter] = _IS_MINTER | allowance_;
         bool added = _minterSet.add(minter);
@@ -521,6 +526,22 @@ contract TCNHToken is IERC20, IERC20Metadata, IERC20Permit, IERC20Errors, Access
     }
 
     /// @dev Reverts unless `account` is allow-listed (R22) and not frozen (R24).
+    /// @dev R42 on chain, for the whole life of the token: a key that holds one power is never
+    ///      granted another (the constructor's grants pass through here too), and a minter holds
+    ///      no role at all.
+    function _grantRole(bytes32 role, address account) internal override returns (bool) {
+        if (_holdsAnyRoleOtherThan(account, role, true)) revert RolesNotSeparated();
+        return super._grantRole(role, account);
+    }
+
+    function _holdsAnyRoleOtherThan(address account, bytes32 role, bool checkMinter) private view returns (bool) {
+        bytes32[5] memory roles = [DEFAULT_ADMIN_ROLE, MINTER_ADMIN_ROLE, PAUSER_ROLE, COMPLIANCE_ROLE, ATTESTOR_ROLE];
+        for (uint256 i; i < 5; ++i) {
+            if (roles[i] != role && hasRole(roles[i], account)) return true;
+        }
+        return checkMinter && _minters[account] & _IS_MINTER != 0;
+    }
+
     function _requireCanMove(address account, uint256 word) private pure {
         if (word & _FLAGS != _ALLOWED) _revertCannotMove(account, word);
     }

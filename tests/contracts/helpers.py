@@ -23,14 +23,13 @@ import pytest
 from eth_abi import decode as abi_decode
 from eth_abi import encode as abi_encode
 from eth_account import Account
+from eth_account.messages import encode_typed_data
 from eth_account.signers.local import LocalAccount
 from hypothesis import HealthCheck, settings
 from web3 import Web3
-from web3.exceptions import ContractCustomError
+from web3.exceptions import ContractLogicError
 
 from issuer_service.chain.compiler import load_artifact
-from eth_account.messages import encode_typed_data
-
 from issuer_service.chain.permit import TOKEN_NAME, PermitSignature, permit_typed_data
 from issuer_service.chain.tx import TransactionFailed, send_and_wait
 from tests.chain_fixtures import TokenEnv
@@ -42,27 +41,43 @@ BPS = 10_000
 DEPLOY_GAS = 8_000_000  # ample for any of our contracts, so a failed deployment is the contract's revert
 
 # --------------------------------------------------------------------------------------------------
-# Hypothesis profiles. They are applied per test (never loaded globally, so other suites keep their
-# own settings). Pick one with TCNH_HYPOTHESIS_PROFILE=contracts-ci|contracts|contracts-deep.
+# Hypothesis profiles, applied per test with @settings(hypothesis_profile()) and never loaded
+# globally, so other suites keep their own settings. Each example talks to Anvil, so counts are
+# moderate and there is no per-example deadline (wall time follows machine load, not the code).
+#   contracts       local default: random, 25 examples, 25 steps per stateful run
+#   contracts-ci    when CI is set: derandomized (same examples every run), 20 examples, 20 steps
+#   contracts-deep  on demand, for a long hunt: 300 examples, 50 steps
+# Override with TCNH_HYPOTHESIS_PROFILE=<name>.
 # --------------------------------------------------------------------------------------------------
 
 _COMMON: dict[str, Any] = {
-    "deadline": None,  # each example talks to Anvil; wall time varies with machine load
+    "deadline": None,
     "suppress_health_check": [HealthCheck.too_slow, HealthCheck.data_too_large],
     "print_blob": True,
 }
-settings.register_profile("contracts", max_examples=30, stateful_step_count=25, **_COMMON)
+settings.register_profile("contracts", max_examples=25, stateful_step_count=25, **_COMMON)
 settings.register_profile("contracts-ci", max_examples=20, stateful_step_count=20, derandomize=True, **_COMMON)
-settings.register_profile("contracts-deep", max_examples=300, stateful_step_count=60, **_COMMON)
+settings.register_profile("contracts-deep", max_examples=300, stateful_step_count=50, **_COMMON)
 
 
 def hypothesis_profile() -> settings:
-    return settings.get_profile(os.environ.get("TCNH_HYPOTHESIS_PROFILE", "contracts"))
+    default = "contracts-ci" if os.environ.get("CI") else "contracts"
+    return settings.get_profile(os.environ.get("TCNH_HYPOTHESIS_PROFILE", default))
 
 
 # --------------------------------------------------------------------------------------------------
 # Custom errors
 # --------------------------------------------------------------------------------------------------
+
+
+def _checksum(abi_type: str, value: Any) -> Any:
+    """Decoded ABI values with addresses in checksum form, so they compare equal to account.address."""
+    if abi_type == "address":
+        return Web3.to_checksum_address(value)
+    if abi_type == "address[]":
+        return tuple(Web3.to_checksum_address(a) for a in value)
+    return value
+
 
 _SIGNATURE = re.compile(r"^(\w+)\((.*)\)$")
 
@@ -90,7 +105,11 @@ class ErrorDecoder:
     """Turns revert data into (name, args) using the errors declared in one or more ABIs."""
 
     def __init__(self, *abis: Sequence[dict[str, Any]]) -> None:
-        self._by_selector: dict[bytes, tuple[str, list[str]]] = {}
+        # Solidity's built-in reverts, so a message shows "Panic (17,)" rather than unknown bytes.
+        self._by_selector: dict[bytes, tuple[str, list[str]]] = {
+            selector("Panic(uint256)"): ("Panic", ["uint256"]),
+            selector("Error(string)"): ("Error", ["string"]),
+        }
         for abi in abis:
             for item in abi:
                 if item["type"] == "error":
@@ -107,16 +126,20 @@ class ErrorDecoder:
             return (f"<unknown 0x{raw[:4].hex()}>", (raw[4:].hex(),))
         name, types = known
         values = abi_decode(types, raw[4:])
-        return name, tuple(Web3.to_checksum_address(v) if t == "address" else v for t, v in zip(types, values, strict=True))
+        return name, tuple(_checksum(t, v) for t, v in zip(types, values, strict=True))
 
 
 def revert_data(call: Any, sender: str) -> str | None:
-    """The custom-error revert data of `call` from `sender` (eth_call via web3), or None if it succeeds."""
+    """The revert data of `call` from `sender` (eth_call via web3), or None if it succeeds.
+
+    web3 raises ContractCustomError for custom errors (what the contract should always use) and
+    ContractPanicError / ContractLogicError otherwise; all carry the raw data for the comparison.
+    """
     try:
         call.call({"from": sender})
-    except ContractCustomError as exc:
+    except ContractLogicError as exc:
         data = exc.data
-        return data if isinstance(data, str) else "0x" + bytes(data).hex()
+        return data if isinstance(data, str) else "0x" + bytes(data or b"").hex()
     return None
 
 
@@ -260,14 +283,6 @@ def deploy_plain_oz(env: TokenEnv, owner: LocalAccount) -> Any:
 
 class RpcError(RuntimeError):
     pass
-
-
-def _checksum(abi_type: str, value: Any) -> Any:
-    if abi_type == "address":
-        return Web3.to_checksum_address(value)
-    if abi_type == "address[]":
-        return tuple(Web3.to_checksum_address(a) for a in value)
-    return value
 
 
 @dataclass(frozen=True)

@@ -241,7 +241,8 @@ class Differential:
         calls: list[tuple[Any, str, list[Any]]] = [(side.token, "totalSupply", [])]
         for h in holders:
             keys += [f"balance[{h}]", f"nonce[{h}]"]
-            calls += [(side.token, "balanceOf", [self.address(side, h)]), (side.token, "nonces", [self.address(side, h)])]
+            address = self.address(side, h)
+            calls += [(side.token, "balanceOf", [address]), (side.token, "nonces", [address])]
         for o in range(N_ACTORS):
             for sp in holders:
                 keys.append(f"allowance[{o}][{sp}]")

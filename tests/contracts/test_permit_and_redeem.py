@@ -17,6 +17,7 @@ from tests.contracts.helpers import (
     ZERO,
     assert_reverts,
     events,
+    fund_holder,
     set_next_block_timestamp,
     sign_token_permit,
 )
@@ -25,13 +26,6 @@ INVALID_SIGNER = "ERC2612InvalidSigner(address,address)"
 EXPIRED = "ERC2612ExpiredSignature(uint256)"
 NO_ALLOWANCE = "ERC20InsufficientAllowance(address,uint256,uint256)"
 REQUEST_ID = Web3.keccak(text="redemption-request-42")
-
-
-def _holder(env: TokenEnv, amount: int = 1_000) -> LocalAccount:
-    holder = env.new_account(allow=True)
-    env.attest(10**15)
-    env.send(env.keys.minter, env.token.functions.mint(holder.address, amount))
-    return holder
 
 
 def _permit_call(env: TokenEnv, holder: LocalAccount, spender: str, value: int, sig: PermitSignature) -> Any:
@@ -57,7 +51,7 @@ def _allowance(env: TokenEnv, owner: LocalAccount, spender: str) -> int:
 
 def test_permit_sets_the_allowance_emits_approval_and_increments_the_nonce(token_env: TokenEnv) -> None:
     env = token_env
-    holder, spender, relayer = _holder(env), env.new_account(), env.new_account()
+    holder, spender, relayer = fund_holder(env, 1_000), env.new_account(), env.new_account()
     assert env.token.functions.DOMAIN_SEPARATOR().call() == bytes(Web3.keccak(abi_encode(
         ["bytes32", "bytes32", "bytes32", "uint256", "address"],
         [Web3.keccak(text="EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)"),
@@ -74,7 +68,7 @@ def test_permit_sets_the_allowance_emits_approval_and_increments_the_nonce(token
 
 def test_permit_with_an_expired_deadline_is_refused(token_env: TokenEnv) -> None:
     env = token_env
-    holder, spender = _holder(env), env.new_account()
+    holder, spender = fund_holder(env, 1_000), env.new_account()
     deadline = env.now() - 1
     sig = sign_token_permit(env, holder, spender.address, 10, deadline=deadline)
     assert_reverts(env, spender, _permit_call(env, holder, spender.address, 10, sig), EXPIRED, deadline)
@@ -83,7 +77,7 @@ def test_permit_with_an_expired_deadline_is_refused(token_env: TokenEnv) -> None
 
 def test_permit_is_valid_in_the_block_of_its_deadline(token_env: TokenEnv) -> None:
     env = token_env
-    holder, spender = _holder(env), env.new_account()
+    holder, spender = fund_holder(env, 1_000), env.new_account()
     deadline = env.now() + 100
     sig = sign_token_permit(env, holder, spender.address, 10, deadline=deadline)
     set_next_block_timestamp(env, deadline)
@@ -93,7 +87,7 @@ def test_permit_is_valid_in_the_block_of_its_deadline(token_env: TokenEnv) -> No
 
 def test_permit_signed_by_another_key_is_refused_naming_that_signer(token_env: TokenEnv) -> None:
     env = token_env
-    holder, spender, forger = _holder(env), env.new_account(), env.new_account()
+    holder, spender, forger = fund_holder(env, 1_000), env.new_account(), env.new_account()
     sig = sign_token_permit(env, holder, spender.address, 10, signer=forger)
     assert_reverts(env, spender, _permit_call(env, holder, spender.address, 10, sig), INVALID_SIGNER,
                    forger.address, holder.address)
@@ -104,7 +98,7 @@ def test_permit_signed_by_another_key_is_refused_naming_that_signer(token_env: T
 def test_a_used_permit_cannot_be_replayed(token_env: TokenEnv) -> None:
     """The nonce moved on, so the old signature now recovers to an unrelated address."""
     env = token_env
-    holder, spender = _holder(env), env.new_account()
+    holder, spender = fund_holder(env, 1_000), env.new_account()
     sig = sign_token_permit(env, holder, spender.address, 10)
     env.send(spender, _permit_call(env, holder, spender.address, 10, sig))
     env.send(holder, env.token.functions.approve(spender.address, 0))
@@ -119,7 +113,7 @@ def test_a_used_permit_cannot_be_replayed(token_env: TokenEnv) -> None:
 
 def test_permit_submitted_for_another_spender_is_refused(token_env: TokenEnv) -> None:
     env = token_env
-    holder, spender, thief = _holder(env), env.new_account(), env.new_account()
+    holder, spender, thief = fund_holder(env, 1_000), env.new_account(), env.new_account()
     sig = sign_token_permit(env, holder, spender.address, 10)
     recovered = recover_permit_signer(chain_id=env.w3.eth.chain_id, token=env.token.address, owner=holder.address,
                                       spender=thief.address, value=10, nonce=0, signature=sig)
@@ -130,7 +124,7 @@ def test_permit_submitted_for_another_spender_is_refused(token_env: TokenEnv) ->
 def test_permit_with_a_malformed_signature_fails_inside_ecdsa(token_env: TokenEnv) -> None:
     """Same errors as OpenZeppelin's ERC20Permit: a high-s or zero signature is not 'some signer'."""
     env = token_env
-    holder, spender = _holder(env), env.new_account()
+    holder, spender = fund_holder(env, 1_000), env.new_account()
     sig = sign_token_permit(env, holder, spender.address, 10)
     n = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
     high_s = (n - int(sig.s, 16)).to_bytes(32, "big")
@@ -149,7 +143,7 @@ def test_permit_with_a_malformed_signature_fails_inside_ecdsa(token_env: TokenEn
 def test_redeem_with_permit_burns_emits_redeemed_and_consumes_the_nonce(token_env: TokenEnv) -> None:
     """R13/R16: the holder's permit authorises exactly this burn; Redeemed carries the request id."""
     env = token_env
-    holder, bystander = _holder(env), _holder(env)
+    holder, bystander = fund_holder(env, 1_000), fund_holder(env, 1_000)
     minter = env.keys.minter.address
     sig = sign_token_permit(env, holder, minter, 400)
     receipt = env.send(env.keys.minter, _redeem_call(env, holder, 400, sig))
@@ -166,7 +160,7 @@ def test_redeem_with_permit_burns_emits_redeemed_and_consumes_the_nonce(token_en
 
 def test_redeem_signature_cannot_be_replayed(token_env: TokenEnv) -> None:
     env = token_env
-    holder = _holder(env)
+    holder = fund_holder(env, 1_000)
     minter = env.keys.minter.address
     sig = sign_token_permit(env, holder, minter, 400)
     env.send(env.keys.minter, _redeem_call(env, holder, 400, sig))
@@ -183,7 +177,7 @@ def test_redeem_signature_cannot_be_replayed(token_env: TokenEnv) -> None:
 def test_redeem_with_a_permit_naming_a_different_spender_is_refused(token_env: TokenEnv) -> None:
     """A permit for minter B does not let minter A burn."""
     env = token_env
-    holder = _holder(env)
+    holder = fund_holder(env, 1_000)
     other_minter = env.new_account()
     env.send(env.keys.minter_admin, env.token.functions.configureMinter(other_minter.address, 10**6))
     sig = sign_token_permit(env, holder, other_minter.address, 400)
@@ -197,7 +191,7 @@ def test_redeem_with_a_permit_naming_a_different_spender_is_refused(token_env: T
 
 def test_redeem_with_a_permit_for_a_different_amount_is_refused(token_env: TokenEnv) -> None:
     env = token_env
-    holder = _holder(env)
+    holder = fund_holder(env, 1_000)
     minter = env.keys.minter.address
     sig = sign_token_permit(env, holder, minter, 100)
     assert_reverts(env, env.keys.minter, _redeem_call(env, holder, 101, sig), NO_ALLOWANCE, minter, 0, 101)
@@ -207,7 +201,7 @@ def test_redeem_with_a_permit_for_a_different_amount_is_refused(token_env: Token
 def test_redeem_after_a_front_run_permit_spends_the_allowance_it_created(token_env: TokenEnv) -> None:
     """Someone copies the holder's signature from the mempool into permit(); the redemption still works."""
     env = token_env
-    holder, griefer = _holder(env), env.new_account()
+    holder, griefer = fund_holder(env, 1_000), env.new_account()
     minter = env.keys.minter.address
     sig = sign_token_permit(env, holder, minter, 250)
     env.send(griefer, _permit_call(env, holder, minter, 250, sig))
@@ -226,7 +220,7 @@ def test_redeem_after_a_front_run_permit_spends_the_allowance_it_created(token_e
 
 def test_redeem_of_more_than_the_balance_is_refused_and_the_permit_stays_unused(token_env: TokenEnv) -> None:
     env = token_env
-    holder = _holder(env)
+    holder = fund_holder(env, 1_000)
     sig = sign_token_permit(env, holder, env.keys.minter.address, 1_001)
     assert_reverts(env, env.keys.minter, _redeem_call(env, holder, 1_001, sig),
                    "ERC20InsufficientBalance(address,uint256,uint256)", holder.address, 1_000, 1_001)
@@ -236,7 +230,7 @@ def test_redeem_of_more_than_the_balance_is_refused_and_the_permit_stays_unused(
 
 def test_redeem_with_an_expired_permit_is_refused(token_env: TokenEnv) -> None:
     env = token_env
-    holder = _holder(env)
+    holder = fund_holder(env, 1_000)
     deadline = env.now() - 1
     sig = sign_token_permit(env, holder, env.keys.minter.address, 10, deadline=deadline)
     assert_reverts(env, env.keys.minter, _redeem_call(env, holder, 10, sig), EXPIRED, deadline)
@@ -244,7 +238,7 @@ def test_redeem_with_an_expired_permit_is_refused(token_env: TokenEnv) -> None:
 
 def test_redeem_by_a_removed_minter_is_refused(token_env: TokenEnv) -> None:
     env = token_env
-    holder = _holder(env)
+    holder = fund_holder(env, 1_000)
     sig = sign_token_permit(env, holder, env.keys.minter.address, 10)
     env.send(env.keys.minter_admin, env.token.functions.removeMinter(env.keys.minter.address))
     assert_reverts(env, env.keys.minter, _redeem_call(env, holder, 10, sig), "NotMinter(address)",
@@ -329,3 +323,13 @@ def test_permit_works_for_an_account_removed_from_the_allow_list(token_env: Toke
     sig = sign_token_permit(env, holder, spender.address, 9)
     env.send(spender, _permit_call(env, holder, spender.address, 9, sig))
     _expect(env, holder, balance=holder_balance, allowed=False, frozen=False, nonce=1)
+
+
+def test_redeeming_zero_is_refused_so_no_empty_redeemed_event_can_be_forged(token_env: TokenEnv) -> None:
+    # A zero amount would pass through a zero allowance without the holder's signature.
+    holder = token_env.new_account(allow=True)
+    keys = token_env.keys
+    deadline = token_env.now() + 3600
+    call = token_env.token.functions.redeemWithPermit(holder.address, 0, b"\x01" * 32, deadline, 27,
+                                                      b"\x00" * 32, b"\x00" * 32)
+    assert_reverts(token_env, keys.minter, call, "ZeroAmount()")

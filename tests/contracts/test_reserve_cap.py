@@ -220,3 +220,21 @@ def test_set_reserve_policy_accepts_the_extremes(token_env: TokenEnv) -> None:
     assert env.token.functions.reserveState().call()[2:] == [1, 10_000]
     env.attest(1_000)
     assert env.token.functions.mintableSupply().call() == 500
+
+
+def test_an_absurdly_large_mint_is_refused_as_over_the_reserve_cap_not_with_an_overflow_panic(
+    token_env: TokenEnv,
+) -> None:
+    """R1: every over-cap mint must revert with ReserveCapExceeded, the error the service maps.
+
+    A minter admin may configure an allowance up to 2**255 - 1. A mint of 2**244 passes the allowance
+    check, and then `supplyAfter * (10000 + bufferBps)` overflows in the cap check, so the mint
+    reverts with Panic(0x11) instead of ReserveCapExceeded(supplyAfter, mintable).
+    """
+    env = token_env
+    holder = env.new_account(allow=True)
+    env.send(env.keys.minter_admin, env.token.functions.configureMinter(env.keys.minter.address, 2**255 - 1))
+    env.attest(10**9)
+    amount = 2**244
+    assert_reverts(env, env.keys.minter, env.token.functions.mint(holder.address, amount), CAP,
+                   amount, mintable(10**9, 200))

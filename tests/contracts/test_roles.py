@@ -112,6 +112,17 @@ def test_minter_admin_configures_lists_and_removes_minters(token_env: TokenEnv) 
     assert_reverts(env, second, token.mint(holder.address, 1), "NotMinter(address)", second.address)
 
 
+def test_configure_minter_event_reports_the_allowance_actually_stored(token_env: TokenEnv) -> None:
+    """The minter word keeps 255 bits of allowance; the event must carry what was stored, not the input."""
+    env = token_env
+    minter = env.new_account()
+    receipt = env.send(env.keys.minter_admin, env.token.functions.configureMinter(minter.address, 2**256 - 1))
+    stored = env.token.functions.minterAllowance(minter.address).call()
+    assert stored == 2**255 - 1  # still practically unlimited; the reserve cap is the real limit (R1)
+    assert events(env, receipt) == [("MinterConfigured", (minter.address, stored, True))]
+    assert env.token.functions.isMinter(minter.address).call() is True
+
+
 def test_minter_admin_cannot_remove_a_non_minter_or_configure_the_zero_address(token_env: TokenEnv) -> None:
     env = token_env
     stranger = env.new_account()
@@ -248,3 +259,23 @@ def test_constructor_gives_each_role_to_its_own_key(token_env: TokenEnv) -> None
         role = getattr(token.functions, constant)().call()
         assert token.functions.getRoleMembers(role).call() == [holder], constant
     assert token.functions.minters().call() == []
+
+
+
+def test_admin_cannot_later_grant_a_second_power_to_a_role_holder_or_itself(token_env: TokenEnv) -> None:
+    # R42 holds for the token's whole life, not only at construction.
+    token, keys = token_env.token, token_env.keys
+    minter_admin_role = role_id(token_env, "MINTER_ADMIN_ROLE")
+    for account in (keys.admin.address, keys.pauser.address, keys.minter.address):
+        assert_reverts(token_env, keys.admin, token.functions.grantRole(minter_admin_role, account),
+                       "RolesNotSeparated()")
+    newcomer = token_env.new_account()
+    token_env.send(keys.admin, token.functions.grantRole(minter_admin_role, newcomer.address))
+    assert token.functions.hasRole(minter_admin_role, newcomer.address).call()
+
+
+def test_minter_admin_cannot_make_a_role_holder_a_minter(token_env: TokenEnv) -> None:  # R42
+    token, keys = token_env.token, token_env.keys
+    for account in (keys.minter_admin.address, keys.admin.address, keys.compliance.address):
+        assert_reverts(token_env, keys.minter_admin, token.functions.configureMinter(account, 1),
+                       "RolesNotSeparated()")

@@ -8,18 +8,11 @@ import pytest
 from eth_account.signers.local import LocalAccount
 
 from tests.chain_fixtures import TokenEnv
-from tests.contracts.helpers import ZERO, assert_reverts, events, sign_token_permit
+from tests.contracts.helpers import ZERO, assert_reverts, events, fund_holder, sign_token_permit
 
 NOT_ALLOWED = "AccountNotAllowListed(address)"
 FROZEN = "AccountFrozen(address)"
 CASE_ID = bytes.fromhex("c0ffee" + "00" * 29)
-
-
-def _holder(env: TokenEnv, amount: int = 1_000) -> LocalAccount:
-    holder = env.new_account(allow=True)
-    env.attest(10**15)
-    env.send(env.keys.minter, env.token.functions.mint(holder.address, amount))
-    return holder
 
 
 def _compliance(env: TokenEnv, action: str, account: LocalAccount) -> None:
@@ -30,10 +23,6 @@ def _compliance(env: TokenEnv, action: str, account: LocalAccount) -> None:
 RESTRICTIONS = [("removeFromAllowList", NOT_ALLOWED), ("freeze", FROZEN)]
 
 
-def _restrict(env: TokenEnv, account: LocalAccount, action: str) -> None:
-    _compliance(env, action, account)
-
-
 # --------------------------------------------------------------------------------------------------
 # transfer
 # --------------------------------------------------------------------------------------------------
@@ -42,8 +31,8 @@ def _restrict(env: TokenEnv, account: LocalAccount, action: str) -> None:
 def test_transfer_refuses_a_restricted_sender(token_env: TokenEnv, action: str, error: str) -> None:
     """R22/R24: a sender off the allow-list or frozen cannot send."""
     env = token_env
-    sender, receiver = _holder(env), env.new_account(allow=True)
-    _restrict(env, sender, action)
+    sender, receiver = fund_holder(env, 1_000), env.new_account(allow=True)
+    _compliance(env, action, sender)
     assert_reverts(env, sender, env.token.functions.transfer(receiver.address, 1), error, sender.address)
     assert (env.balance(sender.address), env.balance(receiver.address)) == (1_000, 0)
 
@@ -52,8 +41,8 @@ def test_transfer_refuses_a_restricted_sender(token_env: TokenEnv, action: str, 
 def test_transfer_refuses_a_restricted_receiver(token_env: TokenEnv, action: str, error: str) -> None:
     """R22/R24: a receiver off the allow-list or frozen cannot receive."""
     env = token_env
-    sender, receiver = _holder(env), env.new_account(allow=True)
-    _restrict(env, receiver, action)
+    sender, receiver = fund_holder(env, 1_000), env.new_account(allow=True)
+    _compliance(env, action, receiver)
     assert_reverts(env, sender, env.token.functions.transfer(receiver.address, 1), error, receiver.address)
     assert (env.balance(sender.address), env.balance(receiver.address)) == (1_000, 0)
 
@@ -61,13 +50,13 @@ def test_transfer_refuses_a_restricted_receiver(token_env: TokenEnv, action: str
 def test_transfer_to_a_never_listed_wallet_is_refused(token_env: TokenEnv) -> None:
     """R22: the default for an unknown wallet is 'not allow-listed'."""
     env = token_env
-    sender, outsider = _holder(env), env.new_account(allow=False)
+    sender, outsider = fund_holder(env, 1_000), env.new_account(allow=False)
     assert_reverts(env, sender, env.token.functions.transfer(outsider.address, 1), NOT_ALLOWED, outsider.address)
 
 
 def test_a_frozen_account_off_the_allow_list_reports_the_allow_list_first(token_env: TokenEnv) -> None:
     env = token_env
-    sender, receiver = _holder(env), env.new_account(allow=True)
+    sender, receiver = fund_holder(env, 1_000), env.new_account(allow=True)
     _compliance(env, "freeze", sender)
     _compliance(env, "removeFromAllowList", sender)
     assert_reverts(env, sender, env.token.functions.transfer(receiver.address, 1), NOT_ALLOWED, sender.address)
@@ -75,7 +64,7 @@ def test_a_frozen_account_off_the_allow_list_reports_the_allow_list_first(token_
 
 def test_transfer_between_allow_listed_accounts_moves_value(token_env: TokenEnv) -> None:
     env = token_env
-    sender, receiver = _holder(env), env.new_account(allow=True)
+    sender, receiver = fund_holder(env, 1_000), env.new_account(allow=True)
     receipt = env.send(sender, env.token.functions.transfer(receiver.address, 400))
     assert events(env, receipt) == [("Transfer", (sender.address, receiver.address, 400))]
     assert (env.balance(sender.address), env.balance(receiver.address)) == (600, 400)
@@ -86,7 +75,7 @@ def test_transfer_between_allow_listed_accounts_moves_value(token_env: TokenEnv)
 # --------------------------------------------------------------------------------------------------
 
 def _approved(env: TokenEnv) -> tuple[LocalAccount, LocalAccount, LocalAccount]:
-    owner, spender, receiver = _holder(env), env.new_account(allow=True), env.new_account(allow=True)
+    owner, spender, receiver = fund_holder(env, 1_000), env.new_account(allow=True), env.new_account(allow=True)
     env.send(owner, env.token.functions.approve(spender.address, 500))
     return owner, spender, receiver
 
@@ -96,7 +85,7 @@ def test_transfer_from_refuses_a_restricted_owner(token_env: TokenEnv, action: s
     """R22/R24: an allowance does not let value leave a restricted account."""
     env = token_env
     owner, spender, receiver = _approved(env)
-    _restrict(env, owner, action)
+    _compliance(env, action, owner)
     call = env.token.functions.transferFrom(owner.address, receiver.address, 100)
     assert_reverts(env, spender, call, error, owner.address)
     assert env.token.functions.allowance(owner.address, spender.address).call() == 500
@@ -106,7 +95,7 @@ def test_transfer_from_refuses_a_restricted_owner(token_env: TokenEnv, action: s
 def test_transfer_from_refuses_a_restricted_receiver(token_env: TokenEnv, action: str, error: str) -> None:
     env = token_env
     owner, spender, receiver = _approved(env)
-    _restrict(env, receiver, action)
+    _compliance(env, action, receiver)
     call = env.token.functions.transferFrom(owner.address, receiver.address, 100)
     assert_reverts(env, spender, call, error, receiver.address)
     assert env.balance(owner.address) == 1_000
@@ -149,8 +138,8 @@ def _permit(env: TokenEnv, owner: LocalAccount, spender: LocalAccount, value: in
 def test_permit_spend_refuses_a_restricted_owner(token_env: TokenEnv, action: str, error: str) -> None:
     """R22/R24: a permit is an approval (allowed), but spending it from a restricted owner is not."""
     env = token_env
-    owner, spender, receiver = _holder(env), env.new_account(allow=True), env.new_account(allow=True)
-    _restrict(env, owner, action)
+    owner, spender, receiver = fund_holder(env, 1_000), env.new_account(allow=True), env.new_account(allow=True)
+    _compliance(env, action, owner)
     _permit(env, owner, spender, 300, submitter=spender)
     assert env.token.functions.allowance(owner.address, spender.address).call() == 300
     call = env.token.functions.transferFrom(owner.address, receiver.address, 300)
@@ -161,8 +150,8 @@ def test_permit_spend_refuses_a_restricted_owner(token_env: TokenEnv, action: st
 @pytest.mark.parametrize(("action", "error"), RESTRICTIONS)
 def test_permit_spend_refuses_a_restricted_receiver(token_env: TokenEnv, action: str, error: str) -> None:
     env = token_env
-    owner, spender, receiver = _holder(env), env.new_account(allow=True), env.new_account(allow=True)
-    _restrict(env, receiver, action)
+    owner, spender, receiver = fund_holder(env, 1_000), env.new_account(allow=True), env.new_account(allow=True)
+    _compliance(env, action, receiver)
     _permit(env, owner, spender, 300, submitter=spender)
     call = env.token.functions.transferFrom(owner.address, receiver.address, 300)
     assert_reverts(env, spender, call, error, receiver.address)
@@ -170,7 +159,7 @@ def test_permit_spend_refuses_a_restricted_receiver(token_env: TokenEnv, action:
 
 def test_permit_spend_refuses_a_frozen_spender(token_env: TokenEnv) -> None:
     env = token_env
-    owner, spender, receiver = _holder(env), env.new_account(allow=True), env.new_account(allow=True)
+    owner, spender, receiver = fund_holder(env, 1_000), env.new_account(allow=True), env.new_account(allow=True)
     _permit(env, owner, spender, 300, submitter=receiver)
     _compliance(env, "freeze", spender)
     call = env.token.functions.transferFrom(owner.address, receiver.address, 300)
@@ -179,7 +168,7 @@ def test_permit_spend_refuses_a_frozen_spender(token_env: TokenEnv) -> None:
 
 def test_permit_spend_between_listed_accounts_moves_value(token_env: TokenEnv) -> None:
     env = token_env
-    owner, spender, receiver = _holder(env), env.new_account(allow=True), env.new_account(allow=True)
+    owner, spender, receiver = fund_holder(env, 1_000), env.new_account(allow=True), env.new_account(allow=True)
     _permit(env, owner, spender, 300, submitter=receiver)
     receipt = env.send(spender, env.token.functions.transferFrom(owner.address, receiver.address, 300))
     assert events(env, receipt) == [("Transfer", (owner.address, receiver.address, 300))]
@@ -196,7 +185,7 @@ def test_mint_refuses_a_restricted_receiver(token_env: TokenEnv, action: str, er
     env = token_env
     receiver = env.new_account(allow=True)
     env.attest(10**15)
-    _restrict(env, receiver, action)
+    _compliance(env, action, receiver)
     assert_reverts(env, env.keys.minter, env.token.functions.mint(receiver.address, 10), error, receiver.address)
     assert env.token.functions.totalSupply().call() == 0
 
@@ -221,8 +210,8 @@ def test_redeem_refuses_a_restricted_holder_and_keeps_the_permit_unused(
 ) -> None:
     """R22/R24: a frozen or de-listed holder cannot redeem (seizure goes through burnFrozen instead)."""
     env = token_env
-    holder = _holder(env)
-    _restrict(env, holder, action)
+    holder = fund_holder(env, 1_000)
+    _compliance(env, action, holder)
     sig = sign_token_permit(env, holder, env.keys.minter.address, 100)
     call = env.token.functions.redeemWithPermit(holder.address, 100, b"\x01" * 32, sig.deadline, sig.v, sig.r, sig.s)
     assert_reverts(env, env.keys.minter, call, error, holder.address)
@@ -237,7 +226,7 @@ def test_redeem_refuses_a_restricted_holder_and_keeps_the_permit_unused(
 def test_removing_from_the_allow_list_immobilises_the_balance_until_relisted(token_env: TokenEnv) -> None:
     """R22: the balance stays (and still counts in supply) but cannot move in or out."""
     env = token_env
-    holder, other = _holder(env), _holder(env)
+    holder, other = fund_holder(env, 1_000), fund_holder(env, 1_000)
     _compliance(env, "removeFromAllowList", holder)
     assert env.balance(holder.address) == 1_000
     assert env.token.functions.totalSupply().call() == 2_000
@@ -252,7 +241,7 @@ def test_removing_from_the_allow_list_immobilises_the_balance_until_relisted(tok
 def test_unfreeze_restores_sending_and_receiving(token_env: TokenEnv) -> None:
     """R24: a freeze is lifted by unfreeze and nothing else changes."""
     env = token_env
-    holder, other = _holder(env), _holder(env)
+    holder, other = fund_holder(env, 1_000), fund_holder(env, 1_000)
     _compliance(env, "freeze", holder)
     assert_reverts(env, other, env.token.functions.transfer(holder.address, 1), FROZEN, holder.address)
     _compliance(env, "unfreeze", holder)
@@ -268,7 +257,7 @@ def test_unfreeze_restores_sending_and_receiving(token_env: TokenEnv) -> None:
 
 def test_burn_frozen_refuses_an_account_that_is_not_frozen(token_env: TokenEnv) -> None:
     env = token_env
-    holder = _holder(env)
+    holder = fund_holder(env, 1_000)
     call = env.token.functions.burnFrozen(holder.address, 1, CASE_ID)
     assert_reverts(env, env.keys.compliance, call, "AccountNotFrozen(address)", holder.address)
     assert env.balance(holder.address) == 1_000
@@ -276,7 +265,7 @@ def test_burn_frozen_refuses_an_account_that_is_not_frozen(token_env: TokenEnv) 
 
 def test_burn_frozen_refuses_more_than_the_balance(token_env: TokenEnv) -> None:
     env = token_env
-    holder = _holder(env)
+    holder = fund_holder(env, 1_000)
     _compliance(env, "freeze", holder)
     call = env.token.functions.burnFrozen(holder.address, 1_001, CASE_ID)
     assert_reverts(env, env.keys.compliance, call, "ERC20InsufficientBalance(address,uint256,uint256)",
@@ -286,7 +275,7 @@ def test_burn_frozen_refuses_more_than_the_balance(token_env: TokenEnv) -> None:
 def test_burn_frozen_reduces_balance_and_supply_and_records_the_case(token_env: TokenEnv) -> None:
     """R24: seizure burns, emits Transfer to zero and FrozenBalanceBurned with the legal-basis case id."""
     env = token_env
-    holder, bystander = _holder(env), _holder(env)
+    holder, bystander = fund_holder(env, 1_000), fund_holder(env, 1_000)
     _compliance(env, "freeze", holder)
     receipt = env.send(env.keys.compliance, env.token.functions.burnFrozen(holder.address, 700, CASE_ID))
     assert events(env, receipt) == [
@@ -302,7 +291,7 @@ def test_burn_frozen_reduces_balance_and_supply_and_records_the_case(token_env: 
 def test_burn_frozen_works_while_paused_and_off_the_allow_list(token_env: TokenEnv) -> None:
     """R24 + R41: an incident response must be able to seize during a pause."""
     env = token_env
-    holder = _holder(env)
+    holder = fund_holder(env, 1_000)
     _compliance(env, "freeze", holder)
     _compliance(env, "removeFromAllowList", holder)
     env.send(env.keys.pauser, env.token.functions.pause())

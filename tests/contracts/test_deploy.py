@@ -1,0 +1,153 @@
+"""`deploy()` (R42 roles on exactly the intended keys, R55 main-net refusal) and the deployment record."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from web3 import Web3
+
+from issuer_service.chain.anvil import AnvilProcess, start_anvil
+from issuer_service.chain.deploy import (
+    ROLE_CONSTANTS,
+    DeployConfig,
+    DeployError,
+    Deployment,
+    actual_roles,
+    deploy,
+    verify_roles,
+)
+from issuer_service.chain.keys import RoleKeys
+from issuer_service.chain.networks import MainnetRefused
+from tests.chain_fixtures import TokenEnv
+
+
+def _deploy_fresh(env: TokenEnv, **config: int) -> tuple[RoleKeys, Deployment, object]:
+    keys = RoleKeys.generate()
+    keys.fund_on_anvil(env.w3)
+    deployment = deploy(env.w3, DeployConfig(keys=keys, **config))
+    token = env.w3.eth.contract(address=deployment.token_address, abi=deployment.abi)
+    return keys, deployment, token
+
+
+def test_deploy_leaves_exactly_the_intended_roles_on_exactly_the_intended_keys(token_env: TokenEnv) -> None:
+    """R42: one holder per role, each role on its own key, and nobody else holds anything."""
+    keys, deployment, token = _deploy_fresh(token_env)
+    assert actual_roles(token) == {
+        "admin": [keys.admin.address],
+        "minter_admin": [keys.minter_admin.address],
+        "pauser": [keys.pauser.address],
+        "compliance": [keys.compliance.address],
+        "attestor": [keys.attestor.address],
+        "minter": [keys.minter.address],
+    }
+    assert deployment.roles == {name: getattr(keys, name).address for name in ROLE_CONSTANTS}
+    assert deployment.minters == {keys.minter.address: DeployConfig(keys=keys).minter_allowance_units}
+    # Every key against every role: true exactly on the diagonal.
+    for holder_name, address in keys.addresses().items():
+        for role_name, constant in ROLE_CONSTANTS.items():
+            role = getattr(token.functions, constant)().call()
+            assert token.functions.hasRole(role, address).call() is (holder_name == role_name), (holder_name, role_name)
+        assert token.functions.isMinter(address).call() is (holder_name == "minter"), holder_name
+
+
+def test_the_deployer_holds_no_role_and_is_not_a_minter(token_env: TokenEnv) -> None:
+    keys, deployment, token = _deploy_fresh(token_env)
+    assert deployment.deployer == keys.deployer.address
+    for constant in ROLE_CONSTANTS.values():
+        role = getattr(token.functions, constant)().call()
+        assert token.functions.hasRole(role, keys.deployer.address).call() is False, constant
+    assert token.functions.isMinter(keys.deployer.address).call() is False
+    assert keys.deployer.address not in sum(actual_roles(token).values(), [])
+
+
+def test_deploy_applies_the_reserve_policy_and_first_attestation(token_env: TokenEnv) -> None:
+    """R1/R60: buffer, max age and the first attestation come from the config."""
+    _, deployment, token = _deploy_fresh(token_env, buffer_bps=0, max_attestation_age_s=3_600,
+                                         initial_reserve_units=5_000_000)
+    reserve, attested_at, max_age, buffer = token.functions.reserveState().call()
+    assert (reserve, max_age, buffer) == (5_000_000, 3_600, 0)
+    assert attested_at > 0
+    assert (deployment.buffer_bps, deployment.max_attestation_age_s) == (0, 3_600)
+    assert token.functions.mintableSupply().call() == 5_000_000
+    assert deployment.chain_id == 31337
+    assert token.functions.symbol().call() == "tCNH"  # R55
+
+
+def test_deployment_record_round_trips_through_json(token_env: TokenEnv, tmp_path: Path) -> None:
+    _, deployment, _ = _deploy_fresh(token_env)
+    path = tmp_path / "nested" / "deployment.json"
+    deployment.save(path)
+    raw = json.loads(path.read_text())
+    assert raw["label"].startswith("SANDBOX")  # R55
+    assert "abi" not in raw
+    assert all(isinstance(v, str) for v in raw["minters"].values())  # big ints survive any JSON reader
+    loaded = Deployment.load(path)
+    assert loaded == deployment
+    assert loaded.abi == deployment.abi and loaded.abi
+
+
+def test_verify_roles_rejects_an_extra_role_holder(token_env: TokenEnv) -> None:
+    """R42: the post-deploy check fails loudly if anyone else holds a role."""
+    keys, deployment, token = _deploy_fresh(token_env)
+    intruder = token_env.new_account()
+    pauser_role = token.functions.PAUSER_ROLE().call()
+    token_env.send(keys.admin, token.functions.grantRole(pauser_role, intruder.address))
+    with pytest.raises(DeployError, match="pauser") as excinfo:
+        verify_roles(token, deployment.roles, deployment.minters)
+    assert intruder.address in str(excinfo.value)
+
+
+def test_verify_roles_rejects_an_unexpected_minter(token_env: TokenEnv) -> None:
+    keys, deployment, token = _deploy_fresh(token_env)
+    extra = token_env.new_account()
+    token_env.send(keys.minter_admin, token.functions.configureMinter(extra.address, 1))
+    with pytest.raises(DeployError, match="minter") as excinfo:
+        verify_roles(token, deployment.roles, deployment.minters)
+    assert extra.address in str(excinfo.value)
+
+
+def test_an_unfunded_deployer_fails_naming_the_key(token_env: TokenEnv) -> None:
+    env = token_env
+    keys = RoleKeys.generate()
+    for name, address in keys.addresses().items():
+        if name != "deployer":
+            env.w3.provider.make_request("anvil_setBalance", [address, hex(10**21)])
+    nonce_before = env.w3.eth.get_transaction_count(keys.deployer.address)
+    with pytest.raises(DeployError) as excinfo:
+        deploy(env.w3, DeployConfig(keys=keys))
+    message = str(excinfo.value)
+    assert f"deployer ({keys.deployer.address})" in message
+    for name in ("admin", "minter_admin", "pauser", "compliance", "attestor", "minter"):
+        assert getattr(keys, name).address not in message, name
+    assert env.w3.eth.get_transaction_count(keys.deployer.address) == nonce_before
+
+
+@pytest.fixture(scope="module")
+def mainnet_anvil() -> Iterator[AnvilProcess]:
+    """A separate local chain that reports Ethereum main-net's chain id (1)."""
+    with start_anvil(chain_id=1) as process:
+        yield process
+
+
+def test_deploy_refuses_a_known_mainnet_chain_id(mainnet_anvil: AnvilProcess) -> None:
+    """R55: the sandbox will not deploy to a known main-net unless explicitly told so."""
+    w3 = Web3(Web3.HTTPProvider(mainnet_anvil.url))
+    assert w3.eth.chain_id == 1
+    keys = RoleKeys.generate()
+    keys.fund_on_anvil(w3)
+    with pytest.raises(MainnetRefused, match="Ethereum"):
+        deploy(w3, DeployConfig(keys=keys))
+    assert w3.eth.get_transaction_count(keys.deployer.address) == 0  # refused before sending anything
+
+
+def test_deploy_to_mainnet_chain_id_proceeds_only_with_allow_mainnet(mainnet_anvil: AnvilProcess) -> None:
+    w3 = Web3(Web3.HTTPProvider(mainnet_anvil.url))
+    keys = RoleKeys.generate()
+    keys.fund_on_anvil(w3)
+    deployment = deploy(w3, DeployConfig(keys=keys, allow_mainnet=True))
+    assert deployment.chain_id == 1
+    token = w3.eth.contract(address=deployment.token_address, abi=deployment.abi)
+    assert actual_roles(token)["admin"] == [keys.admin.address]
