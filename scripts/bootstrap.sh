@@ -32,6 +32,8 @@ apt_install() {
 
 need_apt=()
 command -v z3 >/dev/null 2>&1 || need_apt+=(z3)
+command -v jq >/dev/null 2>&1 || need_apt+=(jq)
+command -v curl >/dev/null 2>&1 || need_apt+=(curl)
 command -v node >/dev/null 2>&1 || need_apt+=(nodejs)
 command -v npm >/dev/null 2>&1 || need_apt+=(npm)
 command -v python3 >/dev/null 2>&1 || need_apt+=(python3 python3-venv)

@@ -1,0 +1,705 @@
+"""The asynchronous client, `cnh_sdk.AsyncClient`.
+
+`_sync_client.py` (`cnh_sdk.Client`) is generated from this file by `python cnh_sdk/_unasync.py`:
+edit this file, then regenerate; a test fails while the two differ.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import time
+from asyncio import sleep
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from datetime import date, datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Protocol, TypeVar
+
+import httpx
+
+from cnh_sdk._common import (
+    BALANCE_OF_SELECTOR,
+    DEFAULT_BASE_URL,
+    IDEMPOTENCY_HEADER,
+    NONCES_SELECTOR,
+    Amount,
+    RetryPolicy,
+    address_arg,
+    amount_str,
+    amount_units,
+    hex_int,
+    new_idempotency_key,
+    rpc_body,
+    rpc_result,
+)
+from cnh_sdk.errors import ChainRpcError, ProblemError, TransportError, WaitTimeout
+from cnh_sdk.models import (
+    MINT_FINAL,
+    REDEMPTION_FINAL,
+    WALLET_SETTLED,
+    ApiKey,
+    Attestation,
+    AttestationSummary,
+    AuditRecord,
+    AuditVerification,
+    Balance,
+    CreatedApiKey,
+    CreatedWebhook,
+    Customer,
+    CustomerKind,
+    Deposit,
+    FaucetResult,
+    Liveness,
+    Mint,
+    Page,
+    Permit,
+    Readiness,
+    Redemption,
+    RedemptionQuote,
+    ReserveAsset,
+    Reserves,
+    ReserveStatement,
+    RiskLevel,
+    StaffRole,
+    SystemStatus,
+    Token,
+    Valuation,
+    Wallet,
+    WalletChallenge,
+    Webhook,
+    WebhookDelivery,
+)
+from cnh_sdk.signing import AccountLike, as_account, sign_challenge, sign_permit
+
+T = TypeVar("T")
+S = TypeVar("S", bound="_HasStatus")
+
+
+class _HasStatus(Protocol):
+    @property
+    def status(self) -> str: ...
+
+
+def _clean(params: Mapping[str, object] | None) -> dict[str, object] | None:
+    return None if params is None else {name: value for name, value in params.items() if value is not None}
+
+
+def _may_resend(exc: httpx.TransportError, method: str, idempotency_key: str | None) -> bool:
+    """A request that never left is safe to resend; one that may have arrived only if it is a read
+    or carries an Idempotency-Key (the service then replays instead of moving money twice)."""
+    if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout):
+        return True
+    return method == "GET" or idempotency_key is not None
+
+
+class AsyncClient:
+    """The CNH sandbox issuer API v1.
+
+    `base_url` defaults to `$CNH_API_URL` or http://127.0.0.1:8000, `api_key` to `$CNH_API_KEY`.
+    Tests inject `http=` (an httpx client of the matching kind: a Starlette TestClient, or one on
+    `httpx.ASGITransport` or `httpx.MockTransport`) or `transport=`. Money-moving POSTs (deposits,
+    mints, redemptions) get an `Idempotency-Key` automatically, reused on every retry; 503 answers
+    are retried with backoff, honouring `Retry-After`. Errors raise `cnh_sdk.ProblemError`
+    subclasses carrying the problem+json.
+    """
+
+    def __init__(
+        self,
+        base_url: str | None = None,
+        api_key: str | None = None,
+        *,
+        http: httpx.AsyncClient | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        timeout: float = 30.0,
+        retry: RetryPolicy | None = None,
+        rpc_url: str | None = None,
+        rpc_http: httpx.AsyncClient | None = None,
+        poll_interval: float = 0.25,
+    ) -> None:
+        self.api_key = api_key if api_key is not None else os.environ.get("CNH_API_KEY")
+        self.retry = retry if retry is not None else RetryPolicy()
+        self.poll_interval = poll_interval
+        self._timeout = timeout
+        self._rpc_url = rpc_url
+        if http is not None:
+            # The injected client's own base_url applies unless one is given here too.
+            self._http, self._owns_http = http, False
+            self._prefix = base_url.rstrip("/") if base_url else ""
+            self.base_url = base_url or str(http.base_url)
+        else:
+            self.base_url = (base_url or os.environ.get("CNH_API_URL") or DEFAULT_BASE_URL).rstrip("/")
+            self._http = httpx.AsyncClient(base_url=self.base_url, timeout=timeout, transport=transport)
+            self._owns_http, self._prefix = True, ""
+        # Shared by every `with_key` copy: the token facts and the JSON-RPC client.
+        self._shared: dict[str, Any] = {"token": None, "rpc_http": rpc_http, "rpc_owned": False}
+
+    # --- life cycle --------------------------------------------------------------------------
+
+    def with_key(self, api_key: str | None) -> AsyncClient:
+        """The same client acting with another API key; shares the connection pool (close the original)."""
+        clone = copy.copy(self)
+        clone.api_key = api_key
+        clone._owns_http = False
+        return clone
+
+    async def aclose(self) -> None:
+        if self._owns_http:
+            await self._http.aclose()
+            rpc_http = self._shared.get("rpc_http")
+            if rpc_http is not None and self._shared.get("rpc_owned"):
+                await rpc_http.aclose()
+                self._shared["rpc_http"] = None
+
+    async def __aenter__(self) -> AsyncClient:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
+
+    # --- transport ---------------------------------------------------------------------------
+
+    def _headers(self, idempotency_key: str | None = None) -> dict[str, str]:
+        headers = {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
+        if idempotency_key is not None:
+            headers[IDEMPOTENCY_HEADER] = idempotency_key
+        return headers
+
+    async def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: object = None,
+        params: Mapping[str, object] | None = None,
+        idempotency_key: str | None = None,
+        retry: bool = True,
+    ) -> httpx.Response:
+        headers = self._headers(idempotency_key)
+        attempt = 0
+        while True:
+            try:
+                response = await self._http.request(
+                    method,
+                    self._prefix + path,
+                    json=json,
+                    params=_clean(params),  # type: ignore[arg-type]
+                    headers=headers,
+                )
+            except httpx.TransportError as exc:
+                if retry and attempt < self.retry.max_retries and _may_resend(exc, method, idempotency_key):
+                    await sleep(self.retry.delay(attempt))
+                    attempt += 1
+                    continue
+                raise TransportError(
+                    f"cannot reach the issuer service at {self.base_url} ({type(exc).__name__}: {exc}); "
+                    "is it running? check the API URL"
+                ) from exc
+            if response.status_code == 503 and retry and attempt < self.retry.max_retries:
+                await sleep(self.retry.delay(attempt, response.headers.get("retry-after")))
+                attempt += 1
+                continue
+            if response.is_error:
+                raise ProblemError.from_response(response)
+            return response
+
+    async def _get(self, model: type[T], path: str, params: Mapping[str, object] | None = None) -> T:
+        response = await self._request("GET", path, params=params)
+        return model.model_validate(response.json())  # type: ignore[attr-defined, no-any-return]
+
+    async def _post(self, model: type[T], path: str, body: object = None, *, idempotency_key: str | None = None) -> T:
+        response = await self._request("POST", path, json=body, idempotency_key=idempotency_key)
+        return model.model_validate(response.json())  # type: ignore[attr-defined, no-any-return]
+
+    async def _iterate(self, fetch: Callable[[str | None], Awaitable[Page[T]]]) -> AsyncIterator[T]:
+        cursor: str | None = None
+        while True:
+            page = await fetch(cursor)
+            for item in page.items:
+                yield item
+            if page.next_cursor is None:
+                return
+            cursor = page.next_cursor
+
+    async def _wait(
+        self, what: str, fetch: Callable[[], Awaitable[S]], statuses: frozenset[str] | set[str], timeout: float
+    ) -> S:
+        deadline = time.monotonic() + timeout
+        while True:
+            current = await fetch()
+            if current.status in statuses:
+                return current
+            if time.monotonic() >= deadline:
+                raise WaitTimeout(
+                    f"{what} is still {current.status!r} after {timeout:g} s (waiting for {sorted(statuses)})",
+                    last=current,
+                )
+            await sleep(self.poll_interval)
+
+    # --- health and token --------------------------------------------------------------------
+
+    async def healthz(self) -> Liveness:
+        """Liveness: the process serves requests."""
+        return await self._get(Liveness, "/healthz")
+
+    async def readyz(self) -> Readiness:
+        """Readiness: database and chain. Not ready raises ServiceUnavailable (no retries) whose
+        `body["checks"]` names the failing checks."""
+        response = await self._request("GET", "/readyz", retry=False)
+        return Readiness.model_validate(response.json())
+
+    async def token(self, *, refresh: bool = False) -> Token:
+        """Token facts (address, chain, permit domain); fetched once per client."""
+        if self._shared["token"] is None or refresh:
+            self._shared["token"] = await self._get(Token, "/v1/token")
+        token: Token = self._shared["token"]
+        return token
+
+    async def faucet(self, address: str) -> FaucetResult:
+        """Sandbox gas for one of your bound wallets (local chains only, R55). Customer key."""
+        return await self._post(FaucetResult, "/v1/sandbox/faucet", {"address": address})
+
+    # --- API keys (admin) ----------------------------------------------------------------------
+
+    async def create_api_key(self, role: StaffRole, label: str) -> CreatedApiKey:
+        """Issue a staff key; `key` is shown this once (R42, R43)."""
+        return await self._post(CreatedApiKey, "/v1/api-keys", {"role": role, "label": label})
+
+    async def create_customer_api_key(self, customer_id: str, label: str | None = None) -> CreatedApiKey:
+        """Issue a key bound to one customer; `key` is shown this once."""
+        body = {"label": label} if label is not None else {}
+        return await self._post(CreatedApiKey, f"/v1/customers/{customer_id}/api-keys", body)
+
+    async def revoke_api_key(self, key_id: str) -> ApiKey:
+        response = await self._request("DELETE", f"/v1/api-keys/{key_id}")
+        return ApiKey.model_validate(response.json())
+
+    # --- customers -----------------------------------------------------------------------------
+
+    async def create_customer(self, name: str, kind: CustomerKind, jurisdiction: str) -> Customer:
+        """Onboard a customer (operator); KYC starts pending."""
+        body = {"name": name, "kind": kind, "jurisdiction": jurisdiction}
+        return await self._post(Customer, "/v1/customers", body)
+
+    async def get_customer(self, customer_id: str) -> Customer:
+        return await self._get(Customer, f"/v1/customers/{customer_id}")
+
+    async def list_customers(self, *, limit: int | None = None, cursor: str | None = None) -> Page[Customer]:
+        return await self._get(Page[Customer], "/v1/customers", {"limit": limit, "cursor": cursor})
+
+    def iter_customers(self, *, page_size: int = 100) -> AsyncIterator[Customer]:
+        """Every customer, page after page."""
+        return self._iterate(lambda cursor: self.list_customers(limit=page_size, cursor=cursor))
+
+    async def decide_kyc(self, customer_id: str, decision: str, risk: RiskLevel, reference: str) -> Customer:
+        """Record the KYC decision ("approved" or "rejected") with a risk rating (compliance, R20)."""
+        body = {"decision": decision, "risk": risk, "reference": reference}
+        return await self._post(Customer, f"/v1/customers/{customer_id}/kyc", body)
+
+    async def get_balance(self, customer_id: str) -> Balance:
+        """The customer's confirmed fiat: available and reserved for mints in flight."""
+        return await self._get(Balance, f"/v1/customers/{customer_id}/balance")
+
+    # --- deposits ------------------------------------------------------------------------------
+
+    async def create_deposit(
+        self,
+        customer_id: str,
+        amount: Amount,
+        bank_reference: str,
+        *,
+        currency: str = "CNH",
+        idempotency_key: str | None = None,
+    ) -> Deposit:
+        """Credit a sandbox bank transfer (operator, R10). Idempotent."""
+        body = {
+            "customer_id": customer_id,
+            "amount": amount_str(amount),
+            "currency": currency,
+            "bank_reference": bank_reference,
+        }
+        return await self._post(Deposit, "/v1/deposits", body, idempotency_key=idempotency_key or new_idempotency_key())
+
+    # --- wallets -------------------------------------------------------------------------------
+
+    async def wallet_challenge(self, address: str) -> WalletChallenge:
+        """The one-time text to sign with the wallet's key (R21). Customer key."""
+        return await self._get(WalletChallenge, "/v1/wallets/challenge", {"address": address})
+
+    async def bind_wallet(self, address: str, signature: str) -> Wallet:
+        """Bind a wallet with the 0x-hex signature of its challenge; it turns active once allow-listed."""
+        return await self._post(Wallet, "/v1/wallets", {"address": address, "signature": signature})
+
+    async def get_wallet(self, address: str) -> Wallet:
+        return await self._get(Wallet, f"/v1/wallets/{address}")
+
+    async def wait_for_wallet(
+        self, address: str, *, statuses: frozenset[str] | set[str] = WALLET_SETTLED, timeout: float = 60.0
+    ) -> Wallet:
+        return await self._wait(f"wallet {address}", lambda: self.get_wallet(address), statuses, timeout)
+
+    async def bind_wallet_with_key(self, key: AccountLike, *, wait: bool = True, timeout: float = 60.0) -> Wallet:
+        """Challenge, sign locally with `key` (an eth-account LocalAccount or private key), bind,
+        and by default wait until the wallet is allow-listed on chain."""
+        account = as_account(key)
+        challenge = await self.wallet_challenge(account.address)
+        wallet = await self.bind_wallet(account.address, sign_challenge(account, challenge.message))
+        if wait and wallet.status not in WALLET_SETTLED:
+            wallet = await self.wait_for_wallet(account.address, timeout=timeout)
+        return wallet
+
+    # --- mints ---------------------------------------------------------------------------------
+
+    async def create_mint(self, wallet: str, amount: Amount, *, idempotency_key: str | None = None) -> Mint:
+        """Mint against your confirmed fiat (customer key); answers 202 with the mint in flight. Idempotent."""
+        body = {"wallet": wallet, "amount": amount_str(amount)}
+        return await self._post(Mint, "/v1/mints", body, idempotency_key=idempotency_key or new_idempotency_key())
+
+    async def get_mint(self, mint_id: str) -> Mint:
+        return await self._get(Mint, f"/v1/mints/{mint_id}")
+
+    async def list_mints(self, *, limit: int | None = None, cursor: str | None = None) -> Page[Mint]:
+        return await self._get(Page[Mint], "/v1/mints", {"limit": limit, "cursor": cursor})
+
+    def iter_mints(self, *, page_size: int = 100) -> AsyncIterator[Mint]:
+        return self._iterate(lambda cursor: self.list_mints(limit=page_size, cursor=cursor))
+
+    async def approve_mint(self, mint_id: str) -> Mint:
+        """Second approval above the threshold, by an operator other than the requester (R12, R40)."""
+        return await self._post(Mint, f"/v1/mints/{mint_id}/approve")
+
+    async def reject_mint(self, mint_id: str) -> Mint:
+        """Decline a mint waiting for approval; its fiat is released."""
+        return await self._post(Mint, f"/v1/mints/{mint_id}/reject")
+
+    async def wait_for_mint(
+        self, mint_id: str, *, statuses: frozenset[str] | set[str] = MINT_FINAL, timeout: float = 60.0
+    ) -> Mint:
+        """Poll until the mint is confirmed, rejected or failed (or one of `statuses`)."""
+        return await self._wait(f"mint {mint_id}", lambda: self.get_mint(mint_id), statuses, timeout)
+
+    # --- redemptions ---------------------------------------------------------------------------
+
+    async def redemption_quote(self, amount: Amount) -> RedemptionQuote:
+        """Fee, payout and deadline if you redeemed `amount` now (R13, R14); no key needed."""
+        return await self._get(RedemptionQuote, "/v1/redemptions/quote", {"amount": amount_str(amount)})
+
+    async def create_redemption(
+        self, wallet: str, amount: Amount, permit: Permit | Mapping[str, Any], *, idempotency_key: str | None = None
+    ) -> Redemption:
+        """Redeem with an EIP-2612 permit you signed (see `build_redemption_permit`). Idempotent."""
+        permit_body = permit.model_dump() if isinstance(permit, Permit) else dict(permit)
+        body = {"wallet": wallet, "amount": amount_str(amount), "permit": permit_body}
+        return await self._post(
+            Redemption, "/v1/redemptions", body, idempotency_key=idempotency_key or new_idempotency_key()
+        )
+
+    async def get_redemption(self, redemption_id: str) -> Redemption:
+        return await self._get(Redemption, f"/v1/redemptions/{redemption_id}")
+
+    async def list_redemptions(self, *, limit: int | None = None, cursor: str | None = None) -> Page[Redemption]:
+        return await self._get(Page[Redemption], "/v1/redemptions", {"limit": limit, "cursor": cursor})
+
+    def iter_redemptions(self, *, page_size: int = 100) -> AsyncIterator[Redemption]:
+        return self._iterate(lambda cursor: self.list_redemptions(limit=page_size, cursor=cursor))
+
+    async def wait_for_redemption(
+        self, redemption_id: str, *, statuses: frozenset[str] | set[str] = REDEMPTION_FINAL, timeout: float = 60.0
+    ) -> Redemption:
+        """Poll until the redemption is paid, rejected or failed (or one of `statuses`)."""
+        return await self._wait(
+            f"redemption {redemption_id}", lambda: self.get_redemption(redemption_id), statuses, timeout
+        )
+
+    async def build_redemption_permit(
+        self, key: AccountLike, amount: Amount, *, deadline_seconds: int = 3600, nonce: int | None = None
+    ) -> Permit:
+        """Sign, with the holder's key, a permit for the issuer's `redemption_spender` to burn `amount`.
+
+        Reads the token's permit domain from the API and the holder's nonce and the chain's clock
+        from its JSON-RPC endpoint (`rpc_url` of GET /v1/token unless the client was given one).
+        """
+        account = as_account(key)
+        token = await self.token()
+        if nonce is None:
+            nonce = await self.permit_nonce(account.address)
+        deadline = await self.chain_time() + deadline_seconds
+        return sign_permit(
+            account,
+            domain=token.permit_domain,
+            spender=token.redemption_spender,
+            value=amount_units(amount),
+            nonce=nonce,
+            deadline=deadline,
+        )
+
+    async def redeem(
+        self, key: AccountLike, amount: Amount, *, deadline_seconds: int = 3600, idempotency_key: str | None = None
+    ) -> Redemption:
+        """Build the permit with `key` and request the redemption from that wallet in one call."""
+        account = as_account(key)
+        permit = await self.build_redemption_permit(account, amount, deadline_seconds=deadline_seconds)
+        return await self.create_redemption(account.address, amount, permit, idempotency_key=idempotency_key)
+
+    # --- reserves ------------------------------------------------------------------------------
+
+    async def get_reserves(self) -> Reserves:
+        """Public transparency: supply, reserves, ratio (no key needed)."""
+        return await self._get(Reserves, "/v1/reserves")
+
+    async def record_reserve_asset(
+        self,
+        kind: str,
+        custodian: str,
+        nominal: Amount,
+        reference: str,
+        *,
+        account: str | None = None,
+        currency: str = "CNH",
+        market_value: Amount | None = None,
+        maturity: date | None = None,
+        valued_at: datetime | None = None,
+    ) -> ReserveAsset:
+        """Record a reserve asset (treasury); it counts once a second principal approves it (R2, R3, R40)."""
+        body: dict[str, object] = {
+            "kind": kind,
+            "custodian": custodian,
+            "currency": currency,
+            "nominal": amount_str(nominal),
+            "reference": reference,
+        }
+        if account is not None:
+            body["account"] = account
+        if market_value is not None:
+            body["market_value"] = amount_str(market_value)
+        if maturity is not None:
+            body["maturity"] = maturity.isoformat()
+        if valued_at is not None:
+            body["valued_at"] = valued_at.isoformat()
+        return await self._post(ReserveAsset, "/v1/reserves/assets", body)
+
+    async def list_reserve_assets(self, *, limit: int | None = None, cursor: str | None = None) -> Page[ReserveAsset]:
+        return await self._get(Page[ReserveAsset], "/v1/reserves/assets", {"limit": limit, "cursor": cursor})
+
+    async def get_reserve_asset(self, asset_id: str) -> ReserveAsset:
+        return await self._get(ReserveAsset, f"/v1/reserves/assets/{asset_id}")
+
+    async def approve_reserve_asset(self, asset_id: str) -> ReserveAsset:
+        """Second approval by a different treasury or admin key (R40)."""
+        return await self._post(ReserveAsset, f"/v1/reserves/assets/{asset_id}/approve")
+
+    async def reject_reserve_asset(self, asset_id: str) -> ReserveAsset:
+        return await self._post(ReserveAsset, f"/v1/reserves/assets/{asset_id}/reject")
+
+    async def revalue_reserve_asset(
+        self,
+        asset_id: str,
+        market_value: Amount,
+        reference: str,
+        *,
+        nominal: Amount | None = None,
+        valued_at: datetime | None = None,
+    ) -> Valuation:
+        """Record a new valuation; it counts once a second principal approves it (R5, R40)."""
+        body: dict[str, object] = {"market_value": amount_str(market_value), "reference": reference}
+        if nominal is not None:
+            body["nominal"] = amount_str(nominal)
+        if valued_at is not None:
+            body["valued_at"] = valued_at.isoformat()
+        return await self._post(Valuation, f"/v1/reserves/assets/{asset_id}/valuations", body)
+
+    async def list_valuations(self, asset_id: str) -> list[Valuation]:
+        response = await self._request("GET", f"/v1/reserves/assets/{asset_id}/valuations")
+        return [Valuation.model_validate(item) for item in response.json()]
+
+    async def approve_valuation(self, valuation_id: str) -> Valuation:
+        return await self._post(Valuation, f"/v1/reserves/valuations/{valuation_id}/approve")
+
+    async def reject_valuation(self, valuation_id: str) -> Valuation:
+        return await self._post(Valuation, f"/v1/reserves/valuations/{valuation_id}/reject")
+
+    async def draw_reserve_statement(self) -> ReserveStatement:
+        """Today's reserve statement (drawn now, or the one already drawn today) (R52)."""
+        return await self._post(ReserveStatement, "/v1/reserves/statements")
+
+    async def list_reserve_statements(
+        self, *, limit: int | None = None, cursor: str | None = None
+    ) -> Page[ReserveStatement]:
+        return await self._get(Page[ReserveStatement], "/v1/reserves/statements", {"limit": limit, "cursor": cursor})
+
+    # --- attestations (auditor) ----------------------------------------------------------------
+
+    async def create_attestation(self, as_of_block: int | None = None) -> Attestation:
+        """Build a reserve attestation report as of `as_of_block` (default: the newest indexed block)."""
+        body = {"as_of_block": as_of_block} if as_of_block is not None else None
+        return await self._post(Attestation, "/v1/attestations", body)
+
+    async def list_attestations(
+        self, *, limit: int | None = None, cursor: str | None = None
+    ) -> Page[AttestationSummary]:
+        return await self._get(Page[AttestationSummary], "/v1/attestations", {"limit": limit, "cursor": cursor})
+
+    async def get_attestation(self, attestation_id: str) -> Attestation:
+        return await self._get(Attestation, f"/v1/attestations/{attestation_id}")
+
+    async def attestation_report(self, attestation_id: str, format: str = "json") -> bytes:
+        """The report's bytes: "json" (canonical, exactly what `sha256` hashes), "html" or "pdf"."""
+        response = await self._request("GET", f"/v1/attestations/{attestation_id}/report.{format}")
+        return response.content
+
+    async def liability_proof(self, attestation_id: str, address: str) -> dict[str, Any]:
+        """The proof that `address`'s balance is counted in the attestation (R54); check it offline
+        with `cnh verify-proof` or `compliance.verify_proof`."""
+        response = await self._request("GET", f"/v1/attestations/{attestation_id}/proofs/{address}")
+        proof: dict[str, Any] = response.json()
+        return proof
+
+    # --- webhooks (customer) -------------------------------------------------------------------
+
+    async def create_webhook(
+        self, url: str, *, events: list[str] | None = None, description: str | None = None
+    ) -> CreatedWebhook:
+        """Subscribe `url` to mint and redemption events; keep `secret` for `verify_webhook`."""
+        body: dict[str, object] = {"url": url}
+        if events is not None:
+            body["events"] = events
+        if description is not None:
+            body["description"] = description
+        return await self._post(CreatedWebhook, "/v1/webhooks", body)
+
+    async def list_webhooks(self, *, limit: int | None = None, cursor: str | None = None) -> Page[Webhook]:
+        return await self._get(Page[Webhook], "/v1/webhooks", {"limit": limit, "cursor": cursor})
+
+    async def get_webhook(self, webhook_id: str) -> Webhook:
+        return await self._get(Webhook, f"/v1/webhooks/{webhook_id}")
+
+    async def delete_webhook(self, webhook_id: str) -> Webhook:
+        response = await self._request("DELETE", f"/v1/webhooks/{webhook_id}")
+        return Webhook.model_validate(response.json())
+
+    async def list_webhook_deliveries(
+        self, webhook_id: str, *, limit: int | None = None, cursor: str | None = None
+    ) -> Page[WebhookDelivery]:
+        """The delivery log: each event, its status and every attempt."""
+        return await self._get(
+            Page[WebhookDelivery], f"/v1/webhooks/{webhook_id}/deliveries", {"limit": limit, "cursor": cursor}
+        )
+
+    # --- audit log (auditor) -------------------------------------------------------------------
+
+    async def list_audit_log(
+        self,
+        *,
+        limit: int | None = None,
+        cursor: str | None = None,
+        entity_type: str | None = None,
+        entity_id: str | None = None,
+        action: str | None = None,
+    ) -> Page[AuditRecord]:
+        params = {
+            "limit": limit,
+            "cursor": cursor,
+            "entity_type": entity_type,
+            "entity_id": entity_id,
+            "action": action,
+        }
+        return await self._get(Page[AuditRecord], "/v1/audit-log", params)
+
+    def iter_audit_log(
+        self,
+        *,
+        page_size: int = 200,
+        entity_type: str | None = None,
+        entity_id: str | None = None,
+        action: str | None = None,
+    ) -> AsyncIterator[AuditRecord]:
+        return self._iterate(
+            lambda cursor: self.list_audit_log(
+                limit=page_size, cursor=cursor, entity_type=entity_type, entity_id=entity_id, action=action
+            )
+        )
+
+    async def verify_audit_log(self) -> AuditVerification:
+        """The service recomputes the whole hash chain (R50)."""
+        return await self._get(AuditVerification, "/v1/audit-log/verify")
+
+    async def export_audit_log(self, path: str | Path, *, on_record: Callable[[int], None] | None = None) -> int:
+        """Stream the whole log as JSON lines into `path`; returns the number of records.
+        `on_record(count)` is called after each record (for progress)."""
+        count = 0
+        try:
+            async with self._http.stream(
+                "GET", self._prefix + "/v1/audit-log/export", headers=self._headers()
+            ) as response:
+                if response.is_error:
+                    await response.aread()
+                    raise ProblemError.from_response(response)
+                with Path(path).open("wb") as out:
+                    async for line in response.aiter_lines():
+                        if not line:
+                            continue
+                        out.write(line.encode() + b"\n")
+                        count += 1
+                        if on_record is not None:
+                            on_record(count)
+        except httpx.TransportError as exc:
+            raise TransportError(f"audit export from {self.base_url} broke off ({type(exc).__name__}: {exc})") from exc
+        return count
+
+    # --- pause and resume (admin, R41) ---------------------------------------------------------
+
+    async def system_state(self) -> SystemStatus:
+        return await self._get(SystemStatus, "/v1/admin/state")
+
+    async def pause(self) -> SystemStatus:
+        """Pause minting, redemption and transfers now (one admin)."""
+        return await self._post(SystemStatus, "/v1/admin/pause")
+
+    async def resume(self) -> SystemStatus:
+        """Ask to resume; the service resumes when a second, different admin asks too
+        (`status` stays "pending_second_approval" until then)."""
+        return await self._post(SystemStatus, "/v1/admin/resume")
+
+    # --- chain reads (JSON-RPC) ----------------------------------------------------------------
+
+    def _rpc_client(self) -> httpx.AsyncClient:
+        client: httpx.AsyncClient | None = self._shared.get("rpc_http")
+        if client is None:
+            client = httpx.AsyncClient(timeout=self._timeout)
+            self._shared["rpc_http"], self._shared["rpc_owned"] = client, True
+        return client
+
+    async def _rpc(self, method: str, params: list[object]) -> object:
+        url = self._rpc_url or (await self.token()).rpc_url
+        try:
+            response = await self._rpc_client().post(url, json=rpc_body(method, params))
+        except httpx.TransportError as exc:
+            raise TransportError(
+                f"cannot reach the chain's JSON-RPC endpoint at {url} ({type(exc).__name__}); "
+                "pass rpc_url= if the advertised one is not reachable from here"
+            ) from exc
+        if response.is_error:
+            raise ChainRpcError(f"{method}: HTTP {response.status_code} from {url}")
+        return rpc_result(response.json(), method)
+
+    async def _call_token(self, selector: str, address: str) -> int:
+        token = await self.token()
+        call = {"to": token.address, "data": selector + address_arg(address)}
+        return hex_int(await self._rpc("eth_call", [call, "latest"]), "eth_call")
+
+    async def permit_nonce(self, address: str) -> int:
+        """The holder's current EIP-2612 nonce."""
+        return await self._call_token(NONCES_SELECTOR, address)
+
+    async def token_balance(self, address: str) -> int:
+        """tCNH balance in token units (6 decimals: 1.00 CNH = 1_000_000)."""
+        return await self._call_token(BALANCE_OF_SELECTOR, address)
+
+    async def chain_time(self) -> int:
+        """The latest block's timestamp: permit deadlines are judged by the chain's clock."""
+        block = await self._rpc("eth_getBlockByNumber", ["latest", False])
+        if not isinstance(block, dict):
+            raise ChainRpcError("eth_getBlockByNumber returned no block")
+        return hex_int(block.get("timestamp"), "eth_getBlockByNumber")

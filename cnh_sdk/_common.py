@@ -1,0 +1,118 @@
+"""What the sync and async clients share and that does no I/O: the retry policy, amounts, and the
+two JSON-RPC reads the permit helper needs."""
+
+from __future__ import annotations
+
+import random
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from email.utils import parsedate_to_datetime
+
+from cnh_sdk.errors import ChainRpcError
+
+DEFAULT_BASE_URL = "http://127.0.0.1:8000"
+UNITS_PER_FEN = 10_000  # 6 token decimals, 2 fiat decimals
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+
+Amount = str | Decimal | int
+"""A CNH amount: a decimal string ("1250.50"), a Decimal or a whole int; never a float."""
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Retries of 503 answers (the service changed nothing: database or chain unavailable) and of
+    requests that never reached it. Exponential backoff with jitter; a `Retry-After` header wins
+    (capped at `max_retry_after`)."""
+
+    max_retries: int = 3
+    backoff: float = 0.5
+    max_backoff: float = 8.0
+    max_retry_after: float = 30.0
+
+    def delay(self, attempt: int, retry_after: str | None = None, *, now: datetime | None = None) -> float:
+        """Seconds to wait before retry number `attempt + 1` (attempt counts from 0)."""
+        told = parse_retry_after(retry_after, now=now)
+        if told is not None:
+            return float(min(told, self.max_retry_after))
+        ceiling = min(self.max_backoff, self.backoff * (2**attempt))
+        # Jitter: clients that failed together spread out.
+        return float(ceiling / 2 + random.uniform(0, ceiling / 2))
+
+
+def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
+    """`Retry-After` as seconds (RFC 9110: delay-seconds or an HTTP-date); None if absent or unreadable."""
+    if value is None or not value.strip():
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+
+
+def new_idempotency_key() -> str:
+    return str(uuid.uuid4())
+
+
+def amount_str(value: Amount) -> str:
+    """The wire form of an amount. Floats are refused: 0.1 + 0.2 is not money."""
+    if isinstance(value, bool) or isinstance(value, float):
+        raise TypeError(f"amounts are decimal strings such as '1250.50' or Decimal, never {type(value).__name__}")
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, str):
+        return value
+    raise TypeError(f"amounts are decimal strings such as '1250.50' or Decimal, not {type(value).__name__}")
+
+
+def amount_units(value: Amount) -> int:
+    """Token units (6 decimals) of a CNH amount with at most 2 decimals: "1.25" -> 1_250_000."""
+    text = amount_str(value)
+    try:
+        number = Decimal(text)
+    except InvalidOperation:
+        raise ValueError(f"{text!r} is not a decimal amount such as '1250.50'") from None
+    fen = number * 100
+    if not number.is_finite() or number <= 0 or fen != fen.to_integral_value():
+        raise ValueError(f"{text!r} must be a positive amount with at most 2 decimal places")
+    return int(fen) * UNITS_PER_FEN
+
+
+# --- JSON-RPC reads (no web3 needed) ----------------------------------------------------------
+
+NONCES_SELECTOR = "0x7ecebe00"  # nonces(address)
+BALANCE_OF_SELECTOR = "0x70a08231"  # balanceOf(address)
+
+
+def address_arg(address: str) -> str:
+    raw = address.lower().removeprefix("0x")
+    if len(raw) != 40:
+        raise ValueError(f"{address!r} is not a 20-byte hex address")
+    return raw.rjust(64, "0")
+
+
+def rpc_body(method: str, params: list[object]) -> dict[str, object]:
+    return {"jsonrpc": "2.0", "id": 1, "method": method, "params": params}
+
+
+def rpc_result(reply: object, method: str) -> object:
+    if not isinstance(reply, dict):
+        raise ChainRpcError(f"{method}: the JSON-RPC endpoint sent no JSON object")
+    if reply.get("error"):
+        raise ChainRpcError(f"{method} failed: {reply['error']}")
+    return reply.get("result")
+
+
+def hex_int(value: object, method: str) -> int:
+    if not isinstance(value, str) or not value.startswith("0x"):
+        raise ChainRpcError(f"{method}: expected a hex quantity, got {value!r}")
+    return int(value, 16) if value != "0x" else 0

@@ -1,0 +1,3 @@
+from tests.sdk.service_fixtures import admin, app_client, migrated_sqlite
+
+__all__ = ["admin", "app_client", "migrated_sqlite"]

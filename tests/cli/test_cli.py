@@ -1,0 +1,261 @@
+"""The `cnh` command line: what each command prints, its exit codes, and one-line errors.
+
+API commands run against the in-process service (the CLI's `make_client` is pointed at it);
+attestation polling runs against a scripted server."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from importlib.metadata import entry_points
+from pathlib import Path
+from typing import Any
+
+import pytest
+from eth_account import Account
+from eth_account.messages import encode_defunct
+from typer.testing import CliRunner
+
+import cnh_sdk._sync_client
+from cnh_sdk import Client, Unauthorized
+from issuer_service import cli
+from issuer_service.chain.anvil import free_port
+from issuer_service.chain.permit import PermitSignature, recover_permit_signer
+from tests.sdk.flow import add_buffer_capital, onboard, staff_clients
+from tests.service.service_helpers import ADMIN_KEY
+
+runner = CliRunner()
+
+
+def cnh(*args: str) -> Any:
+    return runner.invoke(cli.app, list(args), catch_exceptions=False)
+
+
+@pytest.fixture(autouse=True)
+def _no_ambient_keys(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("CNH_API_URL", "CNH_API_KEY", "CNH_ADMIN_API_KEY", "CNH_WALLET_KEY"):
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+def on_service(app_client: Any, monkeypatch: pytest.MonkeyPatch) -> Client:
+    """Point every CLI command at the in-process service; returns an admin SDK client on it."""
+
+    def make_client(api_url: str, api_key: str | None, *, rpc_url: str | None = None) -> Client:
+        return Client(api_key=api_key, http=app_client, rpc_url=rpc_url)
+
+    monkeypatch.setattr(cli, "make_client", make_client)
+    return Client(api_key=ADMIN_KEY, http=app_client)
+
+
+def one_line_error(result: Any) -> str:
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("error: ")
+    return lines[0]
+
+
+def test_help_lists_every_command_and_the_console_script_points_at_the_app() -> None:
+    result = cnh("--help")
+    assert result.exit_code == 0
+    for command in ("demo", "deploy", "serve", "worker", "keys", "attest", "audit", "verify-proof", "sign"):
+        assert command in result.stdout
+    (script,) = entry_points(group="console_scripts", name="cnh")
+    assert script.value == "issuer_service.cli:app"
+
+
+@pytest.mark.chain
+def test_keys_create_prints_a_key_that_works_and_json_for_scripts(on_service: Client, app_client: Any) -> None:
+    human = cnh("keys", "create", "--role", "auditor", "--admin-key", ADMIN_KEY)
+    assert human.exit_code == 0, human.stderr
+    auditor_key = human.stdout.strip().splitlines()[-1]
+    assert Client(api_key=auditor_key, http=app_client).verify_audit_log().ok
+    assert "shown only now" in human.stderr
+
+    scripted = cnh("keys", "create", "--role", "operator", "--label", "ops desk", "--admin-key", ADMIN_KEY, "--json")
+    assert scripted.exit_code == 0, scripted.stderr
+    created = json.loads(scripted.stdout)
+    assert (created["role"], created["label"]) == ("operator", "ops desk")
+    operator = Client(api_key=created["key"], http=app_client)
+    customer = operator.create_customer("Lotus Trading Ltd", "institution", "HK")
+
+    for_customer = cnh(
+        "keys", "create", "--role", "customer", "--customer", customer.id, "--admin-key", ADMIN_KEY, "--json"
+    )
+    assert json.loads(for_customer.stdout)["customer_id"] == customer.id
+
+
+@pytest.mark.chain
+def test_keys_revoke_makes_the_key_answer_401(on_service: Client, app_client: Any) -> None:
+    created = on_service.create_api_key("operator", "to revoke")
+    result = cnh("keys", "revoke", created.id, "--admin-key", ADMIN_KEY, "--json")
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["revoked_at"] is not None
+    with pytest.raises(Unauthorized):
+        Client(api_key=created.key, http=app_client).list_customers()
+
+
+@pytest.mark.chain
+def test_a_refusal_by_the_api_is_one_line_with_the_problem_and_exit_3(on_service: Client) -> None:
+    result = cnh("keys", "create", "--role", "operator", "--admin-key", "cnh_not-a-key")
+    assert result.exit_code == cli.EXIT_REFUSED
+    line = one_line_error(result)
+    assert "401" in line and "unknown or has been revoked" in line and "request_id req_" in line
+
+
+def test_missing_admin_key_and_bad_role_are_usage_errors() -> None:
+    missing = cnh("keys", "create", "--role", "operator")
+    assert missing.exit_code == cli.EXIT_USAGE
+    assert "--admin-key" in one_line_error(missing) and "CNH_ADMIN_API_KEY" in missing.stderr
+    bad_role = cnh("keys", "create", "--role", "wizard", "--admin-key", "k")
+    assert bad_role.exit_code == cli.EXIT_USAGE and "wizard" in one_line_error(bad_role)
+
+
+def test_an_unreachable_service_is_one_line_and_exit_4(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(cnh_sdk._sync_client, "sleep", lambda _: None)  # keep the retries, skip the waits
+    url = f"http://127.0.0.1:{free_port()}"
+    result = cnh("keys", "create", "--role", "operator", "--admin-key", "k", "--api-url", url)
+    assert result.exit_code == cli.EXIT_UNREACHABLE
+    assert f"cannot reach the issuer service at {url}" in one_line_error(result)
+
+
+@pytest.mark.chain
+def test_audit_export_then_offline_verify_and_a_tampered_export_fails(on_service: Client, tmp_path: Path) -> None:
+    auditor_key = on_service.create_api_key("auditor", "cli auditor").key
+    on_service.create_api_key("operator", "another audited action")
+
+    online = cnh("audit", "verify", "--api-key", auditor_key, "--json")
+    assert online.exit_code == 0, online.stderr
+    assert json.loads(online.stdout)["ok"] is True
+
+    export = tmp_path / "audit.jsonl"
+    exported = cnh("audit", "export", "--out", str(export), "--api-key", auditor_key)
+    assert exported.exit_code == 0, exported.stderr
+    lines = export.read_text().splitlines()
+    assert len(lines) >= 3 and f"{len(lines)} audit records written" in exported.stderr
+
+    intact = cnh("audit", "verify", "--file", str(export))
+    assert intact.exit_code == 0 and "audit chain intact" in intact.stderr
+
+    record = json.loads(lines[1])
+    record["data"]["label"] = "rewritten after the fact"
+    tampered = tmp_path / "tampered.jsonl"
+    tampered.write_text("\n".join([lines[0], json.dumps(record), *lines[2:]]) + "\n")
+    broken = cnh("audit", "verify", "--file", str(tampered), "--json")
+    assert broken.exit_code == cli.EXIT_FAILED
+    report = json.loads(broken.stdout)
+    assert (report["ok"], report["first_bad_seq"], report["entries"]) == (False, 2, 1)
+
+
+def test_audit_verify_file_refuses_a_missing_file_and_a_line_that_is_not_json(tmp_path: Path) -> None:
+    missing = cnh("audit", "verify", "--file", str(tmp_path / "nope.jsonl"))
+    assert missing.exit_code == cli.EXIT_USAGE and "cnh audit export" in one_line_error(missing)
+    garbled = tmp_path / "garbled.jsonl"
+    garbled.write_text("{not json\n")
+    result = cnh("audit", "verify", "--file", str(garbled))
+    assert result.exit_code == cli.EXIT_FAILED and "not valid JSON" in result.stderr
+    bad_anchor = cnh("audit", "verify", "--file", str(garbled), "--anchor", "12")
+    assert bad_anchor.exit_code == cli.EXIT_USAGE and "SEQ:HASH" in one_line_error(bad_anchor)
+
+
+@pytest.mark.chain
+def test_attest_then_a_holder_proof_verifies_against_the_saved_report(on_service: Client, tmp_path: Path) -> None:
+    staff = staff_clients(on_service)
+    add_buffer_capital(staff)
+    lotus = onboard(on_service, staff, deposit="100.00")
+    mint = lotus.client.wait_for_mint(lotus.client.create_mint(lotus.wallet.address, "100.00").id)
+    assert mint.status == "confirmed"
+    auditor_key = staff.auditor.api_key or ""
+
+    report_file = tmp_path / "report.json"
+    attested = cnh(
+        "attest", "--block", str(mint.block_number), "--out", str(report_file), "--api-key", auditor_key, "--json"
+    )
+    assert attested.exit_code == 0, attested.stderr
+    summary = json.loads(attested.stdout)
+    assert (summary["as_of_block"], summary["result"], summary["holders"]) == (mint.block_number, "pass", 1)
+    assert hashlib.sha256(report_file.read_bytes()).hexdigest() == summary["sha256"]
+
+    proof = staff.auditor.liability_proof(summary["id"], lotus.wallet.address)
+    proof_file = tmp_path / "proof.json"
+    proof_file.write_text(json.dumps(proof))
+    included = cnh("verify-proof", str(proof_file), "--report", str(report_file))
+    assert included.exit_code == 0, included.stderr
+    assert "100.000000 tCNH" in included.stderr
+
+    proof["balance_units"] = str(int(proof["balance_units"]) * 2)  # claim twice the balance
+    proof_file.write_text(json.dumps(proof))
+    forged = cnh("verify-proof", str(proof_file), "--report", str(report_file), "--json")
+    assert forged.exit_code == cli.EXIT_FAILED
+    assert json.loads(forged.stdout)["reason"] == "root mismatch"
+
+
+def test_verify_proof_refuses_unreadable_input_as_usage_errors(tmp_path: Path) -> None:
+    missing = cnh("verify-proof", str(tmp_path / "absent.json"))
+    assert missing.exit_code == cli.EXIT_USAGE and "absent.json" in one_line_error(missing)
+    garbled = tmp_path / "garbled.json"
+    garbled.write_text("{")
+    assert cnh("verify-proof", str(garbled)).exit_code == cli.EXIT_USAGE
+    malformed = tmp_path / "malformed.json"
+    malformed.write_text("{}")
+    result = cnh("verify-proof", str(malformed))
+    assert result.exit_code == cli.EXIT_FAILED and "malformed proof" in result.stderr
+
+
+def test_run_commands_hand_their_options_to_the_service_entry_points(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[tuple[str, list[str]]] = []
+    monkeypatch.setattr("issuer_service.__main__.main", lambda argv: calls.append(("service", argv)) or 0)
+    monkeypatch.setattr("issuer_service.demo.main", lambda argv: calls.append(("demo", argv)) or 0)
+    monkeypatch.setattr("issuer_service.chain.deploy_cli.main", lambda argv: calls.append(("deploy", argv)) or 0)
+    assert cnh("serve", "--host", "192.0.2.1", "--port", "9000").exit_code == 0
+    assert cnh("worker").exit_code == 0
+    assert cnh("demo", "--keep-running").exit_code == 0
+    assert cnh("deploy", "--rpc-url", "http://127.0.0.1:8545", "--keys-file", "k.json", "--json").exit_code == 0
+    assert calls == [
+        ("service", ["serve", "--host", "192.0.2.1", "--port", "9000"]),
+        ("service", ["worker"]),
+        ("demo", ["--keep-running"]),
+        ("deploy", ["--rpc-url", "http://127.0.0.1:8545", "--keys-file", "k.json", "--json"]),
+    ]
+
+
+def test_deploy_help_is_the_deploy_commands_own() -> None:
+    result = cnh("deploy", "--help")
+    assert result.exit_code == 0 and "--rpc-url" in result.stdout and "--keys-file" in result.stdout
+
+
+def test_sign_challenge_prints_a_signature_that_recovers_to_the_wallet() -> None:
+    created = json.loads(cnh("sign", "new-wallet", "--json").stdout)
+    wallet = Account.from_key(created["private_key"])
+    assert wallet.address == created["address"]
+    message = "CNH sandbox wallet binding\nWallet: " + wallet.address
+    result = cnh("sign", "challenge", "--message", message, "--private-key", "0x" + wallet.key.hex().removeprefix("0x"))
+    assert result.exit_code == 0, result.stderr
+    assert Account.recover_message(encode_defunct(text=message), signature=result.stdout.strip()) == wallet.address
+    bad = cnh("sign", "challenge", "--message", message, "--private-key", "0x1234")
+    assert bad.exit_code == cli.EXIT_USAGE and "malformed" in one_line_error(bad)
+
+
+@pytest.mark.chain
+def test_sign_permit_prints_the_permit_the_service_will_accept(
+    on_service: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    holder = Account.create()
+    monkeypatch.setenv("CNH_WALLET_KEY", "0x" + holder.key.hex().removeprefix("0x"))
+    result = cnh("sign", "permit", "--amount", "100.00")
+    assert result.exit_code == 0, result.stderr
+    permit = json.loads(result.stdout)
+    token = on_service.token()
+    signer = recover_permit_signer(
+        chain_id=token.chain_id,
+        token=token.address,
+        owner=holder.address,
+        spender=token.redemption_spender,
+        value=100 * 10**6,
+        nonce=0,
+        signature=PermitSignature(**permit),
+    )
+    assert signer == holder.address
+    assert permit["deadline"] >= on_service.chain_time() + 3000
+    refused = cnh("sign", "permit", "--amount", "1.001")
+    assert refused.exit_code == cli.EXIT_USAGE and "2 decimal places" in one_line_error(refused)

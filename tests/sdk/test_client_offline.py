@@ -1,0 +1,290 @@
+"""The SDK's transport behaviour against a scripted server (httpx.MockTransport): typed problems,
+retries on 503 honouring Retry-After, idempotency keys, money refusals, paging, and that the sync
+client is the generated twin of the async one."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import UTC, datetime
+from decimal import Decimal
+from email.utils import format_datetime
+from typing import Any
+
+import httpx
+import pytest
+
+import cnh_sdk._async_client
+import cnh_sdk._sync_client
+from cnh_sdk import (
+    AsyncClient,
+    Client,
+    Conflict,
+    ProblemError,
+    RetryPolicy,
+    RuleRejected,
+    ServerError,
+    ServiceUnavailable,
+    TransportError,
+    ValidationFailed,
+    parse_retry_after,
+)
+from cnh_sdk._unasync import SOURCE, TARGET, generate
+
+PROBLEM = "application/problem+json"
+DEPOSIT = {
+    "id": "dep_1",
+    "customer_id": "cus_1",
+    "amount": "10.00",
+    "currency": "CNH",
+    "bank_reference": "R",
+    "status": "confirmed",
+    "created_at": "2025-11-25T18:44:00Z",
+}
+
+
+def problem(status: int, slug: str, title: str, detail: str, **extra: Any) -> httpx.Response:
+    headers = {"content-type": PROBLEM, **extra.pop("headers", {})}
+    body = {
+        "type": f"urn:cnh-sandbox:problem:{slug}",
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "instance": "/v1/x",
+        "request_id": "req_abc",
+        **extra,
+    }
+    return httpx.Response(status, json=body, headers=headers)
+
+
+def scripted(*responses: httpx.Response | Exception) -> tuple[Client, list[httpx.Request]]:
+    """A client whose server answers with `responses` in order and records every request."""
+    seen: list[httpx.Request] = []
+    queue = list(responses)
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        answer = queue.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    return Client("http://issuer.test", "cnh_key", transport=httpx.MockTransport(handler)), seen
+
+
+@pytest.fixture
+def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """Record the SDK's back-off sleeps instead of sleeping."""
+    recorded: list[float] = []
+    monkeypatch.setattr(cnh_sdk._sync_client, "sleep", recorded.append)
+    return recorded
+
+
+def test_problem_json_becomes_a_typed_error_carrying_every_member() -> None:
+    refused = problem(
+        422,
+        "validation-failed",
+        "Validation failed",
+        "invalid input in body.amount",
+        errors=[{"field": "body.amount", "message": "at most 2 decimal places"}],
+    )
+    client, _ = scripted(refused)
+    with pytest.raises(ValidationFailed) as caught:
+        client.create_mint("0x" + "11" * 20, "1.001")
+    error = caught.value
+    assert (error.status, error.title, error.request_id, error.instance) == (
+        422,
+        "Validation failed",
+        "req_abc",
+        "/v1/x",
+    )
+    assert error.type_slug == "validation-failed"
+    assert [(e.field, e.message) for e in error.errors] == [("body.amount", "at most 2 decimal places")]
+    assert error.method == "POST" and error.url == "http://issuer.test/v1/mints"
+    assert "body.amount: at most 2 decimal places" in str(error) and "req_abc" in str(error)
+
+
+def test_a_rule_refusal_is_rule_rejected_with_reason_code_and_rule_id() -> None:
+    client, _ = scripted(
+        problem(
+            422,
+            "rule-rejected",
+            "Rejected by a compliance rule",
+            "no fiat",
+            reason_code="insufficient_fiat",
+            rule_id="R10",
+        )
+    )
+    with pytest.raises(RuleRejected) as caught:
+        client.create_mint("0x" + "11" * 20, "5.00")
+    assert (caught.value.reason_code, caught.value.rule_id) == ("insufficient_fiat", "R10")
+    assert isinstance(caught.value, ValidationFailed)
+
+
+def test_an_error_without_problem_json_still_raises_with_its_status_and_text() -> None:
+    client, _ = scripted(httpx.Response(502, text="bad gateway from the proxy"))
+    with pytest.raises(ServerError) as caught:
+        client.get_reserves()
+    assert caught.value.status == 502 and "bad gateway from the proxy" in caught.value.detail
+
+
+def test_503_is_retried_after_retry_after_with_the_same_idempotency_key(sleeps: list[float]) -> None:
+    busy = problem(
+        503, "database-unavailable", "Service unavailable", "database unavailable, retry", headers={"Retry-After": "2"}
+    )
+    client, seen = scripted(busy, busy, httpx.Response(201, json=DEPOSIT))
+    deposit = client.create_deposit("cus_1", "10.00", "R")
+    assert deposit.id == "dep_1"
+    assert sleeps == [2.0, 2.0]
+    keys = {request.headers["Idempotency-Key"] for request in seen}
+    assert len(seen) == 3 and len(keys) == 1  # one operation, one key: the service cannot credit twice
+
+
+def test_503_after_the_last_retry_raises_service_unavailable(sleeps: list[float]) -> None:
+    busy = problem(503, "chain-unavailable", "Service unavailable", "the chain is unavailable")
+    client, seen = scripted(*[busy] * 4)
+    with pytest.raises(ServiceUnavailable):
+        client.get_reserves()
+    assert len(seen) == 4 and len(sleeps) == 3
+
+
+def test_client_errors_are_not_retried(sleeps: list[float]) -> None:
+    client, seen = scripted(problem(409, "conflict", "Conflict", "Idempotency-Key reused"))
+    with pytest.raises(Conflict):
+        client.create_deposit("cus_1", "10.00", "R", idempotency_key="k")
+    assert len(seen) == 1 and sleeps == []
+
+
+def test_a_refused_connection_is_retried_then_reported_as_transport_error(sleeps: list[float]) -> None:
+    refused = httpx.ConnectError("connection refused")
+    client, seen = scripted(refused, refused, refused, refused)
+    with pytest.raises(TransportError, match="cannot reach the issuer service at http://issuer.test"):
+        client.create_customer("Lotus", "institution", "HK")
+    assert len(seen) == 4
+
+
+def test_a_post_without_idempotency_key_that_may_have_arrived_is_not_resent(sleeps: list[float]) -> None:
+    client, seen = scripted(httpx.ReadTimeout("no answer"))
+    with pytest.raises(TransportError):
+        client.create_customer("Lotus", "institution", "HK")
+    assert len(seen) == 1  # resending could onboard the customer twice
+
+
+def test_money_moving_posts_get_a_fresh_idempotency_key_unless_one_is_given() -> None:
+    client, seen = scripted(*[httpx.Response(201, json=DEPOSIT)] * 3)
+    client.create_deposit("cus_1", "10.00", "R")
+    client.create_deposit("cus_1", "10.00", "R")
+    client.create_deposit("cus_1", "10.00", "R", idempotency_key="mine")
+    keys = [request.headers["Idempotency-Key"] for request in seen]
+    assert keys[0] != keys[1] and keys[2] == "mine"
+    assert all(request.headers["Authorization"] == "Bearer cnh_key" for request in seen)
+    assert json.loads(seen[0].content)["amount"] == "10.00"
+
+
+def test_amounts_are_sent_as_decimal_strings_and_floats_are_refused() -> None:
+    client, seen = scripted(httpx.Response(201, json=DEPOSIT))
+    client.create_deposit("cus_1", Decimal("1250.50"), "R")
+    assert json.loads(seen[0].content)["amount"] == "1250.50"
+    with pytest.raises(TypeError, match="never float"):
+        client.create_deposit("cus_1", 10.5, "R")  # type: ignore[arg-type]
+    assert len(seen) == 1  # nothing sent
+
+
+def test_iterators_follow_next_cursor_to_the_last_page() -> None:
+    def customer(n: int) -> dict[str, Any]:
+        return {
+            "id": f"cus_{n}",
+            "name": "X",
+            "kind": "institution",
+            "jurisdiction": "HK",
+            "kyc_status": "pending",
+            "risk": None,
+            "status": "active",
+            "created_at": "2025-11-25T18:44:00Z",
+        }
+
+    client, seen = scripted(
+        httpx.Response(200, json={"items": [customer(1), customer(2)], "next_cursor": "c2"}),
+        httpx.Response(200, json={"items": [customer(3)], "next_cursor": None}),
+    )
+    assert [c.id for c in client.iter_customers(page_size=2)] == ["cus_1", "cus_2", "cus_3"]
+    assert seen[1].url.params["cursor"] == "c2" and seen[1].url.params["limit"] == "2"
+
+
+def test_with_key_acts_as_another_principal_on_the_same_connection_pool() -> None:
+    client, seen = scripted(*[httpx.Response(200, json={"status": "ok"})] * 2)
+    other = client.with_key("cnh_other")
+    other.healthz()
+    client.healthz()
+    assert [r.headers["Authorization"] for r in seen] == ["Bearer cnh_other", "Bearer cnh_key"]
+    other.close()  # a copy does not own the pool: the original keeps working
+    assert not client._http.is_closed
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        ("3", 3.0),
+        ("0", 0.0),
+        (None, None),
+        ("soon", None),
+        (format_datetime(datetime(2030, 1, 1, 0, 0, 10, tzinfo=UTC), usegmt=True), 10.0),
+    ],
+)
+def test_retry_after_is_read_as_seconds_or_http_date(header: str | None, expected: float | None) -> None:
+    assert parse_retry_after(header, now=datetime(2030, 1, 1, tzinfo=UTC)) == expected
+
+
+def test_retry_delay_honours_retry_after_up_to_a_cap_and_backs_off_exponentially() -> None:
+    policy = RetryPolicy(backoff=0.5, max_backoff=4.0, max_retry_after=30.0)
+    assert policy.delay(0, "7") == 7.0
+    assert policy.delay(0, "3600") == 30.0
+    for attempt, ceiling in [(0, 0.5), (1, 1.0), (2, 2.0), (3, 4.0), (6, 4.0)]:
+        delay = policy.delay(attempt)
+        assert ceiling / 2 <= delay <= ceiling
+
+
+def test_async_client_retries_503_and_raises_the_same_typed_problems(monkeypatch: pytest.MonkeyPatch) -> None:
+    waited: list[float] = []
+
+    async def no_sleep(seconds: float) -> None:
+        waited.append(seconds)
+
+    monkeypatch.setattr(cnh_sdk._async_client, "sleep", no_sleep)
+    answers = [
+        problem(503, "chain-unavailable", "Service unavailable", "chain", headers={"Retry-After": "1"}),
+        problem(422, "rule-rejected", "Rejected by a compliance rule", "paused", reason_code="paused", rule_id="R41"),
+    ]
+    keys: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        keys.append(request.headers["Idempotency-Key"])
+        return answers.pop(0)
+
+    async def run() -> RuleRejected:
+        async with AsyncClient("http://issuer.test", "k", transport=httpx.MockTransport(handler)) as client:
+            try:
+                await client.create_mint("0x" + "11" * 20, "1.00")
+            except RuleRejected as exc:
+                return exc
+        raise AssertionError("no problem raised")
+
+    refused = asyncio.run(run())
+    assert (refused.reason_code, refused.rule_id, waited) == ("paused", "R41", [1.0])
+    assert len(set(keys)) == 1
+
+
+def test_problem_error_from_a_hand_built_response_has_no_request_details() -> None:
+    error = ProblemError.from_response(httpx.Response(404, json={"title": "Not found", "detail": "gone"}))
+    assert (error.status, error.method, error.url, str(error)) == (404, None, None, "404 Not found: gone")
+
+
+def test_the_sync_client_is_generated_from_the_async_one() -> None:
+    assert TARGET.read_text() == generate(SOURCE.read_text()), "run: python cnh_sdk/_unasync.py"
+
+
+def test_every_public_async_method_has_a_sync_twin_and_back() -> None:
+    def public(cls: type) -> set[str]:
+        return {name for name in vars(cls) if not name.startswith("_")}
+
+    assert public(Client) - {"close"} == public(AsyncClient) - {"aclose"}
