@@ -17,6 +17,7 @@ from issuer_service.auth import Principal
 from issuer_service.clock import utc_now
 from issuer_service.errors import Conflict, Forbidden
 from issuer_service.ids import new_id
+from issuer_service.outbox import repository as outbox
 
 RESUME = "resume"
 RESUME_APPROVER_ROLES = frozenset({"admin"})
@@ -49,16 +50,28 @@ def pause(session: Session, *, actor: Principal) -> SystemStatusOut:
     now = utc_now()
     if not state.paused:
         state.paused, state.changed_at, state.changed_by = True, now, actor.id
+        # R41 on chain too: the worker signs pause ahead of anything else waiting in the outbox.
+        outbox.enqueue(session, function="pause", args=[], entity_type="system", entity_id="pause")
         append_audit(
-            session, actor=actor.id, action="system.paused", entity_type="system", entity_id="pause",
-            data={}, rule_ids=["R41"],
+            session,
+            actor=actor.id,
+            action="system.paused",
+            entity_type="system",
+            entity_id="pause",
+            data={},
+            rule_ids=["R41"],
         )
     pending = repository.pending_approval(session, RESUME)
     if pending is not None:
         pending.status, pending.decided_by, pending.decided_at = "cancelled", actor.id, now
         append_audit(
-            session, actor=actor.id, action="system.resume_cancelled", entity_type="approval", entity_id=pending.id,
-            data={"requested_by": pending.requested_by}, rule_ids=["R40", "R41"],
+            session,
+            actor=actor.id,
+            action="system.resume_cancelled",
+            entity_type="approval",
+            entity_id=pending.id,
+            data={"requested_by": pending.requested_by},
+            rule_ids=["R40", "R41"],
         )
     return _status(True, None)
 
@@ -77,8 +90,13 @@ def resume(session: Session, *, actor: Principal) -> tuple[SystemStatusOut, bool
             Approval(id=new_id("apr"), action=RESUME, status="pending", requested_by=actor.id, requested_at=now),
         )
         append_audit(
-            session, actor=actor.id, action="system.resume_requested", entity_type="approval", entity_id=pending.id,
-            data={}, rule_ids=["R40", "R41"],
+            session,
+            actor=actor.id,
+            action="system.resume_requested",
+            entity_type="approval",
+            entity_id=pending.id,
+            data={},
+            rule_ids=["R40", "R41"],
         )
         return _status(True, pending), False
     decision = check_second_approval(pending.requested_by, actor.id, actor.role, RESUME_APPROVER_ROLES)
@@ -88,8 +106,14 @@ def resume(session: Session, *, actor: Principal) -> tuple[SystemStatusOut, bool
         )
     pending.status, pending.decided_by, pending.decided_at = "approved", actor.id, now
     state.paused, state.changed_at, state.changed_by = False, now, actor.id
+    outbox.enqueue(session, function="unpause", args=[], entity_type="system", entity_id="pause")
     append_audit(
-        session, actor=actor.id, action="system.resumed", entity_type="approval", entity_id=pending.id,
-        data={"requested_by": pending.requested_by, "approved_by": actor.id}, rule_ids=["R40", "R41"],
+        session,
+        actor=actor.id,
+        action="system.resumed",
+        entity_type="approval",
+        entity_id=pending.id,
+        data={"requested_by": pending.requested_by, "approved_by": actor.id},
+        rule_ids=["R40", "R41"],
     )
     return _status(False, None), True

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from issuer_service.clock import utc_now
@@ -35,7 +35,8 @@ def claim(session: Session, status: str, *, limit: int, now: datetime) -> Sequen
     stmt = (
         select(ChainTx)
         .where(ChainTx.status == status, ChainTx.not_before <= now)
-        .order_by(ChainTx.created_at, ChainTx.id)
+        # A pause jumps the queue (R41: immediate); everything else goes in order.
+        .order_by(case((ChainTx.function == "pause", 0), else_=1), ChainTx.created_at, ChainTx.id)
         .limit(limit)
         .with_for_update(skip_locked=True)
         .execution_options(populate_existing=True)

@@ -3,6 +3,7 @@ nothing moves — no mint row, no outbox row, fiat where it was (R1, R10, R11, R
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from eth_account import Account
@@ -24,6 +25,13 @@ from tests.service.flow import (
     wait_for,
 )
 from tests.service.service_helpers import assert_problem, bearer
+
+
+def _until(predicate: Any, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "condition not reached in time"
+        time.sleep(0.05)
 
 
 def _count(engine: Engine, model: Any) -> int:
@@ -102,8 +110,8 @@ def test_mint_beyond_reserves_plus_buffer_is_rejected(chain_client: Any, staff: 
     assert accepted.status_code == 202, accepted.text
 
 
-def test_mint_while_paused_is_rejected_and_accepted_after_two_admin_resume(
-    chain_client: Any, staff: Staff, db_engine: Engine, make_key: Any
+def test_pause_stops_mints_and_the_token_and_only_two_admins_resume_both(
+    chain_client: Any, staff: Staff, db_engine: Engine, make_key: Any, gateway: Any
 ) -> None:  # R41
     add_buffer_capital(chain_client, staff, "100.00")
     alice = new_customer(chain_client, staff, deposit="10.00")
@@ -111,9 +119,12 @@ def test_mint_while_paused_is_rejected_and_accepted_after_two_admin_resume(
     assert chain_client.post("/v1/admin/pause", headers=bearer(staff.admin)).status_code == 200
     _assert_refused(chain_client, request_mint(chain_client, alice, "1.00"), db_engine, reason="paused", rule="R41",
                     field=None, customer=alice, balance_before=before)
+    _until(lambda: gateway.paused())  # the token itself stops too
     second_admin = make_key("admin")
     assert chain_client.post("/v1/admin/resume", headers=bearer(staff.admin)).status_code == 202
+    assert gateway.paused()  # one admin is not enough (R41)
     assert chain_client.post("/v1/admin/resume", headers=bearer(second_admin)).status_code == 200
+    _until(lambda: not gateway.paused())
     assert request_mint(chain_client, alice, "1.00").status_code == 202
 
 
