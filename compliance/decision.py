@@ -19,6 +19,11 @@ BELOW_MINIMUM = "below_minimum"
 INSUFFICIENT_TOKEN_BALANCE = "insufficient_token_balance"  # noqa: S105 - a reason code, not a secret
 SAME_PRINCIPAL = "same_principal"
 APPROVER_ROLE_NOT_ALLOWED = "approver_role_not_allowed"
+ALREADY_APPROVED = "already_approved"  # R40: one principal counts once
+REQUESTER_ROLE_NOT_ALLOWED = "requester_role_not_allowed"
+ENHANCED_DUE_DILIGENCE_PENDING = "enhanced_due_diligence_pending"  # R20
+SANCTIONS_HIT = "sanctions_hit"  # R23
+TRAVEL_RULE_DATA_MISSING = "travel_rule_data_missing"  # R25
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ def check_customer_and_wallet(
     wallet_owned_by_customer: bool,
     wallet_status: str,
     wallet_frozen: bool,
+    enhanced_due_diligence_pending: bool = False,
 ) -> Decision | None:
     """Return the first refusal, or None when the customer and wallet may proceed."""
     if paused:  # R41
@@ -41,6 +42,13 @@ def check_customer_and_wallet(
             codes.KYC_NOT_APPROVED,
             f"customer has no valid risk rating ({customer_risk!r}, expected one of {list(RISK_LEVELS)}); "
             f"compliance must rate the customer before any {action}",
+            "R20",
+        )
+    if enhanced_due_diligence_pending:  # R20: high risk needs EDD before activation
+        return Decision.reject(
+            codes.ENHANCED_DUE_DILIGENCE_PENDING,
+            f"the customer is rated high risk and enhanced due diligence has not been recorded by a second "
+            f"compliance officer yet; no {action} is possible until it is",
             "R20",
         )
     if not wallet_owned_by_customer:  # R11, R13

@@ -59,6 +59,10 @@ class MintContext:
     outstanding_supply_fen: int  # confirmed plus in-flight mints, frozen tokens included (R1)
     minted_today_fen: int  # this customer, today (R12)
     global_issued_fen: int  # counted against the global cap (R12)
+    # R20: a high-risk customer whose enhanced due diligence a second compliance officer has not recorded.
+    enhanced_due_diligence_pending: bool = False
+    # R12/R40: a per-customer daily limit approved as a limit change; None = the profile's limit by risk.
+    daily_limit_fen: int | None = None
 
     def __post_init__(self) -> None:
         require_positive(self.amount_fen, "amount_fen")
@@ -72,6 +76,9 @@ class MintContext:
             require_non_negative(getattr(self, name), name)
         for name in ("customer_active", "wallet_owned_by_customer", "wallet_frozen", "paused"):
             require_bool(getattr(self, name), name)
+        require_bool(self.enhanced_due_diligence_pending, "enhanced_due_diligence_pending")
+        if self.daily_limit_fen is not None:
+            require_non_negative(self.daily_limit_fen, "daily_limit_fen")
 
 
 def check_mint(ctx: MintContext, profile: RegimeProfile) -> Decision:
@@ -85,6 +92,7 @@ def check_mint(ctx: MintContext, profile: RegimeProfile) -> Decision:
         wallet_owned_by_customer=ctx.wallet_owned_by_customer,
         wallet_status=ctx.wallet_status,
         wallet_frozen=ctx.wallet_frozen,
+        enhanced_due_diligence_pending=ctx.enhanced_due_diligence_pending,
     )
     if refusal is not None:
         return refusal
@@ -97,13 +105,17 @@ def check_mint(ctx: MintContext, profile: RegimeProfile) -> Decision:
             "R12",
         )
     # The rating was checked above; a missing limit fails closed (limit 0).
-    daily_limit = profile.daily_mint_limit_fen.get(ctx.customer_risk or "", 0)
+    daily_limit = (
+        ctx.daily_limit_fen
+        if ctx.daily_limit_fen is not None
+        else profile.daily_mint_limit_fen.get(ctx.customer_risk or "", 0)
+    )
     if ctx.minted_today_fen + amount > daily_limit:  # R12
         left = max(0, daily_limit - ctx.minted_today_fen)
         return Decision.reject(
             codes.OVER_DAILY_LIMIT,
-            f"amount {format_fen(amount)} is above what is left of today's mint limit for a "
-            f"{ctx.customer_risk}-risk customer ({format_fen(left)} of {format_fen(daily_limit)}); "
+            f"amount {format_fen(amount)} is above what is left of today's mint limit for "
+            f"{_limit_owner(ctx.customer_risk, ctx.daily_limit_fen)} ({format_fen(left)} of {format_fen(daily_limit)}); "
             "mint less or wait until tomorrow",
             "R12",
         )
@@ -141,6 +153,10 @@ def check_mint(ctx: MintContext, profile: RegimeProfile) -> Decision:
             rule_id="R40",
         )
     return Decision.allow("mint allowed")
+
+
+def _limit_owner(risk: str | None, override_fen: int | None) -> str:
+    return f"a {risk}-risk customer" if override_fen is None else "this customer (approved limit change)"
 
 
 def _percent(bps: int) -> str:

@@ -74,6 +74,8 @@ class RegimeProfile:
     record_retention_years: int = 7  # R51
     redemption_fee_bps: int = 0  # R14
     redemption_fee_fixed_fen: int = 0  # R14
+    # R25: how long after an on-chain transfer a travel-rule record may arrive before it is flagged.
+    travel_rule_record_window_seconds: int = 86_400
     notes: str = ""
 
     def __post_init__(self) -> None:
@@ -108,6 +110,7 @@ _NON_NEGATIVE_INTS = (
     "record_retention_years",
     "redemption_fee_bps",
     "redemption_fee_fixed_fen",
+    "travel_rule_record_window_seconds",
 )
 _BPS_FIELDS = ("reserve_buffer_bps", "concentration_limit_bps", "redemption_fee_bps")
 _TEXT_FIELDS = (

@@ -30,6 +30,10 @@ class RedemptionContext:
     paused: bool
     token_balance_units: int  # the wallet's on-chain balance, in token base units (6 decimals)
     redeemed_today_fen: int  # this customer, today
+    # R20: a high-risk customer whose enhanced due diligence a second compliance officer has not recorded.
+    enhanced_due_diligence_pending: bool = False
+    # R12/R40: a per-customer daily limit approved as a limit change; None = the profile's limit by risk.
+    daily_limit_fen: int | None = None
 
     def __post_init__(self) -> None:
         require_positive(self.amount_fen, "amount_fen")
@@ -37,6 +41,9 @@ class RedemptionContext:
         require_non_negative(self.redeemed_today_fen, "redeemed_today_fen")
         for name in ("customer_active", "wallet_owned_by_customer", "wallet_frozen", "paused"):
             require_bool(getattr(self, name), name)
+        require_bool(self.enhanced_due_diligence_pending, "enhanced_due_diligence_pending")
+        if self.daily_limit_fen is not None:
+            require_non_negative(self.daily_limit_fen, "daily_limit_fen")
 
 
 def redemption_fee_fen(amount_fen: int, profile: RegimeProfile) -> int:
@@ -63,6 +70,7 @@ def check_redemption(ctx: RedemptionContext, profile: RegimeProfile) -> Decision
         wallet_owned_by_customer=ctx.wallet_owned_by_customer,
         wallet_status=ctx.wallet_status,
         wallet_frozen=ctx.wallet_frozen,
+        enhanced_due_diligence_pending=ctx.enhanced_due_diligence_pending,
     )
     if refusal is not None:
         return refusal
@@ -89,7 +97,11 @@ def check_redemption(ctx: RedemptionContext, profile: RegimeProfile) -> Decision
             "R13",
         )
     # The rating was checked above; a missing limit fails closed (limit 0).
-    daily_limit = profile.daily_redeem_limit_fen.get(ctx.customer_risk or "", 0)
+    daily_limit = (
+        ctx.daily_limit_fen
+        if ctx.daily_limit_fen is not None
+        else profile.daily_redeem_limit_fen.get(ctx.customer_risk or "", 0)
+    )
     if ctx.redeemed_today_fen + amount > daily_limit:
         left = max(0, daily_limit - ctx.redeemed_today_fen)
         return Decision.reject(

@@ -25,8 +25,11 @@ def serve(settings: Settings) -> None:
     try:
         app = create_app(settings, gateway=runtime.gateway)
         gateway = runtime.gateway
-        print(f"tCNH {gateway.token_address} on chain {gateway.chain_id} via {gateway.rpc_url}; "
-              f"API on http://{settings.host}:{settings.port} (SANDBOX - NOT A LICENSED STABLECOIN)", flush=True)
+        print(
+            f"tCNH {gateway.token_address} on chain {gateway.chain_id} via {gateway.rpc_url}; "
+            f"API on http://{settings.host}:{settings.port} (SANDBOX - NOT A LICENSED STABLECOIN)",
+            flush=True,
+        )
         # log_config=None: keep our JSON logging; uvicorn's access log is replaced by ours.
         uvicorn.run(app, host=settings.host, port=settings.port, log_config=None, access_log=False)
     finally:
@@ -75,8 +78,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     commands.add_parser("worker", help="run the outbox worker and indexer only")
     for target in (parser, serve_parser):
         # SUPPRESS: an option given before the subcommand is not reset by the subparser's default.
-        target.add_argument("--host", default=argparse.SUPPRESS, help="interface to bind (default: CNH_HOST or 127.0.0.1)")
-        target.add_argument("--port", type=int, default=argparse.SUPPRESS, help="port to listen on (default: CNH_PORT or 8000)")
+        target.add_argument(
+            "--host", default=argparse.SUPPRESS, help="interface to bind (default: CNH_HOST or 127.0.0.1)"
+        )
+        target.add_argument(
+            "--port", type=int, default=argparse.SUPPRESS, help="port to listen on (default: CNH_PORT or 8000)"
+        )
     args = parser.parse_args(argv)
     args.command = args.command or "serve"
     return args

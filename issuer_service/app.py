@@ -20,13 +20,18 @@ from issuer_service import health, metrics
 from issuer_service.admin.router import router as admin_router
 from issuer_service.api_keys.router import router as api_keys_router
 from issuer_service.api_keys.service import bootstrap_admin_key
+from issuer_service.approvals.router import router as approvals_router
 from issuer_service.attestations.router import router as attestations_router
 from issuer_service.audit.router import router as audit_router
 from issuer_service.auth import AuthFailureLimiter
+from issuer_service.compliance_report.router import router as compliance_report_router
 from issuer_service.customers.router import router as customers_router
 from issuer_service.db import make_engine, make_sessionmaker, run_migrations
 from issuer_service.deposits.router import router as deposits_router
+from issuer_service.due_diligence.router import router as due_diligence_router
+from issuer_service.enforcement.router import router as enforcement_router
 from issuer_service.fiat_accounts.router import router as fiat_accounts_router
+from issuer_service.limits.router import router as limits_router
 from issuer_service.metrics import HttpMetrics
 from issuer_service.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
 from issuer_service.mints.router import router as mints_router
@@ -34,9 +39,11 @@ from issuer_service.problems import PROBLEM_RESPONSES, install_problem_handlers
 from issuer_service.redemptions.router import router as redemptions_router
 from issuer_service.request_context import new_request_id, request_id_context
 from issuer_service.reserves.router import router as reserves_router
+from issuer_service.screening.router import router as screening_router
 from issuer_service.settings import Settings
 from issuer_service.token.router import router as token_router
 from issuer_service.transparency.router import router as transparency_router
+from issuer_service.travel_rule.router import router as travel_rule_router
 from issuer_service.wallets.router import router as wallets_router
 from issuer_service.webhooks.router import router as webhooks_router
 
@@ -69,6 +76,13 @@ ROUTERS: list[APIRouter] = [
     attestations_router,
     transparency_router,
     webhooks_router,
+    approvals_router,
+    due_diligence_router,
+    limits_router,
+    screening_router,
+    enforcement_router,
+    travel_rule_router,
+    compliance_report_router,
 ]
 
 

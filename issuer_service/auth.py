@@ -14,7 +14,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Annotated, Literal, cast, get_args
+from typing import Annotated, cast
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -22,10 +22,9 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from issuer_service.api_keys import repository as key_repository
 from issuer_service.dependencies import SessionDep, SettingsDep
 from issuer_service.errors import Forbidden, RateLimited, Unauthorized
+from issuer_service.roles import ROLES, Role
 
-Role = Literal["admin", "operator", "compliance", "treasury", "auditor", "customer"]
-ROLES: tuple[Role, ...] = get_args(Role)
-STAFF_ROLES: tuple[Role, ...] = tuple(role for role in ROLES if role != "customer")
+__all__ = ["Principal", "Role", "authenticate", "ensure_customer_access", "require"]
 
 API_KEY_PREFIX = "cnh_"
 
@@ -62,6 +61,7 @@ class AuthFailureLimiter:
     """
 
     WINDOW_SECONDS = 60.0
+    MAX_TRACKED_CLIENTS = 10_000
 
     def __init__(self, limit: int, clock: Callable[[], float] = time.monotonic) -> None:
         self.limit = limit
@@ -89,7 +89,17 @@ class AuthFailureLimiter:
     def record_failure(self, client: str) -> None:
         with self._lock:
             now = self._clock()
+            if len(self._failures) >= self.MAX_TRACKED_CLIENTS:
+                self._forget_quiet_clients(now)
             self._recent(client, now).append(now)
+
+    def _forget_quiet_clients(self, now: float) -> None:
+        # Bounds memory when failures come from very many addresses: drop those with none recent.
+        self._failures = {
+            client: failures
+            for client, failures in self._failures.items()
+            if failures and failures[-1] > now - self.WINDOW_SECONDS
+        }
 
 
 _bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: Bearer cnh_…`")

@@ -8,6 +8,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import ClassVar
 
+from compliance.decision import Decision
+
 
 @dataclass(frozen=True)
 class FieldError:
@@ -86,6 +88,13 @@ class RuleRejected(DomainError):
     def __init__(self, detail: str, *, reason_code: str, rule_id: str, field: str | None = None) -> None:
         super().__init__(detail, reason_code=reason_code, field=field)
         self.rule_id = rule_id
+
+    @classmethod
+    def from_decision(cls, decision: Decision, *, field: str | None = None) -> RuleRejected:
+        """The error for a refusal from a `compliance` rule check."""
+        if decision.allowed or decision.reason_code is None or decision.rule_id is None:
+            raise ValueError("from_decision needs a refusal")
+        return cls(decision.message, reason_code=decision.reason_code, rule_id=decision.rule_id, field=field)
 
     def extensions(self) -> dict[str, object]:
         return {"rule_id": self.rule_id}

@@ -13,8 +13,19 @@ from typing import Any
 from issuer_service.clock import iso_utc, utc_now
 from issuer_service.request_context import current_request_id
 
+# Attributes every LogRecord has; anything else on a record came from `extra=` and is logged too.
+_RECORD_ATTRIBUTES = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
+    "message",
+    "asctime",
+    "fields",
+    "color_message",  # uvicorn's ANSI-coloured copy of the message
+    "taskName",
+}
+
 
 class JsonFormatter(logging.Formatter):
+    """`extra={"fields": {...}}` or plain `extra={...}` keys become members of the line."""
+
     def format(self, record: logging.LogRecord) -> str:
         line: dict[str, Any] = {
             "at": iso_utc(utc_now()),
@@ -26,6 +37,9 @@ class JsonFormatter(logging.Formatter):
         if request_id is not None:
             line["request_id"] = request_id
         line.update(getattr(record, "fields", {}))
+        for key, value in vars(record).items():
+            if key not in _RECORD_ATTRIBUTES and not key.startswith("_"):
+                line.setdefault(key, value)
         if record.exc_info:
             line["exception"] = self.formatException(record.exc_info)
         return json.dumps(line, default=str)
@@ -39,6 +53,9 @@ def configure_logging(level: str = "INFO") -> None:
     root.setLevel(level.upper())
     # uvicorn's own access log would duplicate ours (and its format is not JSON).
     logging.getLogger("uvicorn.access").disabled = True
+    # httpx logs every request with its full URL (a webhook URL's query may hold a token);
+    # the webhook dispatcher logs each attempt itself, without the URL.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     for name in ("uvicorn", "uvicorn.error"):
         logging.getLogger(name).handlers[:] = []
         logging.getLogger(name).propagate = True

@@ -53,20 +53,31 @@ class Problem(BaseModel):
     type: str = Field(description="URI naming the kind of problem.", examples=["urn:cnh-sandbox:problem:not-found"])
     title: str = Field(description="Short summary of the kind of problem.", examples=["Not found"])
     status: int = Field(description="The HTTP status code.", examples=[404])
-    detail: str = Field(description="What went wrong in this request and what to do.", examples=["customer cus_… not found"])
+    detail: str = Field(
+        description="What went wrong in this request and what to do.", examples=["customer cus_… not found"]
+    )
     instance: str = Field(description="The request path.", examples=["/v1/customers/cus_018c2f1e3a4b9f3e2d1c0b0a"])
     request_id: str | None = Field(description="Quote this id when asking for support.", examples=["req_5f1c0e…"])
     errors: list[ProblemFieldError] | None = Field(
-        default=None, description="One entry per bad input field.", examples=[[{"field": "body.amount", "message": "…"}]]
+        default=None,
+        description="One entry per bad input field.",
+        examples=[[{"field": "body.amount", "message": "…"}]],
     )
     reason_code: str | None = Field(
-        default=None, description="Stable machine-readable reason when a rule refused.", examples=["insufficient_reserves"]
+        default=None,
+        description="Stable machine-readable reason when a rule refused.",
+        examples=["insufficient_reserves"],
     )
 
 
 # Documented on every route that ROUTERS registers (see app.py).
 PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
-    status: {"model": Problem, "description": f"{title} (application/problem+json)"}
+    status: {
+        "model": Problem,
+        "description": f"{title} (application/problem+json)",
+        # The media type actually sent (RFC 9457), so schema-driven clients and tests accept it.
+        "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+    }
     for status, title in [
         (401, "Missing, unknown or revoked API key"),
         (403, "The key's role may not do this"),
@@ -212,6 +223,18 @@ async def _database_error(request: Request, exc: Exception) -> JSONResponse:
             type_slug="conflict",
             title="Conflict",
             detail="the request conflicts with data written concurrently; fetch the current state and retry",
+            instance=request.url.path,
+        )
+    if isinstance(exc, sa_exc.DataError):
+        # Input the database cannot take as sent (a NUL character in text on PostgreSQL, a number
+        # beyond the column's range): the client's to fix; the transaction rolled back.
+        log.warning("data error mapped to 422: %s", type(exc.orig).__name__)
+        return problem_response(
+            status=422,
+            type_slug="validation-failed",
+            title="Validation failed",
+            detail="a value in the request cannot be stored or looked up: text must not contain NUL (U+0000) "
+            "characters and numbers must fit their field; fix the input",
             instance=request.url.path,
         )
     log.error("unexpected database error", exc_info=exc)

@@ -31,7 +31,9 @@ def pause(session: SessionDep, principal: AdminDep) -> SystemStatusOut:
 @router.post(
     "/resume",
     summary="Resume (needs two different admins, R40/R41)",
-    responses={202: {"model": SystemStatusOut, "description": "Recorded; a second, different admin must call resume too."}},
+    responses={
+        202: {"model": SystemStatusOut, "description": "Recorded; a second, different admin must call resume too."}
+    },
 )
 def resume(session: SessionDep, principal: AdminDep, response: Response) -> SystemStatusOut:
     status, resumed = service.resume(session, actor=principal)

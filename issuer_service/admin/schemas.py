@@ -16,4 +16,6 @@ class SystemStatusOut(BaseModel):
     pending_approval_id: str | None = Field(
         description="The resume request waiting for a second admin, if any.", examples=["apr_018c2f1e3a4b9f3e2d1c0b0a"]
     )
-    requested_by: str | None = Field(description="Who asked to resume, if a resume is pending.", examples=["key_018c2f1e3a4b"])
+    requested_by: str | None = Field(
+        description="Who asked to resume, if a resume is pending.", examples=["key_018c2f1e3a4b"]
+    )

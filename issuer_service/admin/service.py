@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
+from compliance.approval_policy import default_policy
 from compliance.approvals import check_second_approval
 from issuer_service.admin import repository
 from issuer_service.admin.models import Approval
@@ -20,7 +21,7 @@ from issuer_service.ids import new_id
 from issuer_service.outbox import repository as outbox
 
 RESUME = "resume"
-RESUME_APPROVER_ROLES = frozenset({"admin"})
+RESUME_APPROVER_ROLES = default_policy().rule("system.resume").approver_roles  # R40: policy data
 
 
 def is_paused(session: Session) -> bool:

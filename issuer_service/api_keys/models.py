@@ -8,6 +8,7 @@ from sqlalchemy import CheckConstraint, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from issuer_service.db import Base, UtcDateTime
+from issuer_service.roles import ROLES
 
 
 class ApiKey(Base):
@@ -24,9 +25,7 @@ class ApiKey(Base):
     revoked_by: Mapped[str | None] = mapped_column(String(64))
 
     __table_args__ = (
-        CheckConstraint(
-            "role IN ('admin', 'operator', 'compliance', 'treasury', 'auditor', 'customer')", name="role"
-        ),
+        CheckConstraint(f"role IN ({', '.join(repr(role) for role in ROLES)})", name="role"),
         # A customer key is bound to exactly one customer; a staff key to none (R42).
         CheckConstraint("(role = 'customer') = (customer_id IS NOT NULL)", name="customer_binding"),
     )

@@ -13,15 +13,23 @@ StaffRole = Literal["admin", "operator", "compliance", "treasury", "auditor"]
 class StaffKeyCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    role: StaffRole = Field(description="The key's one role (R42). Customer keys: POST /v1/customers/{id}/api-keys.", examples=["operator"])
-    label: str = Field(min_length=1, max_length=100, description="Who or what uses the key.", examples=["ops desk - Alice"])
+    role: StaffRole = Field(
+        description="The key's one role (R42). Customer keys: POST /v1/customers/{id}/api-keys.", examples=["operator"]
+    )
+    label: str = Field(
+        min_length=1, max_length=100, description="Who or what uses the key.", examples=["ops desk - Alice"]
+    )
 
 
 class CustomerKeyCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     label: str | None = Field(
-        default=None, min_length=1, max_length=100, description="Optional; defaults to the customer id.", examples=["treasury bot"]
+        default=None,
+        min_length=1,
+        max_length=100,
+        description="Optional; defaults to the customer id.",
+        examples=["treasury bot"],
     )
 
 

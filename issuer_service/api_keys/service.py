@@ -24,7 +24,14 @@ log = logging.getLogger(__name__)
 
 
 def _issue(
-    session: Session, *, pepper: str, actor: str, role: Role, label: str, customer_id: str | None, key: str | None = None
+    session: Session,
+    *,
+    pepper: str,
+    actor: str,
+    role: Role,
+    label: str,
+    customer_id: str | None,
+    key: str | None = None,
 ) -> CreatedApiKey:
     plaintext = key if key is not None else generate_api_key()
     row = repository.add(
@@ -102,16 +109,21 @@ def bootstrap_admin_key(session: Session, *, pepper: str, configured_key: str | 
         existing = repository.get_by_hash(session, hash_api_key(configured_key, pepper))
         if existing is None:
             _issue(
-                session, pepper=pepper, actor=SYSTEM_ACTOR, role="admin", label=BOOTSTRAP_LABEL, customer_id=None,
+                session,
+                pepper=pepper,
+                actor=SYSTEM_ACTOR,
+                role="admin",
+                label=BOOTSTRAP_LABEL,
+                customer_id=None,
                 key=configured_key,
             )
         elif existing.role != "admin":
-            raise RuntimeError(f"CNH_ADMIN_API_KEY is the key of {existing.id}, which has role {existing.role}, not admin")
+            raise RuntimeError(
+                f"CNH_ADMIN_API_KEY is the key of {existing.id}, which has role {existing.role}, not admin"
+            )
         elif existing.revoked_at is not None:
             log.warning("CNH_ADMIN_API_KEY was revoked (%s); it stays revoked", existing.id)
         return None
     if repository.count_active(session, "admin") > 0:
         return None
-    return _issue(
-        session, pepper=pepper, actor=SYSTEM_ACTOR, role="admin", label=BOOTSTRAP_LABEL, customer_id=None
-    ).key
+    return _issue(session, pepper=pepper, actor=SYSTEM_ACTOR, role="admin", label=BOOTSTRAP_LABEL, customer_id=None).key

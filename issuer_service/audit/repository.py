@@ -12,7 +12,17 @@ from issuer_service.audit.models import HEAD_ID, AuditHead, AuditLogEntry
 from issuer_service.db import lock_for_update
 
 RECORD_FIELDS = (
-    "seq", "at", "actor", "action", "entity_type", "entity_id", "data", "rule_ids", "request_id", "prev_hash", "hash",
+    "seq",
+    "at",
+    "actor",
+    "action",
+    "entity_type",
+    "entity_id",
+    "data",
+    "rule_ids",
+    "request_id",
+    "prev_hash",
+    "hash",
 )
 
 

@@ -16,7 +16,9 @@ class AuditRecord(BaseModel):
     action: str = Field(description="What happened, `entity.past_tense`.", examples=["deposit.confirmed"])
     entity_type: str = Field(description="Kind of object changed.", examples=["deposit"])
     entity_id: str = Field(description="Id of the object changed.", examples=["dep_018c2f1e3a4b9f3e2d1c0b0a"])
-    data: dict[str, Any] = Field(description="The facts recorded (no floats, no secrets).", examples=[{"amount_fen": 125050}])
+    data: dict[str, Any] = Field(
+        description="The facts recorded (no floats, no secrets).", examples=[{"amount_fen": 125050}]
+    )
     rule_ids: list[str] = Field(description="Regulation ids this record evidences.", examples=[["R10", "R50"]])
     request_id: str | None = Field(description="The API request that caused it.", examples=["req_5f1c0e2a9b7d4c3e1f0a"])
     prev_hash: str = Field(description="`hash` of the previous record.", examples=["0" * 64])

@@ -8,12 +8,15 @@ transaction is always safe), so a crash between the two loses nothing and double
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from eth_abi import encode as abi_encode
 from eth_account import Account
 from eth_account.messages import encode_defunct
 from eth_account.signers.local import LocalAccount
+from eth_utils import function_abi_to_4byte_selector
 from hexbytes import HexBytes
 from web3 import Web3
 from web3.exceptions import ContractLogicError, TransactionNotFound, Web3RPCError
@@ -96,6 +99,17 @@ class ReserveState:
     buffer_bps: int
 
 
+@dataclass(frozen=True)
+class SigningState:
+    """What the outbox worker reads before signing a batch, fetched in one JSON-RPC batch."""
+
+    block_number: int
+    block_timestamp: int
+    fees: dict[str, int]
+    reserve: ReserveState
+    total_supply_units: int
+
+
 class ChainGateway:
     def __init__(self, rpc_url: str, deployment: Deployment, keys: RoleKeys, *, confirmations: int = 1,
                  timeout_s: float = 10.0) -> None:
@@ -106,6 +120,7 @@ class ChainGateway:
         self.w3 = Web3(Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": timeout_s}))
         self.token = self.w3.eth.contract(address=deployment.token_address, abi=deployment.abi)
         self.chain_id = deployment.chain_id
+        self._encoders: dict[str, tuple[bytes, list[str]] | None] = {}  # see calldata()
 
     # ---------------------------------------------------------------- identity
     @property
@@ -215,11 +230,28 @@ class ChainGateway:
     def chain_nonce(self, role: str, block: str = "pending") -> int:
         return int(self._rpc(self.w3.eth.get_transaction_count, self.signer_address(role), block))
 
+    def calldata(self, function: str, args: list[Any]) -> str:
+        """ABI-encoded call of `function(*args)` on the token, as `token.encode_abi` gives it.
+
+        The outbox signs a batch of calls at a time and web3's contract encoder costs about a
+        millisecond per call, so calls whose arguments are all checksummed addresses and in-range
+        unsigned integers (mint, attestReserves, allow-list, freeze, ...) are encoded directly with
+        eth_abi; anything else goes through web3, which validates it and raises as before."""
+        if function not in self._encoders:
+            abis = [a for a in self.token.abi if a.get("type") == "function" and a.get("name") == function]
+            types = [str(i["type"]) for i in abis[0]["inputs"]] if len(abis) == 1 else []
+            plain = len(abis) == 1 and all(t == "address" or _uint_bits(t) for t in types)
+            self._encoders[function] = (function_abi_to_4byte_selector(abis[0]), types) if plain else None
+        spec = self._encoders[function]
+        if spec is not None and len(args) == len(spec[1]) and all(map(_plain_arg, spec[1], args)):
+            return "0x" + (spec[0] + abi_encode(spec[1], args)).hex()
+        return str(self.token.encode_abi(function, args=args))
+
     def sign(self, function: str, args: list[Any], nonce: int, fees: dict[str, int]) -> SignedTx:
         """Sign `function(*args)` with its role's key at `nonce`. Local and pure: no RPC."""
         role = SIGNER_ROLE[function]
         account = self._account(role)
-        data = self.token.encode_abi(function, args=args)
+        data = self.calldata(function, args)
         tx = {
             "chainId": self.chain_id,
             "nonce": nonce,
@@ -236,10 +268,7 @@ class ChainGateway:
 
     def fees(self) -> dict[str, int]:
         block = self._rpc(self.w3.eth.get_block, "latest")
-        base_fee = int(block.get("baseFeePerGas", 0) or 0)
-        tip = 1_000_000_000 if base_fee else 0
-        # Generous head-room: the same raw transaction may be re-broadcast much later.
-        return {"maxFeePerGas": 4 * base_fee + tip + 1, "maxPriorityFeePerGas": tip}
+        return _fees_for(int(block.get("baseFeePerGas", 0) or 0))
 
     def broadcast(self, raw: bytes) -> str:
         """Send a signed transaction. Returns "sent", "known" (already in the pool or mined),
@@ -248,12 +277,90 @@ class ChainGateway:
             self._rpc(self.w3.eth.send_raw_transaction, HexBytes(raw))
             return "sent"
         except Web3RPCError as exc:
-            message = str(exc).lower()
-            if "already known" in message or "already imported" in message or "known transaction" in message:
-                return "known"
-            if "nonce too low" in message or "nonce has already been used" in message:
-                return "nonce_too_low"
-            raise
+            result = _classify_send_error(str(exc))
+            if result is None:
+                raise
+            return result
+
+    # ---------------------------------------------------------------- batched (one HTTP round trip each)
+    # The outbox worker handles rows in batches; these send one JSON-RPC batch instead of one request
+    # per row (toolchain.md: a batch POST is the fastest way to talk to the node).
+    def signing_state(self) -> SigningState:
+        """Latest block (fees, timestamp), the reserve attestation and the total supply, in one batch."""
+        block, reserve, supply = self._batch([
+            ("eth_getBlockByNumber", ["latest", False]),
+            ("eth_call", [{"to": self.token.address, "data": self.token.encode_abi("reserveState")}, "latest"]),
+            ("eth_call", [{"to": self.token.address, "data": self.token.encode_abi("totalSupply")}, "latest"]),
+        ])
+        block = _result(block)
+        attested, at, max_age, buffer = self.w3.codec.decode(["uint256"] * 4, _hex_bytes(_result(reserve)))
+        (total,) = self.w3.codec.decode(["uint256"], _hex_bytes(_result(supply)))
+        return SigningState(
+            block_number=int(block["number"], 16),
+            block_timestamp=int(block["timestamp"], 16),
+            fees=_fees_for(int(block.get("baseFeePerGas") or "0x0", 16)),
+            reserve=ReserveState(int(attested), int(at), int(max_age), int(buffer)),
+            total_supply_units=int(total),
+        )
+
+    def broadcast_many(self, raws: Sequence[bytes]) -> list[str | Web3RPCError]:
+        """`broadcast` for many signed transactions in one batch, answers in the same order: "sent",
+        "known", "nonce_too_low", or the node's refusal as a Web3RPCError (returned, not raised)."""
+        answers: list[str | Web3RPCError] = []
+        for response in self._batch([("eth_sendRawTransaction", ["0x" + bytes(raw).hex()]) for raw in raws]):
+            error = response.get("error")
+            if error is None:
+                answers.append("sent")
+                continue
+            message = str(error)
+            result = _classify_send_error(message)
+            answers.append(result if result is not None else Web3RPCError(message, rpc_response=response))  # type: ignore[arg-type]
+        return answers
+
+    def receipts(self, tx_hashes: Sequence[str]) -> dict[str, TxOutcome | None]:
+        """Each transaction's mined result at any depth (None: no receipt), in one batch."""
+        found: dict[str, TxOutcome | None] = {}
+        for tx_hash, response in zip(tx_hashes, self._batch([("eth_getTransactionReceipt", [h]) for h in tx_hashes]),
+                                     strict=True):
+            receipt = _result(response)
+            if receipt is None or receipt.get("blockNumber") is None:
+                found[tx_hash] = None
+                continue
+            found[tx_hash] = TxOutcome(
+                tx_hash=tx_hash,
+                block_number=int(receipt["blockNumber"], 16),
+                block_hash=str(receipt["blockHash"]),
+                success=int(receipt["status"], 16) == 1,
+                gas_used=int(receipt["gasUsed"], 16),
+            )
+        return found
+
+    def outcomes(self, tx_hashes: Sequence[str]) -> dict[str, TxOutcome | None]:
+        """`outcome` for many transactions: the mined result once it has the configured
+        confirmations, else None. One batch (and one head read when confirmations > 1)."""
+        found = self.receipts(tx_hashes)
+        if self.confirmations > 1 and any(found.values()):
+            head = self.head()
+            found = {h: o if o is not None and head >= o.block_number + self.confirmations - 1 else None
+                     for h, o in found.items()}
+        return found
+
+    def _batch(self, calls: list[tuple[str, list[Any]]], chunk: int = 200) -> list[dict[str, Any]]:
+        """Raw JSON-RPC responses in call order. Large batches go in chunks; a node that refuses
+        batches gets the calls one by one."""
+        responses: list[dict[str, Any]] = []
+        for start in range(0, len(calls), chunk):
+            part = calls[start:start + chunk]
+            try:
+                answer: Any = self.w3.provider.make_batch_request(part)  # type: ignore[attr-defined]
+                if not isinstance(answer, list):  # the node refused the batch as a whole
+                    answer = [self.w3.provider.make_request(method, params) for method, params in part]  # type: ignore[arg-type]
+            except (OSError, ConnectionError) as exc:
+                raise ChainUnavailable(f"chain RPC {self.rpc_url} unreachable: {exc.__class__.__name__}") from exc
+            if len(answer) != len(part):
+                raise Web3RPCError(f"batch of {len(part)} calls got {len(answer)} answers")
+            responses.extend(dict(r) for r in answer)
+        return responses
 
     def outcome(self, tx_hash: str) -> TxOutcome | None:
         """The mined result once it has the configured confirmations, else None."""
@@ -310,6 +417,48 @@ class ChainGateway:
         current = int(self._rpc(self.w3.eth.get_balance, address))
         self._rpc(self.w3.provider.make_request, "anvil_setBalance", [address, hex(current + wei)])
         return address
+
+
+def _uint_bits(abi_type: str) -> int:
+    """N for "uintN" (256 for "uint"), else 0."""
+    if not abi_type.startswith("uint"):
+        return 0
+    bits = abi_type[4:] or "256"
+    return int(bits) if bits.isdigit() else 0
+
+
+def _plain_arg(abi_type: str, value: Any) -> bool:
+    """Whether eth_abi may encode `value` directly: exactly what web3 would accept unchanged."""
+    if abi_type == "address":
+        return isinstance(value, str) and Web3.is_checksum_address(value)
+    return type(value) is int and 0 <= value < 2 ** _uint_bits(abi_type)
+
+
+def _fees_for(base_fee: int) -> dict[str, int]:
+    tip = 1_000_000_000 if base_fee else 0
+    # Generous head-room: the same raw transaction may be re-broadcast much later.
+    return {"maxFeePerGas": 4 * base_fee + tip + 1, "maxPriorityFeePerGas": tip}
+
+
+def _classify_send_error(message: str) -> str | None:
+    """"known" (already in the pool or mined), "nonce_too_low" (the nonce is used: ours if mined,
+    else someone else's), or None for a real refusal."""
+    message = message.lower()
+    if "already known" in message or "already imported" in message or "known transaction" in message:
+        return "known"
+    if "nonce too low" in message or "nonce has already been used" in message:
+        return "nonce_too_low"
+    return None
+
+
+def _result(response: dict[str, Any]) -> Any:
+    if response.get("error") is not None:
+        raise Web3RPCError(str(response["error"]), rpc_response=response)  # type: ignore[arg-type]
+    return response.get("result")
+
+
+def _hex_bytes(value: str) -> bytes:
+    return bytes.fromhex(value[2:] if value.startswith("0x") else value)
 
 
 def encode_defunct_hash(message: str) -> bytes:

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path
+from fastapi import APIRouter, Depends, Path, Request
+from fastapi.responses import JSONResponse
 
 from issuer_service.auth import Principal, require
 from issuer_service.customers import service
 from issuer_service.customers.schemas import CustomerCreate, CustomerOut, KycDecisionCreate
 from issuer_service.dependencies import SessionDep
 from issuer_service.pagination import CursorQuery, LimitQuery, Page
+from issuer_service.screening.service import SanctionsHit
 
 router = APIRouter(prefix="/v1/customers", tags=["customers"])
 
@@ -43,11 +45,15 @@ def get_customer(
     return service.get_customer(session, principal=principal, customer_id=customer_id)
 
 
-@router.post("/{customer_id}/kyc", summary="Record a KYC decision (R20)")
+@router.post("/{customer_id}/kyc", response_model=CustomerOut, summary="Record a KYC decision (R20, R23)")
 def decide_kyc(
     customer_id: CustomerIdPath,
     body: KycDecisionCreate,
+    request: Request,
     session: SessionDep,
     principal: Annotated[Principal, Depends(require("compliance"))],
-) -> CustomerOut:
-    return service.decide_kyc(session, actor=principal, customer_id=customer_id, body=body)
+) -> CustomerOut | JSONResponse:
+    try:
+        return service.decide_kyc(session, actor=principal, customer_id=customer_id, body=body)
+    except SanctionsHit as hit:  # R23: answered here so the case and the block it recorded are committed
+        return hit.problem(request.url.path)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import datetime
 from typing import Annotated, Literal
 
@@ -26,7 +27,34 @@ def _iso_country(value: str) -> str:
 
 
 Jurisdiction = Annotated[str, StringConstraints(min_length=2, max_length=2), AfterValidator(_iso_country)]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+# Scripts with letters that look alike: one word mixing them imitates another name (UTS #39).
+_LOOKALIKE_SCRIPTS = frozenset({"LATIN", "CYRILLIC", "GREEK"})
+
+
+def _plain_name(value: str) -> str:
+    """A legal name in any script, without invisible or control characters (zero-width spaces,
+    direction overrides, NUL) and without a word that mixes Latin, Cyrillic or Greek look-alikes
+    (e.g. a Cyrillic "о" in "Lotus"), so one customer cannot pass for another."""
+    if any(unicodedata.category(ch) in ("Cc", "Cf", "Co", "Cs", "Cn") for ch in value):
+        raise PydanticCustomError(
+            "name_invisible_character",
+            "the name contains a control or invisible character (e.g. a zero-width space or a direction "
+            "override); send the name as plain text",
+        )
+    for word in value.split():
+        scripts = {unicodedata.name(ch, "").split(" ")[0] for ch in word if ch.isalpha()} & _LOOKALIKE_SCRIPTS
+        if len(scripts) > 1:
+            raise PydanticCustomError(
+                "name_mixed_scripts",
+                '"{word}" mixes {scripts} letters that look alike; write each word in one script',
+                {"word": word, "scripts": " and ".join(sorted(script.title() for script in scripts))},
+            )
+    return value
+
+
+Name = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), AfterValidator(_plain_name)
+]
 
 
 class CustomerCreate(BaseModel):
@@ -34,13 +62,17 @@ class CustomerCreate(BaseModel):
 
     name: Name = Field(description="Legal name.", examples=["Lotus Trading Ltd"])
     kind: CustomerKind = Field(description="A natural person or a firm.", examples=["institution"])
-    jurisdiction: Jurisdiction = Field(description="ISO 3166-1 alpha-2 country of residence or incorporation.", examples=["HK"])
+    jurisdiction: Jurisdiction = Field(
+        description="ISO 3166-1 alpha-2 country of residence or incorporation.", examples=["HK"]
+    )
 
 
 class KycDecisionCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    decision: Literal["approved", "rejected"] = Field(description="The due-diligence outcome (R20).", examples=["approved"])
+    decision: Literal["approved", "rejected"] = Field(
+        description="The due-diligence outcome (R20).", examples=["approved"]
+    )
     risk: RiskLevel = Field(description="Risk rating; high needs enhanced due diligence (R20).", examples=["low"])
     reference: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)] = Field(
         description="Where the evidence is filed (case or document reference).", examples=["KYC-2025-0042"]
@@ -58,5 +90,9 @@ class CustomerOut(BaseModel):
         description="Latest due-diligence outcome; minting needs approved (R20).", examples=["pending"]
     )
     risk: RiskLevel | None = Field(description="Risk rating; null until KYC is decided.", examples=[None])
-    status: Literal["active", "blocked"] = Field(description="blocked after a sanctions hit (R23).", examples=["active"])
-    created_at: datetime = Field(description="When the customer was created (UTC).", examples=["2025-11-25T18:44:00.123456Z"])
+    status: Literal["active", "blocked"] = Field(
+        description="blocked after a sanctions hit (R23).", examples=["active"]
+    )
+    created_at: datetime = Field(
+        description="When the customer was created (UTC).", examples=["2025-11-25T18:44:00.123456Z"]
+    )

@@ -10,10 +10,12 @@ from issuer_service.clock import utc_now
 from issuer_service.customers import repository
 from issuer_service.customers.models import Customer, KycDecision
 from issuer_service.customers.schemas import CustomerCreate, CustomerOut, KycDecisionCreate
+from issuer_service.due_diligence import service as due_diligence
 from issuer_service.errors import NotFound
 from issuer_service.fiat_accounts.service import open_account
 from issuer_service.ids import new_id
 from issuer_service.pagination import Page, decode_cursor, page_of
+from issuer_service.screening import service as screening
 
 
 def create_customer(session: Session, *, actor: Principal, body: CustomerCreate) -> CustomerOut:
@@ -41,6 +43,7 @@ def create_customer(session: Session, *, actor: Principal, body: CustomerCreate)
         data={"name": customer.name, "kind": customer.kind, "jurisdiction": customer.jurisdiction},
         rule_ids=["R20"],
     )
+    screening.screen_new_customer(session, customer=customer, actor=actor.id)  # R23: a hit blocks onboarding
     return CustomerOut.model_validate(customer)
 
 
@@ -64,6 +67,8 @@ def decide_kyc(session: Session, *, actor: Principal, customer_id: str, body: Ky
     customer = repository.lock(session, customer_id)
     if customer is None:
         raise NotFound(f"customer {customer_id} not found")
+    if body.decision == "approved":  # R23: raises SanctionsHit, nothing below is recorded
+        screening.ensure_may_onboard(session, customer=customer, actor=actor.id)
     previous_status = customer.kyc_status
     decision = repository.add_kyc_decision(
         session,
@@ -94,4 +99,5 @@ def decide_kyc(session: Session, *, actor: Principal, customer_id: str, body: Ky
         },
         rule_ids=["R20"],
     )
+    due_diligence.after_kyc_decision(session, actor=actor, customer=customer, decision=decision)  # R20: EDD
     return CustomerOut.model_validate(customer)

@@ -13,7 +13,9 @@ from issuer_service.money import FenAmount, FenString
 class DepositCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    customer_id: str = Field(description="The customer whose bank transfer arrived.", examples=["cus_018c2f1e3a4b9f3e2d1c0b0a"])
+    customer_id: str = Field(
+        description="The customer whose bank transfer arrived.", examples=["cus_018c2f1e3a4b9f3e2d1c0b0a"]
+    )
     amount: FenAmount = Field(description="Decimal string, at most 2 decimals, > 0.", examples=["1250.50"])
     currency: Literal["CNH"] = Field(description="Only CNH is accepted (R4).", examples=["CNH"])
     bank_reference: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)] = Field(
@@ -27,5 +29,7 @@ class DepositOut(BaseModel):
     amount: FenString = Field(description="Amount credited.", examples=["1250.50"])
     currency: Literal["CNH"] = Field(description="Always CNH.", examples=["CNH"])
     bank_reference: str = Field(description="The bank's reference.", examples=["HKBANK-20251125-0001"])
-    status: Literal["confirmed"] = Field(description="Sandbox deposits are confirmed on receipt (R10).", examples=["confirmed"])
+    status: Literal["confirmed"] = Field(
+        description="Sandbox deposits are confirmed on receipt (R10).", examples=["confirmed"]
+    )
     created_at: datetime = Field(description="When it was credited (UTC).", examples=["2025-11-25T18:44:00.123456Z"])

@@ -18,9 +18,7 @@ router = APIRouter(tags=["deposits"])
 def get_balance(
     customer_id: Annotated[str, Path(description="The customer id.", examples=["cus_018c2f1e3a4b9f3e2d1c0b0a"])],
     session: SessionDep,
-    principal: Annotated[
-        Principal, Depends(require("operator", "compliance", "treasury", "auditor", "customer"))
-    ],
+    principal: Annotated[Principal, Depends(require("operator", "compliance", "treasury", "auditor", "customer"))],
 ) -> BalanceOut:
     ensure_customer_access(principal, customer_id)
     return service.get_balance(session, customer_id)

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from alembic import context
 from alembic.autogenerate.api import AutogenContext
@@ -13,7 +13,7 @@ import issuer_service.models  # noqa: F401  (registers every table on Base.metad
 from issuer_service.db import Base, UtcDateTime, make_engine
 
 
-def _render_item(type_: str, obj: Any, autogen_context: AutogenContext) -> str | bool:
+def _render_item(type_: str, obj: Any, autogen_context: AutogenContext) -> str | Literal[False]:
     # UtcDateTime is a Python-side adapter over TIMESTAMP WITH TIME ZONE: migrations (autogenerate)
     # should write the plain column type and not import the service package.
     if type_ == "type" and isinstance(obj, UtcDateTime):

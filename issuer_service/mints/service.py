@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from compliance.approval_policy import default_policy
 from compliance.approvals import check_second_approval
 from compliance.mint_rules import MintContext, check_mint
 from compliance.money import fen_to_units
@@ -20,9 +21,11 @@ from issuer_service.audit.service import append_audit
 from issuer_service.auth import Principal
 from issuer_service.clock import utc_now
 from issuer_service.customers import repository as customers
+from issuer_service.due_diligence import service as due_diligence
 from issuer_service.errors import Conflict, Forbidden, NotFound, RuleRejected
 from issuer_service.fiat_accounts import service as fiat
 from issuer_service.ids import new_id
+from issuer_service.limits import service as limits
 from issuer_service.mints import repository
 from issuer_service.mints.models import Mint
 from issuer_service.mints.schemas import MintCreate, MintOut
@@ -32,7 +35,9 @@ from issuer_service.outbox.models import ChainTx
 from issuer_service.pagination import Page, decode_cursor, page_of
 from issuer_service.reserves import service as reserves
 from issuer_service.timeutil import start_of_business_day
+from issuer_service.travel_rule import service as travel_rule
 from issuer_service.wallets import repository as wallets
+from issuer_service.webhooks import service as webhooks
 
 WORKER = "worker"
 _EDGES = {
@@ -63,6 +68,7 @@ def _transition(session: Session, mint: Mint, to: str, *, actor: str, data: dict
         rule_ids=_RULES_BY_STATUS.get(to, []),
     )
     mint.last_audit_seq = record.seq
+    webhooks.emit(session, mint.customer_id, f"mint.{to}", to_out(mint).model_dump(mode="json"))
 
 
 def create_mint(session: Session, *, actor: Principal, body: MintCreate, profile: RegimeProfile) -> MintOut:
@@ -93,6 +99,8 @@ def create_mint(session: Session, *, actor: Principal, body: MintCreate, profile
             outstanding_supply_fen=pool.outstanding_fen + pool.in_flight_mint_fen,
             minted_today_fen=repository.minted_since(session, customer.id, start_of_business_day(utc_now())),
             global_issued_fen=pool.outstanding_fen + pool.in_flight_mint_fen,
+            enhanced_due_diligence_pending=due_diligence.edd_pending(session, customer),  # R20
+            daily_limit_fen=limits.daily_mint_override(session, customer.id),  # R12: approved limit change
         ),
         profile,
     )
@@ -113,6 +121,8 @@ def create_mint(session: Session, *, actor: Principal, body: MintCreate, profile
                  data={"customer_id": customer.id, "wallet": wallet.address, "amount_fen": amount,
                        "available_fen_after": account.available_fen, "reserve_cash_fen_after": pool.cash_fen},
                  rule_ids=["R1", "R10", "R11"])
+    travel_rule.record_mint(session, mint_id=mint.id, wallet=wallet.address, amount_fen=amount, customer=customer,
+                            profile=profile, actor=actor.id)  # R25: the data is on file for the issuer's own mint
     if decision.needs_second_approval:
         _transition(session, mint, "pending_approval", actor=actor.id,
                     data={"threshold_fen": profile.mint_approval_threshold_fen})
@@ -139,7 +149,8 @@ def approve_mint(session: Session, *, actor: Principal, mint_id: str) -> MintOut
         raise NotFound(f"no mint {mint_id}")
     if mint.status != "pending_approval":
         raise Conflict(f"mint {mint_id} is {mint.status}; only a mint pending approval can be approved")
-    decision = check_second_approval(mint.requested_by, actor.id, actor.role, frozenset({"operator"}))
+    approvers = default_policy().rule("mint.large").approver_roles  # R40: roles are policy data
+    decision = check_second_approval(mint.requested_by, actor.id, actor.role, approvers)
     if not decision.allowed:  # R40: maker-checker
         raise Forbidden(decision.message, reason_code=decision.reason_code)
     if is_paused(session):

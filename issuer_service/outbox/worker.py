@@ -9,6 +9,15 @@
 - Mints are only signed when the on-chain attestation covers them (R1); otherwise the worker
   first posts a fresh attestation of the ledger's reserve.
 Several workers (processes) can run at once: rows are claimed with SKIP LOCKED.
+
+Throughput (docs/benchmarks.md, `scripts/bench_api.py`): each step handles a batch of rows with a
+constant number of JSON-RPC round trips, whatever the batch size — one batch for the chain state
+before signing, one batch of `eth_sendRawTransaction`, one batch of receipts. A transaction the
+node mined at once (automine, or a fast chain) is confirmed in the same database transaction that
+records its broadcast. Inside each database transaction every RPC comes first and the domain
+handlers come last: the handlers take the audit chain's head lock (and the reserve pool's, for
+mints), which every money-moving API request also needs, so they hold those locks only from the
+first handler to the commit.
 """
 
 from __future__ import annotations
@@ -18,15 +27,14 @@ import logging
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import timedelta
-from typing import Any
 
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 from web3.exceptions import Web3RPCError
 
-from issuer_service.chain.gateway import SIGNER_ROLE, ChainGateway, ChainUnavailable
+from issuer_service.chain.gateway import SIGNER_ROLE, ChainGateway, ChainUnavailable, SigningState, TxOutcome
 from issuer_service.clock import utc_now
 from issuer_service.outbox import repository
 from issuer_service.outbox.handlers import handler_for
@@ -35,6 +43,9 @@ from issuer_service.outbox.models import ChainTx
 log = logging.getLogger("issuer_service.worker")
 
 BLOCK_TIMESTAMP = "$block_timestamp"  # attestReserves' asOf, filled in when signed
+# Mints the attestation does not cover yet, while an attestation queued earlier waits behind them
+# in the claim order: step them aside this long so the next claim reaches the attestation.
+ATTESTATION_WAIT = timedelta(milliseconds=100)
 
 
 def _backoff(attempts: int) -> timedelta:
@@ -48,10 +59,13 @@ class OutboxWorker:
         gateway: ChainGateway,
         *,
         ledger_reserve_fen: Callable[[Session], int],
-        batch_size: int = 200,
+        batch_size: int = 50,
         rebroadcast_after_s: float = 15.0,
         max_attempts: int = 8,
     ) -> None:
+        # batch_size bounds how long one step holds the audit head and reserve pool locks that API
+        # requests wait for (about a millisecond per row on PostgreSQL); 50 keeps that well inside
+        # the accept-latency goal while amortising each commit and round trip over many rows.
         self.sessions = sessions
         self.gateway = gateway
         self.ledger_reserve_fen = ledger_reserve_fen
@@ -59,29 +73,78 @@ class OutboxWorker:
         self.rebroadcast_after = timedelta(seconds=rebroadcast_after_s)
         self.max_attempts = max_attempts
         self.extra_steps: list[Callable[[], int]] = []  # e.g. the indexer
+        self._last_stale_check = 0.0
 
     # ------------------------------------------------------------------ loop
     def run_once(self) -> int:
+        """Every step once, in order (deterministic; `run_forever` runs them in parallel loops)."""
         done = self.sign_pending()
-        done += self.broadcast_signed()
-        done += self.confirm_sent()
-        for step in self.extra_steps:
-            done += step()
+        done += self.send_and_confirm()
+        done += self.run_extra_steps()
         return done
 
+    def send_and_confirm(self) -> int:
+        return self.broadcast_signed() + self.confirm_sent()
+
+    def run_extra_steps(self) -> int:
+        return sum(step() for step in self.extra_steps)
+
     def run_forever(self, stop: threading.Event, *, idle_sleep: float = 0.05) -> None:
+        """Three loops, each in its own thread: signing; broadcasting and confirming (woken as soon
+        as a batch is signed, so signing the next batch overlaps sending this one); and the extra
+        steps (indexer, reorg repair, webhooks), whose slower checks must not stall the outbox.
+        They share nothing but the database, exactly like several worker processes would."""
+        signed = threading.Event()
+        helpers = [
+            threading.Thread(
+                target=self._loop,
+                args=(self.send_and_confirm, stop, idle_sleep),
+                kwargs={"wake": signed},
+                name="outbox-send",
+                daemon=True,
+            ),
+            threading.Thread(
+                target=self._loop, args=(self.run_extra_steps, stop, idle_sleep), name="outbox-extra", daemon=True
+            ),
+        ]
+        for thread in helpers:
+            thread.start()
+        try:
+            self._loop(self.sign_pending, stop, idle_sleep, on_progress=signed)
+        finally:
+            stop.set()
+            for thread in helpers:
+                thread.join(30.0)
+
+    def _loop(
+        self,
+        step: Callable[[], int],
+        stop: threading.Event,
+        idle_sleep: float,
+        *,
+        wake: threading.Event | None = None,
+        on_progress: threading.Event | None = None,
+    ) -> None:
         failures = 0
         while not stop.is_set():
             try:
-                done = self.run_once()
+                if wake is not None:
+                    wake.clear()  # a wake-up during the step makes the wait below return at once
+                done = step()
                 failures = 0
+                if done and on_progress is not None:
+                    on_progress.set()
                 if not done:
-                    stop.wait(idle_sleep)
+                    (wake or stop).wait(idle_sleep)
             except (ChainUnavailable, OperationalError) as exc:
                 failures += 1
                 delay = min(5.0, 0.2 * 2 ** min(failures, 5))
-                log.warning("worker waiting %.1fs: %s", delay, exc.__class__.__name__,
-                            extra={"event": "worker_backoff", "error": str(exc)[:200]})
+                log.warning(
+                    "worker waiting %.1fs: %s",
+                    delay,
+                    exc.__class__.__name__,
+                    extra={"event": "worker_backoff", "error": str(exc)[:200]},
+                )
                 stop.wait(delay)
             except Exception:  # noqa: BLE001 - the worker must survive anything and retry
                 failures += 1
@@ -95,43 +158,60 @@ class OutboxWorker:
             if not rows:
                 self._refresh_stale_attestation(session)
                 return 0
-            fees = self.gateway.fees()
-            signable = self._reserve_gate(session, rows)
-            by_role: dict[str, list[ChainTx]] = defaultdict(list)
-            for row in signable:
-                by_role[SIGNER_ROLE[row.function]].append(row)
-            block_timestamp: int | None = None
-            for role, role_rows in by_role.items():
-                address = self.gateway.signer_address(role)
-                counter = repository.lock_nonce(session, address)
-                if counter is None:
-                    counter = repository.create_nonce(session, address, self.gateway.chain_nonce(role))
-                for row in role_rows:
-                    args = json.loads(row.args_json)
-                    if BLOCK_TIMESTAMP in args:
-                        block_timestamp = block_timestamp or self.gateway.block_timestamp()
-                        args = [block_timestamp if a == BLOCK_TIMESTAMP else a for a in args]
-                        row.args_json = json.dumps(args)
-                    signed = self.gateway.sign(row.function, args, counter.next_nonce, fees)
-                    counter.next_nonce += 1
-                    row.signer, row.nonce, row.raw_tx, row.tx_hash = signed.signer, signed.nonce, signed.raw, signed.tx_hash
-                    row.status = "signed"
-                    row.updated_at = utc_now()
-                    handler = handler_for(row.entity_type)
-                    if handler is not None and handler.on_submitted is not None:
-                        handler.on_submitted(session, row)
-                counter.updated_at = utc_now()
+            # The ledger first, then the chain (see _reserve_gate); one RPC round trip for the batch.
+            in_flight = repository.in_flight_mint_units(session) if any(r.function == "mint" for r in rows) else 0
+            chain = self.gateway.signing_state()
+            signable = self._reserve_gate(session, rows, chain, in_flight)
+            signed = self._sign(session, signable, chain)
+            self._submitted(session, signed)
             return len(signable)
 
-    def _reserve_gate(self, session: Session, rows: Any) -> list[ChainTx]:
-        """Mints the current on-chain attestation covers, in order; the rest wait (R1)."""
+    def _sign(self, session: Session, rows: Sequence[ChainTx], chain: SigningState) -> list[ChainTx]:
+        """Sign `rows` in order, each role's nonces allocated under its counter's row lock. Local only."""
+        by_role: dict[str, list[ChainTx]] = defaultdict(list)
+        for row in rows:
+            by_role[SIGNER_ROLE[row.function]].append(row)
+        signed: list[ChainTx] = []
+        for role, role_rows in by_role.items():
+            address = self.gateway.signer_address(role)
+            counter = repository.lock_nonce(session, address)
+            if counter is None:
+                counter = repository.create_nonce(session, address, self.gateway.chain_nonce(role))
+            for row in role_rows:
+                args = json.loads(row.args_json)
+                if BLOCK_TIMESTAMP in args:
+                    args = [chain.block_timestamp if a == BLOCK_TIMESTAMP else a for a in args]
+                    row.args_json = json.dumps(args)
+                tx = self.gateway.sign(row.function, args, counter.next_nonce, chain.fees)
+                counter.next_nonce += 1
+                row.signer, row.nonce, row.raw_tx, row.tx_hash = tx.signer, tx.nonce, tx.raw, tx.tx_hash
+                row.status = "signed"
+                row.updated_at = utc_now()
+                signed.append(row)
+            counter.updated_at = utc_now()
+        return signed
+
+    def _submitted(self, session: Session, rows: Sequence[ChainTx]) -> None:
+        """The domain handlers, after every RPC and every signature of the step (module docstring)."""
+        for row in rows:
+            handler = handler_for(row.entity_type)
+            if handler is not None and handler.on_submitted is not None:
+                handler.on_submitted(session, row)
+
+    def _reserve_gate(
+        self, session: Session, rows: Sequence[ChainTx], chain: SigningState, in_flight_units: int
+    ) -> list[ChainTx]:
+        """Mints the current on-chain attestation covers, in order; the rest wait (R1).
+
+        `in_flight_units` (mints signed or sent, not final) is read from the database *before* the
+        chain: a mint that becomes final in between is then counted twice (in the supply and in
+        flight), never missed."""
         mints = [r for r in rows if r.function == "mint"]
         if not mints:
             return list(rows)
-        state = self.gateway.reserve_state()
-        chain_now = self.gateway.block_timestamp()
-        fresh = chain_now + 60 <= state.attested_at + state.max_age_s
-        supply = self.gateway.total_supply() + repository.in_flight_mint_units(session)
+        state = chain.reserve
+        fresh = chain.block_timestamp + 60 <= state.attested_at + state.max_age_s
+        supply = chain.total_supply_units + in_flight_units
         allowed: set[str] = set()
         for row in mints:
             amount = int(json.loads(row.args_json)[1])
@@ -139,38 +219,83 @@ class OutboxWorker:
                 supply += amount
                 allowed.add(row.id)
         if len(allowed) < len(mints):
-            self._ensure_attestation(session)
+            attestation = self._ensure_attestation(session, chain)
+            if attestation.status == "pending" and all(r.id != attestation.id for r in rows):
+                wait_until = utc_now() + ATTESTATION_WAIT
+                for row in mints:
+                    if row.id not in allowed:
+                        row.not_before = wait_until
         return [r for r in rows if r.function != "mint" or r.id in allowed]
 
-    def _ensure_attestation(self, session: Session) -> None:
-        if repository.open_of(session, "attestReserves") is not None:
-            return
+    def _ensure_attestation(self, session: Session, chain: SigningState) -> ChainTx:
+        """The open attestation, or a new one of the ledger's reserve, signed at once: waiting as
+        `pending` it could sit behind a full claim of the very mints it is meant to unblock."""
+        existing = repository.open_of(session, "attestReserves")
+        if existing is not None:
+            return existing
         from compliance.money import fen_to_units
 
         reserve_units = fen_to_units(self.ledger_reserve_fen(session))
-        repository.enqueue(session, function="attestReserves", args=[reserve_units, BLOCK_TIMESTAMP],
-                           entity_type="attestation", entity_id="reserve")
+        row = repository.enqueue(
+            session,
+            function="attestReserves",
+            args=[reserve_units, BLOCK_TIMESTAMP],
+            entity_type="attestation",
+            entity_id="reserve",
+        )
+        self._submitted(session, self._sign(session, [row], chain))
+        return row
 
     def _refresh_stale_attestation(self, session: Session) -> None:
         """Keep the on-chain attestation from going stale while idle (checked at most every 30 s)."""
         now = time.monotonic()
-        if now - getattr(self, "_last_stale_check", 0.0) < 30:
+        if now - self._last_stale_check < 30:
             return
         self._last_stale_check = now
-        state = self.gateway.reserve_state()
-        if self.gateway.block_timestamp() > state.attested_at + state.max_age_s // 2:
-            self._ensure_attestation(session)
+        chain = self.gateway.signing_state()
+        if chain.block_timestamp > chain.reserve.attested_at + chain.reserve.max_age_s // 2:
+            self._ensure_attestation(session, chain)
 
     # ------------------------------------------------------------------ broadcast
     def broadcast_signed(self) -> int:
+        """Send signed rows in nonce order (one batch) and confirm at once those already mined."""
         with self.sessions.begin() as session:
-            rows = sorted(repository.claim(session, "signed", limit=self.batch_size, now=utc_now()),
-                          key=lambda r: (r.signer or "", r.nonce or 0))
-            for row in rows:
-                self._broadcast(session, row)
+            rows = sorted(
+                repository.claim(session, "signed", limit=self.batch_size, now=utc_now()),
+                key=lambda r: (r.signer or "", r.nonce or 0),
+            )
+            if not rows:
+                return 0
+            results = self.gateway.broadcast_many([r.raw_tx or b"" for r in rows])
+            # "nonce too low" is success only if it was our own transaction that used the nonce
+            # (checked at any depth: re-signing a mined mint would double it). With one
+            # confirmation, every accepted row is looked up too: a mined one is confirmed now.
+            lookup = [
+                r.tx_hash or ""
+                for r, result in zip(rows, results, strict=True)
+                if result == "nonce_too_low" or (self.gateway.confirmations <= 1 and isinstance(result, str))
+            ]
+            mined = self.gateway.receipts(lookup) if lookup else {}
+            now = utc_now()
+            finished: list[tuple[ChainTx, TxOutcome]] = []
+            for row, result in zip(rows, results, strict=True):
+                if isinstance(result, Web3RPCError):
+                    self._attempt_failed(session, row, f"node refused the transaction: {result}")
+                    continue
+                outcome = mined.get(row.tx_hash or "")
+                if result == "nonce_too_low" and outcome is None:
+                    # Our nonce went to another transaction (the key was used elsewhere): re-sign fresh.
+                    self._resync_and_resign(session, row)
+                    continue
+                row.status, row.sent_at, row.updated_at = "sent", now, now
+                if outcome is not None and self.gateway.confirmations <= 1:
+                    finished.append((row, outcome))
+            for row, outcome in finished:
+                self._confirmed(session, row, outcome)
             return len(rows)
 
     def _broadcast(self, session: Session, row: ChainTx) -> None:
+        """One row (the rare re-broadcast path)."""
         assert row.raw_tx is not None and row.tx_hash is not None
         try:
             result = self.gateway.broadcast(row.raw_tx)
@@ -183,7 +308,6 @@ class OutboxWorker:
         if result in ("sent", "known") or self.gateway.is_mined(row.tx_hash):
             row.status, row.sent_at, row.updated_at = "sent", now, now
             return
-        # Our nonce went to another transaction (the key was used elsewhere): re-sign fresh.
         self._resync_and_resign(session, row)
 
     def _resync_and_resign(self, session: Session, row: ChainTx) -> None:
@@ -209,18 +333,23 @@ class OutboxWorker:
     def confirm_sent(self) -> int:
         with self.sessions.begin() as session:
             rows = repository.claim(session, "sent", limit=self.batch_size, now=utc_now())
-            finished = 0
+            if not rows:
+                return 0
+            outcomes = self.gateway.outcomes([r.tx_hash or "" for r in rows])
+            finished: list[tuple[ChainTx, TxOutcome]] = []
             for row in rows:
-                assert row.tx_hash is not None
-                outcome = self.gateway.outcome(row.tx_hash)
+                outcome = outcomes.get(row.tx_hash or "")
                 if outcome is None:
                     self._maybe_rebroadcast(session, row)
-                    continue
-                row.block_number, row.block_hash, row.gas_used = (
-                    outcome.block_number, outcome.block_hash, outcome.gas_used)
-                self._finish(session, row, success=outcome.success, reason="reverted on chain")
-                finished += 1
-            return finished
+                else:
+                    finished.append((row, outcome))
+            for row, outcome in finished:
+                self._confirmed(session, row, outcome)
+            return len(finished)
+
+    def _confirmed(self, session: Session, row: ChainTx, outcome: TxOutcome) -> None:
+        row.block_number, row.block_hash, row.gas_used = outcome.block_number, outcome.block_hash, outcome.gas_used
+        self._finish(session, row, success=outcome.success, reason="reverted on chain")
 
     def _maybe_rebroadcast(self, session: Session, row: ChainTx) -> None:
         """A sent transaction the node no longer knows (dropped, node restarted): send it again."""

@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from issuer_service.money import FenAmount, FenString
+from issuer_service.travel_rule.schemas import TravelRuleIn
 
 RedemptionStatus = Literal["requested", "burn_submitted", "burned", "paid", "rejected", "failed"]
 Bytes32Hex = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^0x[0-9a-fA-F]{64}$")]
@@ -32,6 +33,14 @@ class RedemptionCreate(BaseModel):
                               examples=["100.00"])
     permit: PermitIn = Field(description="EIP-2612 permit by the wallet for `redemption_spender` (GET /v1/token), "
                                          "value = amount in token units, nonce = the wallet's current nonce.")
+    travel_rule: TravelRuleIn | None = Field(
+        default=None, description="Originator and beneficiary data (R25). From the profile's threshold "
+                                  "(GET /v1/travel-rule/requirements) the full set is required: name, account, and "
+                                  "address or id_number for each; below it, blanks are filled from your KYC file.",
+        examples=[{"originator": {"name": "Lotus Trading Ltd", "account": "0x5173d6802bC4f3F7926C1196c4d0A86B2FC2D440",
+                                  "id_number": "LEI 5493001KJTIIGC8Y1R12"},
+                   "beneficiary": {"name": "Lotus Trading Ltd", "account": "HK-SANDBOX-BANK 012-345678-001",
+                                   "address": "1 Sandbox Road, Central, Hong Kong"}}])
 
 
 class QuoteOut(BaseModel):

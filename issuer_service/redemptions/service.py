@@ -28,9 +28,11 @@ from issuer_service.chain.gateway import ChainGateway
 from issuer_service.chain.permit import PermitSignature, recover_permit_signer
 from issuer_service.clock import utc_now
 from issuer_service.customers import repository as customers
+from issuer_service.due_diligence import service as due_diligence
 from issuer_service.errors import Conflict, Forbidden, NotFound, RuleRejected, ValidationFailed
 from issuer_service.fiat_accounts import service as fiat
 from issuer_service.ids import new_id
+from issuer_service.limits import service as limits
 from issuer_service.outbox import repository as outbox
 from issuer_service.outbox.handlers import OutboxHandler, register
 from issuer_service.outbox.models import ChainTx
@@ -40,10 +42,13 @@ from issuer_service.redemptions.models import Redemption
 from issuer_service.redemptions.schemas import QuoteOut, RedemptionCreate, RedemptionOut
 from issuer_service.reserves import service as reserves
 from issuer_service.timeutil import start_of_business_day
+from issuer_service.travel_rule import service as travel_rule
 from issuer_service.wallets import repository as wallets
+from issuer_service.webhooks import service as webhooks
 
 WORKER = "worker"
 PERMIT_MIN_LIFETIME_S = 120  # the burn must reach the chain before the permit expires
+_SECP256K1_HALF_ORDER = 0x7FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF5D576E7357A4501DDFE92F46681B20A0  # OZ ECDSA's s bound
 _EDGES = {
     "requested": {"burn_submitted", "failed"},
     "burn_submitted": {"burned", "failed"},
@@ -65,6 +70,7 @@ def _transition(session: Session, redemption: Redemption, to: str, *, actor: str
         rule_ids=_RULES_BY_STATUS.get(to, []),
     )
     redemption.last_audit_seq = record.seq
+    webhooks.emit(session, redemption.customer_id, f"redemption.{to}", to_out(redemption).model_dump(mode="json"))
 
 
 def quote(profile: RegimeProfile, amount_fen: int) -> QuoteOut:
@@ -82,6 +88,7 @@ def create_redemption(session: Session, *, actor: Principal, body: RedemptionCre
     address = parse_address(body.wallet, field="body.wallet")
     amount = body.amount
     units = fen_to_units(amount)
+    travel_rule.require_complete(body.travel_rule, amount_fen=amount, profile=profile)  # R25: 422 names each gap
     # Per-customer serialisation: daily limits and the one-in-flight-per-wallet rule cannot race.
     fiat.lock_account(session, actor.customer_id)
     customer = customers.get(session, actor.customer_id)
@@ -99,6 +106,8 @@ def create_redemption(session: Session, *, actor: Principal, body: RedemptionCre
         wallet_status=wallet.status if wallet else "unknown", wallet_frozen=bool(wallet and wallet.frozen)
         or chain_state.frozen, paused=is_paused(session), token_balance_units=chain_state.balance_units,
         redeemed_today_fen=repository.redeemed_since(session, customer.id, start_of_business_day(utc_now())),
+        enhanced_due_diligence_pending=due_diligence.edd_pending(session, customer),  # R20
+        daily_limit_fen=limits.daily_redeem_override(session, customer.id),  # R12: approved limit change
     ), profile)
     if not decision.allowed:
         raise RuleRejected(decision.message, reason_code=decision.reason_code or "rejected",
@@ -122,6 +131,8 @@ def create_redemption(session: Session, *, actor: Principal, body: RedemptionCre
         redemption.permit_r, redemption.permit_s,
     ], entity_type="redemption", entity_id=redemption.id)
     redemption.chain_tx_id = row.id
+    travel_rule.record_redemption(session, redemption_id=redemption.id, wallet=address, amount_fen=amount,
+                                  customer=customer, body=body.travel_rule, profile=profile, actor=actor.id)  # R25
     record = append_audit(session, actor=actor.id, action="redemption.requested", entity_type="redemption",
                           entity_id=redemption.id,
                           data={"customer_id": customer.id, "wallet": address, "amount_fen": amount,
@@ -139,6 +150,12 @@ def _check_permit(body: RedemptionCreate, gateway: ChainGateway, address: str, u
     if body.permit.deadline < now + PERMIT_MIN_LIFETIME_S:
         raise ValidationFailed(f"the permit deadline must be at least {PERMIT_MIN_LIFETIME_S} s in the future "
                                f"(chain time {now}); sign a new permit", field="body.permit.deadline")
+    # The token's ECDSA check refuses these even when they recover to the owner (malleable twins).
+    if body.permit.v not in (27, 28):
+        raise ValidationFailed("the permit's v must be 27 or 28", field="body.permit.v")
+    if int(body.permit.s, 16) > _SECP256K1_HALF_ORDER:
+        raise ValidationFailed("the permit's s must be in the lower half of the curve order (a canonical "
+                               "signature); sign it again with a standard EIP-712 signer", field="body.permit.s")
     signature = PermitSignature(deadline=body.permit.deadline, v=body.permit.v, r=body.permit.r, s=body.permit.s)
     try:
         signer = recover_permit_signer(chain_id=gateway.chain_id, token=gateway.token_address, owner=address,

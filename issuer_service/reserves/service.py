@@ -1,42 +1,106 @@
-"""The reserve pool ledger (R1, R3) and treasury's reserve assets (R2, R40).
+"""The reserve pool ledger (R1, R3) and treasury's reserve assets (R2–R6, R40).
 
 Every movement happens under the pool's row lock, which is also what serialises concurrent mints'
 R1 checks: two requests can never both see the same headroom.
+
+Reserve assets: treasury records an asset with its first valuation, and may revalue it later; each
+record counts only once a different principal approved it (R40), and every valuation is kept (R5).
+An approved valuation counts from the first block after its approval (`effective_block`), so an
+attestation at an earlier block never changes (R53).
 """
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
 from sqlalchemy.orm import Session
 
+from compliance.approvals import check_second_approval
 from compliance.profiles import RegimeProfile
+from compliance.reserve_assets import AssetAssessment, ReserveAssetInput, assess_asset, concentration
 from compliance.reserve_policy import required_reserve_fen, reserve_surplus_fen
 from issuer_service.audit.service import append_audit
 from issuer_service.auth import Principal
 from issuer_service.clock import utc_now
-from issuer_service.errors import Conflict, Forbidden, NotFound
+from issuer_service.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from issuer_service.ids import new_id
+from issuer_service.indexer import repository as indexer_repository
+from issuer_service.pagination import Page, decode_cursor, page_of
 from issuer_service.reserves import repository
-from issuer_service.reserves.models import ReserveAsset, ReservePool
-from issuer_service.reserves.schemas import AssetCreate, AssetOut, ReservesOut
+from issuer_service.reserves.models import ReserveAsset, ReserveAssetValuation, ReservePool
+from issuer_service.reserves.schemas import (
+    AssetCreate,
+    AssetOut,
+    CompositionItem,
+    CustodianShareOut,
+    ReservesOut,
+    ValuationCreate,
+    ValuationOut,
+)
+
+# The sandbox bank account that customer fiat moves into when a mint is accepted (R3): segregated,
+# per token, never the issuer's own funds.
+CUSTOMER_CASH_ASSET_ID = "customer-subscriptions"
+CUSTOMER_CASH_CUSTODIAN = "Sandbox Bank HK"
+CUSTOMER_CASH_ACCOUNT = "segregated tCNH reserve account (customer subscriptions)"
+APPROVER_ROLES = frozenset({"treasury", "admin"})  # R40
+VALUED_AT_MAX_FUTURE = timedelta(minutes=5)  # clock skew between treasury's systems and ours
 
 
 def lock_pool(session: Session) -> ReservePool:
     return repository.lock_pool(session)
 
 
-def asset_backing_fen(asset: ReserveAsset, profile: RegimeProfile) -> int:
-    """What an asset counts toward R1: eligible kinds only (R2), other currencies after their
-    haircut or not at all (R4)."""
-    if asset.kind not in profile.eligible_asset_kinds:
-        return 0
-    haircut = profile.haircut_bps(asset.currency)
-    if haircut is None:
-        return 0
-    return asset.market_value_fen * (10_000 - haircut) // 10_000
+def today() -> date:
+    return utc_now().date()
+
+
+def asset_input(
+    asset: ReserveAsset,
+    account: str | None,
+    *,
+    market_value_fen: int | None = None,
+    nominal_fen: int | None = None,
+    valued_at: datetime | None = None,
+) -> ReserveAssetInput:
+    return ReserveAssetInput(
+        asset_id=asset.id,
+        kind=asset.kind,
+        custodian=asset.custodian,
+        account=account,
+        currency=asset.currency,
+        nominal_fen=asset.nominal_fen if nominal_fen is None else nominal_fen,
+        market_value_fen=asset.market_value_fen if market_value_fen is None else market_value_fen,
+        maturity=asset.maturity,
+        valued_at=asset.valued_at if valued_at is None else valued_at,
+    )
+
+
+def customer_cash_input(cash_fen: int, valued_at: datetime) -> ReserveAssetInput:
+    """The customer subscription account as a reserve asset: cash in CNH, valued when read."""
+    return ReserveAssetInput(
+        asset_id=CUSTOMER_CASH_ASSET_ID,
+        kind="cash",
+        custodian=CUSTOMER_CASH_CUSTODIAN,
+        account=CUSTOMER_CASH_ACCOUNT,
+        currency="CNH",
+        nominal_fen=cash_fen,
+        market_value_fen=cash_fen,
+        maturity=None,
+        valued_at=valued_at,
+    )
+
+
+def asset_backing_fen(asset: ReserveAsset, profile: RegimeProfile, *, as_of: date | None = None) -> int:
+    """What an asset counts toward R1 today: eligible kinds and maturities only (R2), other currencies
+    after their haircut or not at all (R4)."""
+    return assess_asset(asset_input(asset, None), profile, as_of=as_of or today()).counted_fen
 
 
 def assets_backing_fen(session: Session, profile: RegimeProfile) -> int:
-    return sum(asset_backing_fen(a, profile) for a in repository.active_assets(session))
+    as_of = today()
+    return sum(asset_backing_fen(a, profile, as_of=as_of) for a in repository.active_assets(session))
 
 
 def reserve_value_fen(session: Session, pool: ReservePool, profile: RegimeProfile) -> int:
@@ -78,39 +142,258 @@ def paid_out(pool: ReservePool, amount_fen: int, fee_fen: int) -> None:
     pool.updated_at = utc_now()
 
 
-# ---------------------------------------------------------------- treasury assets (R2, R40)
+# ---------------------------------------------------------------- treasury assets (R2–R5, R40)
+def effective_block_from_now(session: Session, gateway: Any) -> int:
+    """The first block an approval made now can count from: one past the chain head the service
+    sees (the indexed block when the service runs without a chain)."""
+    if gateway is not None:
+        return int(gateway.head()) + 1
+    cursor = indexer_repository.read_cursor(session)
+    return cursor.last_block + 1 if cursor is not None else 0
+
+
+def _valued_at(value: datetime | None, field: str) -> datetime:
+    now = utc_now()
+    if value is None:
+        return now
+    if value.astimezone(UTC) > now + VALUED_AT_MAX_FUTURE:
+        raise ValidationFailed("valued_at is in the future; give the time the value was observed", field=field)
+    return value.astimezone(UTC)
+
+
+def _check_approver(requested_by: str, actor: Principal, what: str) -> None:
+    decision = check_second_approval(requested_by, actor.id, actor.role, APPROVER_ROLES)
+    if not decision.allowed:  # R40: maker-checker
+        raise Forbidden(
+            f"{decision.message} ({what}; ask a second treasury or admin key)", reason_code=decision.reason_code
+        )
+
+
 def record_asset(session: Session, *, actor: Principal, body: AssetCreate, profile: RegimeProfile) -> AssetOut:
-    asset = repository.add_asset(session, ReserveAsset(
-        id=new_id("ast"), kind=body.kind, custodian=body.custodian, currency=body.currency,
-        nominal_fen=body.nominal, market_value_fen=body.market_value if body.market_value is not None else body.nominal,
-        maturity=body.maturity, reference=body.reference, status="pending_approval", requested_by=actor.id,
-        approved_by=None, note=None, valued_at=utc_now(), created_at=utc_now(),
-    ))
-    append_audit(session, actor=actor.id, action="reserve_asset.recorded", entity_type="reserve_asset",
-                 entity_id=asset.id, data=_asset_data(asset), rule_ids=["R2", "R40"])
-    return _asset_out(asset, profile)
+    valued_at = _valued_at(body.valued_at, "body.valued_at")
+    market_value = body.market_value if body.market_value is not None else body.nominal
+    now = utc_now()
+    asset = repository.add_asset(
+        session,
+        ReserveAsset(
+            id=new_id("ast"),
+            kind=body.kind,
+            custodian=body.custodian,
+            currency=body.currency,
+            nominal_fen=body.nominal,
+            market_value_fen=market_value,
+            maturity=body.maturity,
+            reference=body.reference,
+            status="pending_approval",
+            requested_by=actor.id,
+            approved_by=None,
+            note=None,
+            valued_at=valued_at,
+            created_at=now,
+        ),
+    )
+    if body.account is not None:
+        repository.add_custody(session, asset.id, body.account)
+    repository.add_valuation(
+        session,
+        ReserveAssetValuation(
+            id=new_id("val"),
+            asset_id=asset.id,
+            nominal_fen=body.nominal,
+            market_value_fen=market_value,
+            valued_at=valued_at,
+            reference=body.reference,
+            status="pending_approval",
+            requested_by=actor.id,
+            decided_by=None,
+            decided_at=None,
+            effective_block=None,
+            decision_audit_seq=None,
+            created_at=now,
+        ),
+    )
+    append_audit(
+        session,
+        actor=actor.id,
+        action="reserve_asset.recorded",
+        entity_type="reserve_asset",
+        entity_id=asset.id,
+        data=_asset_data(asset, body.account),
+        rule_ids=["R2", "R3", "R40"],
+    )
+    return _asset_out(asset, body.account, profile)
 
 
-def approve_asset(session: Session, *, actor: Principal, asset_id: str, profile: RegimeProfile) -> AssetOut:
+def _decide_asset(
+    session: Session, *, actor: Principal, asset_id: str, approve: bool, effective_block: int | None
+) -> tuple[ReserveAsset, str | None]:
     asset = repository.get_asset(session, asset_id, lock=True)
     if asset is None:
         raise NotFound(f"no reserve asset {asset_id}")
     if asset.status != "pending_approval":
         raise Conflict(f"reserve asset {asset_id} is {asset.status}, not pending approval")
-    if asset.requested_by == actor.id:  # R40: maker-checker
-        raise Forbidden("the principal who recorded a reserve asset cannot approve it; ask a second treasury or admin key")
+    _check_approver(asset.requested_by, actor, "the principal who recorded a reserve asset cannot decide on it")
     lock_pool(session)  # reserve value changes: serialise with mints' R1 checks
-    asset.status, asset.approved_by = "active", actor.id
-    append_audit(session, actor=actor.id, action="reserve_asset.approved", entity_type="reserve_asset",
-                 entity_id=asset.id, data=_asset_data(asset), rule_ids=["R2", "R40"])
-    return _asset_out(asset, profile)
+    status = "active" if approve else "rejected"
+    asset.status, asset.approved_by = status, actor.id if approve else None
+    account = repository.accounts_by_asset(session, [asset.id]).get(asset.id)
+    record = append_audit(
+        session,
+        actor=actor.id,
+        action=f"reserve_asset.{'approved' if approve else 'rejected'}",
+        entity_type="reserve_asset",
+        entity_id=asset.id,
+        data={**_asset_data(asset, account), "effective_block": effective_block},
+        rule_ids=["R2", "R40"],
+    )
+    for valuation in repository.pending_valuations(session, asset.id):
+        _settle_valuation(valuation, actor=actor, status=status, effective_block=effective_block, audit_seq=record.seq)
+    return asset, account
+
+
+def approve_asset(
+    session: Session, *, actor: Principal, asset_id: str, profile: RegimeProfile, gateway: Any = None
+) -> AssetOut:
+    effective_block = effective_block_from_now(session, gateway)
+    asset, account = _decide_asset(
+        session, actor=actor, asset_id=asset_id, approve=True, effective_block=effective_block
+    )
+    return _asset_out(asset, account, profile)
+
+
+def reject_asset(session: Session, *, actor: Principal, asset_id: str, profile: RegimeProfile) -> AssetOut:
+    asset, account = _decide_asset(session, actor=actor, asset_id=asset_id, approve=False, effective_block=None)
+    return _asset_out(asset, account, profile)
+
+
+def revalue_asset(session: Session, *, actor: Principal, asset_id: str, body: ValuationCreate) -> ValuationOut:
+    """R5: a new market value; counts once a second principal approves it (R40)."""
+    asset = repository.get_asset(session, asset_id, lock=True)
+    if asset is None:
+        raise NotFound(f"no reserve asset {asset_id}")
+    if asset.status != "active":
+        raise Conflict(f"reserve asset {asset_id} is {asset.status}; only an active asset can be revalued")
+    if repository.pending_valuations(session, asset.id):
+        raise Conflict(
+            f"reserve asset {asset_id} already has a valuation waiting for approval; approve or reject it first"
+        )
+    valuation = repository.add_valuation(
+        session,
+        ReserveAssetValuation(
+            id=new_id("val"),
+            asset_id=asset.id,
+            nominal_fen=body.nominal if body.nominal is not None else asset.nominal_fen,
+            market_value_fen=body.market_value,
+            valued_at=_valued_at(body.valued_at, "body.valued_at"),
+            reference=body.reference,
+            status="pending_approval",
+            requested_by=actor.id,
+            decided_by=None,
+            decided_at=None,
+            effective_block=None,
+            decision_audit_seq=None,
+            created_at=utc_now(),
+        ),
+    )
+    append_audit(
+        session,
+        actor=actor.id,
+        action="reserve_valuation.recorded",
+        entity_type="reserve_valuation",
+        entity_id=valuation.id,
+        data=_valuation_data(valuation),
+        rule_ids=["R5", "R40"],
+    )
+    return _valuation_out(valuation)
+
+
+def decide_valuation(
+    session: Session, *, actor: Principal, valuation_id: str, approve: bool, gateway: Any = None
+) -> ValuationOut:
+    valuation = repository.get_valuation(session, valuation_id, lock=True)
+    if valuation is None:
+        raise NotFound(f"no reserve valuation {valuation_id}")
+    if valuation.status != "pending_approval":
+        raise Conflict(f"reserve valuation {valuation_id} is {valuation.status}, not pending approval")
+    asset = repository.get_asset(session, valuation.asset_id, lock=True)
+    if asset is None or asset.status != "active":
+        raise Conflict(f"the asset of valuation {valuation_id} is not active; decide on the asset itself")
+    _check_approver(valuation.requested_by, actor, "the principal who recorded a valuation cannot decide on it")
+    effective_block = effective_block_from_now(session, gateway) if approve else None
+    lock_pool(session)  # reserve value changes: serialise with mints' R1 checks
+    status = "active" if approve else "rejected"
+    if approve:
+        asset.market_value_fen, asset.nominal_fen, asset.valued_at = (
+            valuation.market_value_fen,
+            valuation.nominal_fen,
+            valuation.valued_at,
+        )
+    valuation.status = status  # the audit record below shows the decision
+    record = append_audit(
+        session,
+        actor=actor.id,
+        action=f"reserve_valuation.{'approved' if approve else 'rejected'}",
+        entity_type="reserve_valuation",
+        entity_id=valuation.id,
+        data={**_valuation_data(valuation), "effective_block": effective_block},
+        rule_ids=["R5", "R40"],
+    )
+    _settle_valuation(valuation, actor=actor, status=status, effective_block=effective_block, audit_seq=record.seq)
+    return _valuation_out(valuation)
+
+
+def _settle_valuation(
+    valuation: ReserveAssetValuation, *, actor: Principal, status: str, effective_block: int | None, audit_seq: int
+) -> None:
+    valuation.status, valuation.decided_by, valuation.decided_at = status, actor.id, utc_now()
+    valuation.effective_block, valuation.decision_audit_seq = effective_block, audit_seq
+
+
+def list_assets(session: Session, *, profile: RegimeProfile, limit: int, cursor: str | None) -> Page[AssetOut]:
+    rows = repository.list_assets(session, after_id=decode_cursor(cursor), limit=limit + 1)
+    page, next_cursor = page_of(rows, limit, key=lambda asset: asset.id)
+    accounts = repository.accounts_by_asset(session, [asset.id for asset in page])
+    return Page[AssetOut](items=[_asset_out(a, accounts.get(a.id), profile) for a in page], next_cursor=next_cursor)
+
+
+def get_asset(session: Session, *, asset_id: str, profile: RegimeProfile) -> AssetOut:
+    asset = repository.get_asset(session, asset_id)
+    if asset is None:
+        raise NotFound(f"no reserve asset {asset_id}")
+    return _asset_out(asset, repository.accounts_by_asset(session, [asset.id]).get(asset.id), profile)
+
+
+def list_valuations(session: Session, *, asset_id: str) -> list[ValuationOut]:
+    if repository.get_asset(session, asset_id) is None:
+        raise NotFound(f"no reserve asset {asset_id}")
+    return [_valuation_out(v) for v in repository.valuations_of(session, asset_id)]
+
+
+# ---------------------------------------------------------------- the public view (R52)
+def current_assessments(
+    session: Session, pool: ReservePool | None, profile: RegimeProfile
+) -> list[tuple[ReserveAssetInput, AssetAssessment]]:
+    """Every asset counted right now, the customer subscription account first, each assessed today."""
+    as_of = today()
+    assets = repository.active_assets(session)
+    accounts = repository.accounts_by_asset(session, [a.id for a in assets])
+    inputs = [customer_cash_input(pool.cash_fen if pool else 0, utc_now())]
+    inputs += [asset_input(a, accounts.get(a.id)) for a in assets]
+    return [(item, assess_asset(item, profile, as_of=as_of)) for item in inputs]
 
 
 def public_view(session: Session, profile: RegimeProfile, chain: dict[str, object] | None) -> ReservesOut:
     pool = repository.get_pool(session)
-    cash = pool.cash_fen if pool else 0
     supply = (pool.outstanding_fen + pool.in_flight_mint_fen) if pool else 0
-    reserves = cash + assets_backing_fen(session, profile)
+    assessed = current_assessments(session, pool, profile)
+    reserves = sum(assessment.counted_fen for _, assessment in assessed)
+    by_kind: dict[str, int] = {}
+    for item, assessment in assessed:
+        if assessment.counted_fen:
+            by_kind[item.kind] = by_kind.get(item.kind, 0) + assessment.counted_fen
+    shares = concentration(
+        ((item.custodian, assessment.counted_fen) for item, assessment in assessed), profile.concentration_limit_bps
+    )
     return ReservesOut(
         supply=supply,
         outstanding=pool.outstanding_fen if pool else 0,
@@ -123,6 +406,15 @@ def public_view(session: Session, profile: RegimeProfile, chain: dict[str, objec
         fully_backed=reserves * 10_000 >= supply * (10_000 + profile.reserve_buffer_bps),
         last_valuation_at=pool.updated_at if pool else None,
         profile=profile.name,
+        composition=[CompositionItem(kind=kind, counted=fen) for kind, fen in sorted(by_kind.items())],
+        concentration=[
+            CustodianShareOut(
+                custodian=s.custodian, counted=s.counted_fen, share_bps=s.share_bps, over_limit=s.over_limit
+            )
+            for s in shares
+            if s.counted_fen
+        ],
+        concentration_limit_bps=profile.concentration_limit_bps,
         chain=chain,
     )
 
@@ -135,16 +427,68 @@ def _ratio(reserves: int, supply: int) -> str | None:
     return f"{scaled // 10_000}.{scaled % 10_000:04d}"
 
 
-def _asset_data(asset: ReserveAsset) -> dict[str, object]:
-    return {"kind": asset.kind, "custodian": asset.custodian, "currency": asset.currency,
-            "nominal_fen": asset.nominal_fen, "market_value_fen": asset.market_value_fen,
-            "reference": asset.reference, "status": asset.status,
-            "maturity": asset.maturity.isoformat() if asset.maturity else None}
+def _asset_data(asset: ReserveAsset, account: str | None) -> dict[str, object]:
+    return {
+        "kind": asset.kind,
+        "custodian": asset.custodian,
+        "account": account,
+        "currency": asset.currency,
+        "nominal_fen": asset.nominal_fen,
+        "market_value_fen": asset.market_value_fen,
+        "reference": asset.reference,
+        "status": asset.status,
+        "maturity": asset.maturity.isoformat() if asset.maturity else None,
+    }
 
 
-def _asset_out(asset: ReserveAsset, profile: RegimeProfile) -> AssetOut:
-    return AssetOut(id=asset.id, kind=asset.kind, custodian=asset.custodian, currency=asset.currency,
-                    nominal=asset.nominal_fen, market_value=asset.market_value_fen, maturity=asset.maturity,
-                    reference=asset.reference, status=asset.status, requested_by=asset.requested_by,
-                    approved_by=asset.approved_by, counts_toward_backing=asset_backing_fen(asset, profile),
-                    created_at=asset.created_at)
+def _valuation_data(valuation: ReserveAssetValuation) -> dict[str, object]:
+    return {
+        "asset_id": valuation.asset_id,
+        "nominal_fen": valuation.nominal_fen,
+        "market_value_fen": valuation.market_value_fen,
+        "valued_at": valuation.valued_at.isoformat(),
+        "reference": valuation.reference,
+        "status": valuation.status,
+    }
+
+
+def _asset_out(asset: ReserveAsset, account: str | None, profile: RegimeProfile) -> AssetOut:
+    assessment = assess_asset(asset_input(asset, account), profile, as_of=today())
+    return AssetOut(
+        id=asset.id,
+        kind=asset.kind,
+        custodian=asset.custodian,
+        account=account,
+        currency=asset.currency,
+        nominal=asset.nominal_fen,
+        market_value=asset.market_value_fen,
+        maturity=asset.maturity,
+        valued_at=asset.valued_at,
+        reference=asset.reference,
+        status=asset.status,  # type: ignore[arg-type]  # the CHECK constraint keeps it to the three
+        requested_by=asset.requested_by,
+        approved_by=asset.approved_by,
+        eligible=assessment.eligible,
+        ineligibility_reason=assessment.reason,
+        eligibility_detail=assessment.detail,
+        haircut_bps=assessment.haircut_bps,
+        counts_toward_backing=assessment.counted_fen,
+        created_at=asset.created_at,
+    )
+
+
+def _valuation_out(valuation: ReserveAssetValuation) -> ValuationOut:
+    return ValuationOut(
+        id=valuation.id,
+        asset_id=valuation.asset_id,
+        nominal=valuation.nominal_fen,
+        market_value=valuation.market_value_fen,
+        valued_at=valuation.valued_at,
+        reference=valuation.reference,
+        status=valuation.status,  # type: ignore[arg-type]
+        requested_by=valuation.requested_by,
+        decided_by=valuation.decided_by,
+        decided_at=valuation.decided_at,
+        effective_block=valuation.effective_block,
+        created_at=valuation.created_at,
+    )

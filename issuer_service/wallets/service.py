@@ -24,6 +24,7 @@ from issuer_service.ids import new_id
 from issuer_service.outbox import repository as outbox
 from issuer_service.outbox.handlers import OutboxHandler, register
 from issuer_service.outbox.models import ChainTx
+from issuer_service.screening import service as screening
 from issuer_service.wallets import repository
 from issuer_service.wallets.models import Wallet, WalletChallenge
 from issuer_service.wallets.schemas import ChallengeOut, WalletCreate, WalletOut
@@ -59,6 +60,7 @@ def issue_challenge(session: Session, *, actor: Principal, address: str, chain_i
 def bind_wallet(session: Session, *, actor: Principal, body: WalletCreate, gateway: ChainGateway) -> WalletOut:
     customer_id = _customer_of(actor)
     address = parse_address(body.address, field="body.address")
+    screening.refuse_listed_address(session, address)  # R23: a listed wallet is never bound
     customer = customers.get(session, customer_id)
     if customer is None or customer.status != "active":
         raise NotFound(f"customer {customer_id} not found or not active")

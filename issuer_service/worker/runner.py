@@ -14,6 +14,7 @@ from compliance.profiles import RegimeProfile
 from issuer_service.chain.gateway import ChainGateway
 
 # Domains register their outbox handlers when imported.
+from issuer_service.enforcement import service as _enforcement  # noqa: F401  (freeze, unfreeze, seizure)
 from issuer_service.mints import service as _mints  # noqa: F401
 from issuer_service.outbox.worker import OutboxWorker
 from issuer_service.redemptions import service as _redemptions  # noqa: F401

@@ -3,6 +3,7 @@ separate OS processes on a fresh PostgreSQL database, each killable with SIGKILL
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import signal
@@ -54,6 +55,8 @@ class Stack:
     port: int
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     kills: list[str] = field(default_factory=list)
+    # Added to (and overriding) every process's environment, e.g. DATABASE_URL through a proxy.
+    extra_env: dict[str, str] = field(default_factory=dict)
 
     @property
     def base_url(self) -> str:
@@ -73,6 +76,7 @@ class Stack:
             "CNH_ADMIN_API_KEY": self.admin_key,
             "CNH_PORT": str(self.port),
             "CNH_LOG_LEVEL": "WARNING",
+            **self.extra_env,
         }
 
     def start(self, name: str) -> None:
@@ -98,16 +102,56 @@ class Stack:
         self.kill(name)
         self.start(name)
 
-    def wait_healthy(self, timeout: float = 60) -> None:
+    def wait_healthy(self, timeout: float = 60, *, base_url: str | None = None) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             try:
-                if httpx.get(self.base_url + "/healthz", timeout=2).status_code == 200:
+                if httpx.get((base_url or self.base_url) + "/healthz", timeout=2).status_code == 200:
                     return
             except httpx.TransportError:
                 pass
             time.sleep(0.1)
         raise AssertionError(f"API did not come up; see {self.folder}")
+
+    def start_api(self, name: str, port: int, *, with_worker: bool = True, env: dict[str, str] | None = None) -> str:
+        """One more API process (with its in-process worker by default) on `port`, sharing the
+        database, the chain and the signing keys with the others; `name` names it and its log file,
+        `env` adds to its environment. Returns its base URL once it answers /healthz."""
+        env = {**self.env(), "CNH_PORT": str(port), "CNH_WORKER_IN_PROCESS": "true" if with_worker else "false",
+               **(env or {})}
+        log = open(self.folder / f"{name}.log", "ab")  # noqa: SIM115 - owned by the child
+        self.processes[name] = subprocess.Popen(
+            [sys.executable, "-m", "issuer_service", "serve"], env=env, cwd=ROOT, stdout=log,
+            stderr=subprocess.STDOUT, start_new_session=True)
+        base_url = f"http://127.0.0.1:{port}"
+        self.wait_healthy(base_url=base_url)
+        return base_url
+
+    def stop_chain(self) -> None:
+        """A chain outage: Anvil stops (SIGTERM writes its state file) and its port goes dark."""
+        self.anvil.stop()
+
+    def start_chain(self) -> None:
+        """The chain comes back on the same port with the state it had when it stopped."""
+        self.anvil = start_anvil(port=self.anvil.port, state_file=self.anvil.state_file,
+                                 log_file=self.anvil.log_file)
+
+    def secrets(self) -> dict[str, str]:
+        """Every secret the processes hold, by name: the admin API key, the API-key pepper (when
+        set) and each private key in the sandbox key file (R43)."""
+        found = {"admin api key": self.admin_key}
+        pepper = self.extra_env.get("CNH_API_KEY_PEPPER")
+        if pepper:
+            found["api key pepper"] = pepper
+        keys = json.loads((self.folder / "keys.json").read_text())["keys"]
+        for role, key in keys.items():
+            found[f"{role} private key"] = key
+            found[f"{role} private key (no 0x)"] = key.removeprefix("0x")
+        return found
+
+    def log_text(self) -> str:
+        """Everything the processes wrote: the API, worker and Anvil log files."""
+        return "\n".join(path.read_text(errors="replace") for path in sorted(self.folder.glob("*.log")))
 
     def stop(self) -> None:
         for process in self.processes.values():

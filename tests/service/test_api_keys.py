@@ -128,3 +128,14 @@ def test_auth_failure_window_slides_after_a_minute() -> None:
     assert limiter.retry_after("5.6.7.8") is None
     now[0] += 60.5
     assert limiter.retry_after("1.2.3.4") is None
+
+
+def test_auth_failure_limiter_forgets_quiet_clients_to_bound_memory() -> None:
+    now = [0.0]
+    limiter = AuthFailureLimiter(limit=5, clock=lambda: now[0])
+    limiter.MAX_TRACKED_CLIENTS = 3
+    for client in ("a", "b", "c"):
+        limiter.record_failure(client)
+    now[0] += 61
+    limiter.record_failure("d")
+    assert set(limiter._failures) == {"d"}

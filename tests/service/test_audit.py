@@ -144,7 +144,11 @@ def test_verify_finds_a_record_changed_behind_the_services_back(
 
 
 def test_verify_finds_the_newest_records_removed(
-    client: TestClient, admin_key: str, operator_key: str, make_key: Callable[..., str], auditor_key: str,
+    client: TestClient,
+    admin_key: str,
+    operator_key: str,
+    make_key: Callable[..., str],
+    auditor_key: str,
     db_engine: Engine,
 ) -> None:
     _flow(client, admin_key, operator_key, make_key)
@@ -193,8 +197,12 @@ def test_concurrent_appends_keep_one_valid_chain_on_postgresql(pg_database_url: 
         for i in range(per_worker):
             with request_id_context(f"req-{worker}-{i}"), sessions.begin() as session:
                 append_audit(
-                    session, actor=f"worker-{worker}", action="test.appended", entity_type="test",
-                    entity_id=f"{worker}-{i}", data={"i": i},
+                    session,
+                    actor=f"worker-{worker}",
+                    action="test.appended",
+                    entity_type="test",
+                    entity_id=f"{worker}-{i}",
+                    data={"i": i},
                 )
 
     try:

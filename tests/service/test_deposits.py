@@ -99,9 +99,10 @@ def test_missing_or_malformed_idempotency_key_is_422_naming_the_header(
     for bad in (b"x" * 256, b"tab\there", "caf\u00e9".encode()):
         response = client.post("/v1/deposits", json=body, headers={**bearer(operator_key), "Idempotency-Key": bad})
         assert_problem(response, 422, field="header.Idempotency-Key")
-    assert client.get(f"/v1/customers/{body['customer_id']}/balance", headers=bearer(operator_key)).json()[
-        "available"
-    ] == "0.00"
+    assert (
+        client.get(f"/v1/customers/{body['customer_id']}/balance", headers=bearer(operator_key)).json()["available"]
+        == "0.00"
+    )
 
 
 def test_failed_request_does_not_burn_its_idempotency_key(
@@ -146,9 +147,7 @@ def _race(workers: int, send: Callable[[int], Any]) -> list[Any]:
         return list(pool.map(run, range(workers)))
 
 
-def test_concurrent_requests_with_one_idempotency_key_create_one_deposit(
-    pg_database_url: str, tmp_path: Path
-) -> None:
+def test_concurrent_requests_with_one_idempotency_key_create_one_deposit(pg_database_url: str, tmp_path: Path) -> None:
     app = create_app(make_settings(pg_database_url, tmp_path))
     with TestClient(app) as client:
         operator, customer_id = _setup(client)

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
-
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from tests.service.service_helpers import assert_problem
@@ -19,7 +18,7 @@ def test_readyz_checks_the_database(client: TestClient) -> None:
     assert response.json() == {"status": "ready", "checks": {"database": {"ok": True, "detail": "SELECT 1 succeeded"}}}
 
 
-def test_readyz_runs_added_checks_and_lists_the_failing_ones(app: Any) -> None:
+def test_readyz_runs_added_checks_and_lists_the_failing_ones(app: FastAPI) -> None:
     def chain() -> tuple[str, bool, str]:
         return "chain", False, "RPC http://127.0.0.1:8545 refused the connection"
 

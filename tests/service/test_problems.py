@@ -6,12 +6,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy.exc import OperationalError
-from tests.service.service_helpers import assert_problem, bearer, make_settings
 
 from issuer_service.app import create_app
 from issuer_service.db import make_engine, make_sessionmaker
+from tests.service.service_helpers import assert_problem, bearer, make_settings
 
 
 def test_missing_key_is_401_problem_with_bearer_challenge(client: TestClient) -> None:
@@ -28,7 +29,9 @@ def test_unknown_key_is_401_problem(client: TestClient) -> None:
 
 def test_wrong_role_is_403_problem_naming_the_needed_role(client: TestClient, make_key: Callable[..., str]) -> None:
     auditor = make_key("auditor")
-    response = client.post("/v1/customers", json={"name": "X", "kind": "individual", "jurisdiction": "HK"}, headers=bearer(auditor))
+    response = client.post(
+        "/v1/customers", json={"name": "X", "kind": "individual", "jurisdiction": "HK"}, headers=bearer(auditor)
+    )
     problem = assert_problem(response, 403)
     assert "operator" in problem["detail"] and "auditor" in problem["detail"]
 
@@ -97,7 +100,7 @@ def test_client_request_id_is_echoed_and_an_insane_one_replaced(client: TestClie
     assert replaced.startswith("req_")
 
 
-def test_unexpected_exception_is_500_problem_without_internals(app: Any) -> None:
+def test_unexpected_exception_is_500_problem_without_internals(app: FastAPI) -> None:
     @app.get("/boom")
     def boom() -> None:
         raise RuntimeError("secret internal detail")
@@ -113,6 +116,7 @@ def test_database_outage_is_503_problem_saying_retry(sqlite_database_url: str, t
     app = create_app(make_settings(sqlite_database_url, tmp_path))
     with TestClient(app) as client:
         # Swap in a database that cannot be reached, as if the server went away after start-up.
+        app.state.engine.dispose()
         app.state.engine = make_engine("postgresql+psycopg://nobody@127.0.0.1:1/none?connect_timeout=1")
         app.state.sessionmaker = make_sessionmaker(app.state.engine)
         response = client.get("/v1/customers", headers=bearer("cnh_any"))
@@ -125,7 +129,7 @@ def test_database_outage_is_503_problem_saying_retry(sqlite_database_url: str, t
     assert ready.json()["checks"]["database"]["ok"] is False
 
 
-def test_operational_error_from_a_service_maps_to_503(app: Any) -> None:
+def test_operational_error_from_a_service_maps_to_503(app: FastAPI) -> None:
     @app.get("/flaky")
     def flaky() -> None:
         raise OperationalError("SELECT 1", {}, Exception("server closed the connection"))

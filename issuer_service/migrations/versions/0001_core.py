@@ -58,9 +58,7 @@ def upgrade() -> None:
         sa.Column("requested_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("decided_by", sa.String(length=64), nullable=True),
         sa.Column("decided_at", sa.DateTime(timezone=True), nullable=True),
-        sa.CheckConstraint(
-            "status IN ('pending', 'approved', 'cancelled')", name=op.f("ck_approvals_status")
-        ),
+        sa.CheckConstraint("status IN ('pending', 'approved', 'cancelled')", name=op.f("ck_approvals_status")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_approvals")),
     )
     op.create_index(op.f("ix_approvals_action"), "approvals", ["action"])
@@ -104,20 +102,14 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("created_by", sa.String(length=64), nullable=False),
         sa.CheckConstraint("kind IN ('individual', 'institution')", name=op.f("ck_customers_kind")),
-        sa.CheckConstraint(
-            "kyc_status IN ('pending', 'approved', 'rejected')", name=op.f("ck_customers_kyc_status")
-        ),
-        sa.CheckConstraint(
-            "risk IS NULL OR risk IN ('low', 'medium', 'high')", name=op.f("ck_customers_risk")
-        ),
+        sa.CheckConstraint("kyc_status IN ('pending', 'approved', 'rejected')", name=op.f("ck_customers_kyc_status")),
+        sa.CheckConstraint("risk IS NULL OR risk IN ('low', 'medium', 'high')", name=op.f("ck_customers_risk")),
         sa.CheckConstraint("status IN ('active', 'blocked')", name=op.f("ck_customers_status")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_customers")),
     )
     op.create_table(
         "idempotency_keys",
-        sa.Column(
-            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
-        ),
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False),
         sa.Column("principal_id", sa.String(length=64), nullable=False),
         sa.Column("key", sa.String(length=255), nullable=False),
         sa.Column("method", sa.String(length=8), nullable=False),
@@ -156,9 +148,7 @@ def upgrade() -> None:
             "role IN ('admin', 'operator', 'compliance', 'treasury', 'auditor', 'customer')",
             name=op.f("ck_api_keys_role"),
         ),
-        sa.ForeignKeyConstraint(
-            ["customer_id"], ["customers.id"], name=op.f("fk_api_keys_customer_id_customers")
-        ),
+        sa.ForeignKeyConstraint(["customer_id"], ["customers.id"], name=op.f("fk_api_keys_customer_id_customers")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_api_keys")),
         sa.UniqueConstraint("key_hash", name=op.f("uq_api_keys_key_hash")),
     )
@@ -177,13 +167,9 @@ def upgrade() -> None:
         sa.CheckConstraint("currency = 'CNH'", name=op.f("ck_deposits_currency_cnh")),
         sa.CheckConstraint("status IN ('confirmed')", name=op.f("ck_deposits_status")),
         sa.CheckConstraint("amount_fen > 0", name=op.f("ck_deposits_amount_positive")),
-        sa.ForeignKeyConstraint(
-            ["customer_id"], ["customers.id"], name=op.f("fk_deposits_customer_id_customers")
-        ),
+        sa.ForeignKeyConstraint(["customer_id"], ["customers.id"], name=op.f("fk_deposits_customer_id_customers")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_deposits")),
-        sa.UniqueConstraint(
-            "customer_id", "bank_reference", name=op.f("uq_deposits_customer_id_bank_reference")
-        ),
+        sa.UniqueConstraint("customer_id", "bank_reference", name=op.f("uq_deposits_customer_id_bank_reference")),
     )
     op.create_index(op.f("ix_deposits_customer_id"), "deposits", ["customer_id"])
 
@@ -195,9 +181,7 @@ def upgrade() -> None:
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.CheckConstraint("available_fen >= 0", name=op.f("ck_fiat_accounts_available_not_negative")),
         sa.CheckConstraint("reserved_fen >= 0", name=op.f("ck_fiat_accounts_reserved_not_negative")),
-        sa.ForeignKeyConstraint(
-            ["customer_id"], ["customers.id"], name=op.f("fk_fiat_accounts_customer_id_customers")
-        ),
+        sa.ForeignKeyConstraint(["customer_id"], ["customers.id"], name=op.f("fk_fiat_accounts_customer_id_customers")),
         sa.PrimaryKeyConstraint("customer_id", name=op.f("pk_fiat_accounts")),
     )
     op.create_table(
@@ -211,9 +195,7 @@ def upgrade() -> None:
         sa.Column("decided_at", sa.DateTime(timezone=True), nullable=False),
         sa.CheckConstraint("decision IN ('approved', 'rejected')", name=op.f("ck_kyc_decisions_decision")),
         sa.CheckConstraint("risk IN ('low', 'medium', 'high')", name=op.f("ck_kyc_decisions_risk")),
-        sa.ForeignKeyConstraint(
-            ["customer_id"], ["customers.id"], name=op.f("fk_kyc_decisions_customer_id_customers")
-        ),
+        sa.ForeignKeyConstraint(["customer_id"], ["customers.id"], name=op.f("fk_kyc_decisions_customer_id_customers")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_kyc_decisions")),
     )
     op.create_index(op.f("ix_kyc_decisions_customer_id"), "kyc_decisions", ["customer_id"])

@@ -1,0 +1,153 @@
+"""Charts of a report: reserves against supply over time, composition, concentration (R53).
+
+Drawn with matplotlib from the report's JSON alone, as inline SVG for the web page and PNG for the
+PDF. Reproducible bytes: a fixed `svg.hashsalt` (element ids), no creation date or software version
+in the metadata, text kept as text, and no pyplot global state. Amounts become floats here only to
+place marks on an axis; every figure printed comes from the report's decimal strings.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import threading
+from collections.abc import Mapping, Sequence
+from decimal import Decimal
+from typing import Any, cast
+
+_RC: dict[str, Any] = {
+    "svg.hashsalt": "cnh-sandbox-attestation",
+    "svg.fonttype": "none",
+    "font.family": "DejaVu Sans",
+    "font.size": 9,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+}
+_SVG_METADATA = {"Date": None, "Creator": "cnh-sandbox", "Format": None, "Type": None}
+_PNG_METADATA = {"Software": None}
+_SUPPLY, _RESERVES, _LIMIT = "#b03a2e", "#1f618d", "#7d3c98"
+_KIND_COLOURS = {
+    "cash": "#1f618d",
+    "time_deposit": "#48c9b0",
+    "government_debt": "#f5b041",
+    "reverse_repo": "#af7ac5",
+    "not counted": "#bfc9ca",
+}
+_XML_PROLOGUE = re.compile(r"\A<\?xml[^>]*>\s*<!DOCTYPE[^>]*>\s*", re.DOTALL)
+# rcParams are process-wide: one chart at a time, so concurrent requests cannot mix settings.
+_lock = threading.Lock()
+
+
+def _amount(text: object) -> float:
+    return float(Decimal(str(text)))
+
+
+def _render(draw: Any, *, size: tuple[float, float], fmt: str) -> bytes:
+    import matplotlib
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.backends.backend_svg import FigureCanvasSVG
+    from matplotlib.figure import Figure
+
+    with _lock, matplotlib.rc_context(cast(Any, _RC)):
+        figure = Figure(figsize=size, layout="constrained")
+        (FigureCanvasSVG if fmt == "svg" else FigureCanvasAgg)(figure)
+        draw(figure)
+        buffer = io.BytesIO()
+        figure.savefig(buffer, format=fmt, dpi=150, metadata=_SVG_METADATA if fmt == "svg" else _PNG_METADATA)
+        return buffer.getvalue()
+
+
+def _history(points: Sequence[Mapping[str, Any]]) -> Any:
+    blocks = [int(p["block"]) for p in points]
+    supply = [_amount(p["supply"]) for p in points]
+    reserves = [_amount(p["reserves"]) for p in points]
+
+    def draw(figure: Any) -> None:
+        axes = figure.add_subplot()
+        axes.step(blocks, reserves, where="post", color=_RESERVES, linewidth=2, label="Reserves counted (CNH)")
+        axes.step(blocks, supply, where="post", color=_SUPPLY, linewidth=2, label="Token supply (tCNH)")
+        axes.set_xlabel("block")
+        axes.set_ylabel("CNH")
+        axes.set_title("Reserves and supply over time")
+        axes.ticklabel_format(axis="x", style="plain", useOffset=False)
+        axes.set_ylim(bottom=0)
+        axes.legend(loc="upper left", frameon=False)
+
+    return draw
+
+
+def _composition(assets: Sequence[Mapping[str, Any]]) -> Any:
+    by_kind: dict[str, float] = {}
+    for asset in assets:
+        counted, market = _amount(asset["counted"]), _amount(asset["market_value"])
+        if counted:
+            by_kind[str(asset["kind"])] = by_kind.get(str(asset["kind"]), 0.0) + counted
+        if market > counted:
+            by_kind["not counted"] = by_kind.get("not counted", 0.0) + market - counted
+    labels = sorted(by_kind, key=lambda kind: (kind == "not counted", kind))
+
+    def draw(figure: Any) -> None:
+        axes = figure.add_subplot()
+        axes.set_title("Composition of reserves")
+        if not labels:
+            axes.text(0.5, 0.5, "no reserves", ha="center", va="center")
+            axes.set_axis_off()
+            return
+        axes.pie(
+            [by_kind[k] for k in labels],
+            labels=[k.replace("_", " ") for k in labels],
+            colors=[_KIND_COLOURS.get(k, "#888888") for k in labels],
+            startangle=90,
+            counterclock=False,
+            wedgeprops={"width": 0.42, "edgecolor": "white"},
+            autopct="%1.1f%%",
+            pctdistance=0.79,
+        )
+        axes.set_aspect("equal")
+
+    return draw
+
+
+def _concentration(custodians: Sequence[Mapping[str, Any]], limit_bps: int) -> Any:
+    names = [str(c["custodian"]) for c in custodians][::-1]
+    shares = [int(c["share_bps"]) / 100 for c in custodians][::-1]
+    over = [bool(c["over_limit"]) for c in custodians][::-1]
+
+    def draw(figure: Any) -> None:
+        axes = figure.add_subplot()
+        axes.set_title("Share of counted reserves per custodian")
+        axes.barh(names or ["(none)"], shares or [0], color=[_SUPPLY if o else _RESERVES for o in over] or None)
+        axes.axvline(
+            limit_bps / 100, color=_LIMIT, linestyle="--", linewidth=1.5, label=f"limit {limit_bps / 100:g}% (R6)"
+        )
+        axes.set_xlim(0, 100)
+        axes.set_xlabel("% of counted reserves")
+        axes.legend(loc="lower right", frameon=False)
+
+    return draw
+
+
+def _drawings(report: Mapping[str, Any]) -> dict[str, tuple[Any, tuple[float, float]]]:
+    concentration = report["concentration"]
+    return {
+        "history": (_history(report["history"]), (7.0, 3.0)),
+        "composition": (_composition(report["reserve_assets"]), (3.6, 3.0)),
+        "concentration": (_concentration(concentration["custodians"], int(concentration["limit_bps"])), (5.0, 2.6)),
+    }
+
+
+def report_svgs(report: Mapping[str, Any]) -> dict[str, str]:
+    """Inline SVG (no XML prologue) of each chart, by name."""
+    return {
+        name: _XML_PROLOGUE.sub("", _render(draw, size=size, fmt="svg").decode("utf-8"))
+        for name, (draw, size) in _drawings(report).items()
+    }
+
+
+def report_pngs(report: Mapping[str, Any]) -> dict[str, bytes]:
+    return {name: _render(draw, size=size, fmt="png") for name, (draw, size) in _drawings(report).items()}
+
+
+def composition_svg(assets: Sequence[Mapping[str, Any]]) -> str:
+    """The composition chart alone, for the transparency page."""
+    return _XML_PROLOGUE.sub("", _render(_composition(assets), size=(3.6, 3.0), fmt="svg").decode("utf-8"))

@@ -1,0 +1,1 @@
+"""The public transparency page (R52, R55): supply, reserves, composition and the latest attestation."""

@@ -1,0 +1,255 @@
+"""The webhook dispatcher: claims due deliveries, POSTs them signed, records every attempt.
+
+- Claiming is one short transaction that takes a lease (`next_attempt_at` moves past the HTTP
+  timeout), so no database lock is held while a customer's endpoint answers, and a dispatcher that
+  dies mid-delivery loses nothing: the lease runs out and the delivery is tried again. Delivery is
+  therefore at least once; receivers drop repeats by `webhook-id`, which never changes.
+- Each attempt is recorded in its own short transaction: 2xx → succeeded; anything else → retried
+  with exponential backoff until `max_attempts`, then failed.
+- As a worker step (`step`) the HTTP calls run on a small thread pool, so a slow endpoint never
+  holds up the outbox (mints, burns) running in the same loop.
+- Requests go only to the subscription's URL: no redirects followed, no proxies from the environment.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import httpx
+from sqlalchemy.orm import Session, sessionmaker
+
+from issuer_service.clock import utc_now
+from issuer_service.ids import new_id
+from issuer_service.request_context import request_id_context
+from issuer_service.webhooks import repository, signing
+from issuer_service.webhooks.models import WebhookAttempt
+
+log = logging.getLogger("issuer_service.webhooks")
+
+USER_AGENT = "cnh-sandbox-webhooks/1"
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Attempt n (n ≥ 1) failed → wait base × factor^(n-1), capped, plus up to `jitter` of it."""
+
+    max_attempts: int = 10
+    base_delay_s: float = 5.0
+    factor: float = 2.0
+    max_delay_s: float = 3600.0
+    jitter: float = 0.1
+    timeout_s: float = 10.0
+
+    def delay(self, attempt: int) -> timedelta:
+        seconds = min(self.max_delay_s, self.base_delay_s * self.factor ** max(0, attempt - 1))
+        return timedelta(seconds=seconds * (1 + random.uniform(0, self.jitter)))
+
+    @property
+    def lease(self) -> timedelta:
+        return timedelta(seconds=2 * self.timeout_s + 5)
+
+
+@dataclass(frozen=True)
+class Job:
+    delivery_id: str
+    attempt: int
+    url: str
+    secret: str
+    event_id: str
+    event_type: str
+    body: bytes
+    request_id: str | None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status_code: int | None
+    error: str | None
+    duration_ms: int
+
+    @property
+    def ok(self) -> bool:
+        return self.status_code is not None and 200 <= self.status_code < 300
+
+
+class WebhookDispatcher:
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        *,
+        client: httpx.Client | None = None,
+        policy: RetryPolicy | None = None,
+        max_in_flight: int = 4,
+        idle_poll_s: float = 0.25,
+        now: Callable[[], datetime] = utc_now,
+    ) -> None:
+        self.sessions = sessions
+        self.policy = policy or RetryPolicy()
+        self.client = client or httpx.Client(
+            timeout=self.policy.timeout_s,
+            follow_redirects=False,
+            trust_env=False,
+            headers={"user-agent": USER_AGENT},
+        )
+        self.max_in_flight = max_in_flight
+        self.now = now
+        self.idle_poll_s = idle_poll_s
+        self._in_flight = 0
+        self._lock = threading.Lock()
+        self._pool: ThreadPoolExecutor | None = None
+        self._idle_until = 0.0
+
+    # ------------------------------------------------------------------ entry points
+    def step(self) -> int:
+        """A worker step: hand due deliveries to the pool and return at once."""
+        with self._lock:
+            capacity = self.max_in_flight - self._in_flight
+        # The worker loop spins every 50 ms; when nothing was due, look again only after idle_poll_s
+        # (on SQLite every claim takes the database write lock).
+        if capacity <= 0 or time.monotonic() < self._idle_until:
+            return 0
+        jobs = self.claim(capacity)
+        if not jobs:
+            self._idle_until = time.monotonic() + self.idle_poll_s
+        if jobs and self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=self.max_in_flight, thread_name_prefix="webhooks")
+        for job in jobs:
+            with self._lock:
+                self._in_flight += 1
+            assert self._pool is not None
+            self._pool.submit(self._run_in_pool, job)
+        return len(jobs)
+
+    def deliver_due(self, limit: int = 100) -> int:
+        """Claim and deliver due messages in this thread (tests, one-off runs)."""
+        jobs = self.claim(limit)
+        for job in jobs:
+            self.deliver(job)
+        return len(jobs)
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+        self.client.close()
+
+    # ------------------------------------------------------------------ claim
+    def claim(self, limit: int) -> list[Job]:
+        now = self.now()
+        jobs: list[Job] = []
+        with self.sessions.begin() as session:
+            for delivery in repository.claim_due(session, now=now, limit=limit):
+                subscription = repository.get_subscription(session, delivery.subscription_id)
+                event = repository.get_event(session, delivery.event_id)
+                if subscription is None or event is None or subscription.status != "active":
+                    delivery.status, delivery.last_error = "cancelled", "subscription deleted"
+                    continue
+                delivery.attempts += 1
+                delivery.last_attempt_at = now
+                delivery.next_attempt_at = now + self.policy.lease
+                jobs.append(
+                    Job(
+                        delivery_id=delivery.id,
+                        attempt=delivery.attempts,
+                        url=subscription.url,
+                        secret=subscription.secret,
+                        event_id=event.id,
+                        event_type=event.type,
+                        body=event.body.encode(),
+                        request_id=event.request_id,
+                    )
+                )
+        return jobs
+
+    # ------------------------------------------------------------------ deliver
+    def deliver(self, job: Job) -> Outcome:
+        # Log lines of this delivery carry the id of the request that caused the event, or, for an
+        # event the worker caused, the event id: either way every attempt shares one id.
+        request_id = job.request_id or job.event_id
+        with request_id_context(request_id):
+            outcome = self._post(job)
+            self._record(job, outcome)
+            level = logging.INFO if outcome.ok else logging.WARNING
+            log.log(
+                level,
+                "webhook delivery attempt",
+                extra={
+                    "fields": {
+                        "request_id": request_id,
+                        "delivery_id": job.delivery_id,
+                        "event_id": job.event_id,
+                        "event_type": job.event_type,
+                        "attempt": job.attempt,
+                        "status_code": outcome.status_code,
+                        "error": outcome.error,
+                        "duration_ms": outcome.duration_ms,
+                    }
+                },
+            )
+            return outcome
+
+    def _run_in_pool(self, job: Job) -> None:
+        try:
+            self.deliver(job)
+        except Exception:  # noqa: BLE001 - the lease runs out and the delivery is retried
+            log.exception("webhook delivery %s could not be recorded", job.delivery_id)
+        finally:
+            with self._lock:
+                self._in_flight -= 1
+
+    def _post(self, job: Job) -> Outcome:
+        timestamp = int(time.time())
+        headers = {"content-type": "application/json", **signing.headers(job.secret, job.event_id, timestamp, job.body)}
+        started = time.perf_counter()
+        try:
+            response = self.client.post(job.url, content=job.body, headers=headers)
+        except httpx.TimeoutException:
+            return Outcome(None, f"no answer within {self.policy.timeout_s:g} s", _ms_since(started))
+        except httpx.HTTPError as exc:
+            return Outcome(None, f"{exc.__class__.__name__}: {str(exc)[:200]}", _ms_since(started))
+        error = None
+        if not 200 <= response.status_code < 300:
+            error = f"HTTP {response.status_code}"
+            if 300 <= response.status_code < 400:
+                error += " (redirects are not followed; register the final URL)"
+        return Outcome(response.status_code, error, _ms_since(started))
+
+    def _record(self, job: Job, outcome: Outcome) -> None:
+        now = self.now()
+        with self.sessions.begin() as session:
+            repository.add(
+                session,
+                WebhookAttempt(
+                    id=new_id("wha"),
+                    delivery_id=job.delivery_id,
+                    attempt=job.attempt,
+                    at=now,
+                    status_code=outcome.status_code,
+                    error=outcome.error,
+                    duration_ms=outcome.duration_ms,
+                ),
+            )
+            delivery = repository.get_delivery_locked(session, job.delivery_id)
+            if delivery is None or delivery.status != "pending":
+                return  # cancelled meanwhile, or an earlier attempt already succeeded
+            if outcome.ok:
+                delivery.status, delivery.delivered_at = "succeeded", now
+                delivery.last_status_code, delivery.last_error = outcome.status_code, None
+                return
+            if delivery.attempts != job.attempt:
+                return  # a newer attempt (after this one's lease ran out) owns the schedule
+            delivery.last_status_code, delivery.last_error = outcome.status_code, outcome.error
+            if job.attempt >= self.policy.max_attempts:
+                delivery.status = "failed"
+            else:
+                delivery.next_attempt_at = now + self.policy.delay(job.attempt)
+
+
+def _ms_since(started: float) -> int:
+    return int((time.perf_counter() - started) * 1000)

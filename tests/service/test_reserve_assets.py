@@ -1,0 +1,207 @@
+"""Treasury's reserve assets and the daily statement (R1–R6, R40, R50, R52), without a chain."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, text
+
+from issuer_service.reserves.statements import DailyStatementJob
+from tests.service.service_helpers import assert_problem, bearer
+
+
+@pytest.fixture
+def treasury(make_key: Callable[..., str]) -> tuple[str, str]:
+    return make_key("treasury", "treasury maker"), make_key("treasury", "treasury checker")
+
+
+def _record(client: TestClient, key: str, **fields: Any) -> dict[str, Any]:
+    body = {
+        "kind": "cash",
+        "custodian": "Bank A",
+        "currency": "CNH",
+        "nominal": "1000.00",
+        "reference": "REF-1",
+        **fields,
+    }
+    response = client.post("/v1/reserves/assets", json=body, headers=bearer(key))
+    assert response.status_code == 201, response.text
+    return dict(response.json())
+
+
+def _approve(client: TestClient, key: str, asset_id: str) -> dict[str, Any]:
+    response = client.post(f"/v1/reserves/assets/{asset_id}/approve", headers=bearer(key))
+    assert response.status_code == 200, response.text
+    return dict(response.json())
+
+
+def test_assets_count_after_a_second_approval_with_eligibility_and_haircut_from_the_profile(
+    client: TestClient, treasury: tuple[str, str]
+) -> None:
+    maker, checker = treasury
+    usd = _record(
+        client,
+        maker,
+        kind="government_debt",
+        custodian="Custodian B",
+        account="a/c 9",
+        currency="USD",
+        nominal="1000.00",
+        market_value="990.00",
+        maturity=(datetime.now(UTC) + timedelta(days=200)).date().isoformat(),
+    )
+    assert usd["status"] == "pending_approval" and client.get("/v1/reserves").json()["reserves"] == "0.00"
+    assert_problem(client.post(f"/v1/reserves/assets/{usd['id']}/approve", headers=bearer(maker)), 403)  # R40
+    approved = _approve(client, checker, usd["id"])
+    assert (approved["eligible"], approved["haircut_bps"], approved["counts_toward_backing"]) == (True, 500, "940.50")
+    assert approved["account"] == "a/c 9"
+    shares = _record(client, maker, kind="other", custodian="Broker C", nominal="500.00")
+    shares = _approve(client, checker, shares["id"])
+    assert (shares["eligible"], shares["ineligibility_reason"], shares["counts_toward_backing"]) == (
+        False,
+        "kind_not_eligible",
+        "0.00",
+    )  # R2: listed, counts zero
+    long_deposit = _record(
+        client,
+        maker,
+        kind="time_deposit",
+        nominal="300.00",
+        maturity=(datetime.now(UTC) + timedelta(days=200)).date().isoformat(),
+    )
+    assert long_deposit["ineligibility_reason"] == "term_too_long"
+
+    public = client.get("/v1/reserves").json()
+    assert public["reserves"] == "940.50"
+    assert public["composition"] == [{"kind": "government_debt", "counted": "940.50"}]
+    assert public["concentration"] == [
+        {"custodian": "Custodian B", "counted": "940.50", "share_bps": 10_000, "over_limit": True}
+    ]  # R6: all of it at one custodian
+    listed = client.get("/v1/reserves/assets", headers=bearer(checker)).json()["items"]
+    assert {a["id"] for a in listed} == {usd["id"], shares["id"], long_deposit["id"]}
+
+
+def test_revaluation_needs_a_second_principal_and_keeps_the_history(
+    client: TestClient, treasury: tuple[str, str], admin_key: str
+) -> None:
+    maker, checker = treasury
+    asset = _approve(client, checker, _record(client, maker)["id"])
+    assert_problem(
+        client.post(
+            f"/v1/reserves/assets/{asset['id']}/valuations",
+            json={"market_value": "-1", "reference": "X"},
+            headers=bearer(maker),
+        ),
+        422,
+        field="body.market_value",
+    )
+    future = (datetime.now(UTC) + timedelta(days=1)).isoformat()
+    assert_problem(
+        client.post(
+            f"/v1/reserves/assets/{asset['id']}/valuations",
+            json={"market_value": "990.00", "reference": "X", "valued_at": future},
+            headers=bearer(maker),
+        ),
+        422,
+        field="body.valued_at",
+    )
+    pending = client.post(
+        f"/v1/reserves/assets/{asset['id']}/valuations",
+        json={"market_value": "990.00", "reference": "BANK-STMT-2"},
+        headers=bearer(maker),
+    )
+    assert pending.status_code == 201, pending.text
+    assert_problem(
+        client.post(
+            f"/v1/reserves/assets/{asset['id']}/valuations",
+            json={"market_value": "980.00", "reference": "X"},
+            headers=bearer(maker),
+        ),
+        409,
+    )
+    assert client.get("/v1/reserves").json()["reserves"] == "1000.00"  # not yet approved
+    assert_problem(client.post(f"/v1/reserves/valuations/{pending.json()['id']}/approve", headers=bearer(maker)), 403)
+    approved = client.post(f"/v1/reserves/valuations/{pending.json()['id']}/approve", headers=bearer(admin_key))
+    assert approved.status_code == 200 and approved.json()["status"] == "active", approved.text
+    assert client.get("/v1/reserves").json()["reserves"] == "990.00"
+    history = client.get(f"/v1/reserves/assets/{asset['id']}/valuations", headers=bearer(checker)).json()
+    assert [(v["market_value"], v["status"]) for v in history] == [("1000.00", "active"), ("990.00", "active")]
+    rejected = client.post(
+        f"/v1/reserves/assets/{asset['id']}/valuations",
+        json={"market_value": "1.00", "reference": "TYPO"},
+        headers=bearer(maker),
+    ).json()
+    assert (
+        client.post(f"/v1/reserves/valuations/{rejected['id']}/reject", headers=bearer(checker)).json()["status"]
+        == "rejected"
+    )
+    assert client.get("/v1/reserves").json()["reserves"] == "990.00"
+    actions = [
+        r["action"]
+        for r in client.get(
+            "/v1/audit-log", params={"entity_type": "reserve_valuation"}, headers=bearer(admin_key)
+        ).json()["items"]
+    ]
+    assert actions == [
+        "reserve_valuation.recorded",
+        "reserve_valuation.approved",
+        "reserve_valuation.recorded",
+        "reserve_valuation.rejected",
+    ]  # R50
+
+
+def test_the_daily_statement_is_drawn_once_a_day_and_a_shortfall_raises_an_alert(
+    client: TestClient,
+    treasury: tuple[str, str],
+    admin_key: str,
+    db_engine: Engine,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    maker, checker = treasury
+    _approve(client, checker, _record(client, maker, nominal="1000.00")["id"])
+    with db_engine.begin() as connection:  # 1,000.00 outstanding needs 1,020.00 under the hk buffer (R1)
+        connection.execute(text("UPDATE reserve_pool SET outstanding_fen = 100000"))
+    with caplog.at_level(logging.WARNING, logger="issuer_service.reserves.alerts"):
+        drawn = client.post("/v1/reserves/statements", headers=bearer(checker))
+    assert drawn.status_code == 201, drawn.text
+    statement = drawn.json()
+    assert (statement["breach"], statement["supply"], statement["reserves"], statement["surplus"]) == (
+        True,
+        "1000.00",
+        "1000.00",
+        "-20.00",
+    )
+    assert any(getattr(r, "fields", {}).get("event") == "reserve_breach" for r in caplog.records)  # R5 alert
+    breach = client.get(
+        "/v1/audit-log", params={"action": "reserve_statement.breach"}, headers=bearer(admin_key)
+    ).json()["items"]
+    assert [r["seq"] for r in breach] == [statement["audit_seq"]] and "R1" in breach[0]["rule_ids"]
+    again = client.post("/v1/reserves/statements", headers=bearer(checker))
+    assert again.status_code == 200 and again.json()["id"] == statement["id"]  # one per business date
+    job = DailyStatementJob(client.app.state.sessionmaker, None, client.app.state.profile)  # type: ignore[attr-defined]
+    assert job.step() == 0  # today's is already drawn
+    listed = client.get("/v1/reserves/statements", headers=bearer(checker)).json()["items"]
+    assert [s["id"] for s in listed] == [statement["id"]]
+
+
+def test_the_statement_job_draws_todays_statement_on_its_first_step(client: TestClient, admin_key: str) -> None:
+    job = DailyStatementJob(client.app.state.sessionmaker, None, client.app.state.profile)  # type: ignore[attr-defined]
+    assert job.step() == 1
+    assert job.step() == 0  # and then waits for the next business date
+    statements = client.get("/v1/reserves/statements", headers=bearer(admin_key)).json()["items"]
+    assert len(statements) == 1 and statements[0]["breach"] is False
+
+
+def test_readers_and_writers_of_reserve_assets_are_separated(
+    client: TestClient, make_key: Callable[..., str], treasury: tuple[str, str]
+) -> None:
+    auditor, operator = make_key("auditor"), make_key("operator")
+    assert_problem(client.post("/v1/reserves/assets", json={}, headers=bearer(auditor)), 403)
+    assert_problem(client.post("/v1/reserves/statements", headers=bearer(auditor)), 403)
+    assert_problem(client.get("/v1/reserves/assets", headers=bearer(operator)), 403)
+    assert client.get("/v1/reserves/assets", headers=bearer(auditor)).status_code == 200

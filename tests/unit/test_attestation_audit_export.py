@@ -1,0 +1,159 @@
+"""Offline verification of an audit-log export (R50): from the JSONL file alone, naming the first
+bad record (seq and line) on any change, removal, reordering or garbage."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from compliance import audit_export
+from compliance.audit_chain import (
+    BROKEN_LINK,
+    GENESIS_HASH,
+    HASH_MISMATCH,
+    MALFORMED_RECORD,
+    SEQUENCE_GAP,
+    make_record,
+    verify_chain,
+)
+from compliance.audit_export import ANCHOR_MISMATCH, HEAD_MISMATCH, verify_export
+
+
+def _records(count: int) -> list[dict[str, Any]]:
+    records, prev = [], GENESIS_HASH
+    for seq in range(1, count + 1):
+        record = make_record(
+            prev,
+            seq,
+            at=f"2026-01-01T00:00:{seq % 60:02d}.000000Z",
+            actor="key_1",
+            action="deposit.confirmed",
+            entity_type="deposit",
+            entity_id=f"dep_{seq}",
+            data={"amount_fen": 100 * seq, "note": "現金"},
+            rule_ids=["R10"],
+            request_id=None,
+        )
+        records.append(record)
+        prev = str(record["hash"])
+    return records
+
+
+def _write(
+    path: Path, records: list[dict[str, Any]], *, extra_lines: list[str] | None = None, canonical: bool = False
+) -> Path:
+    lines = [json.dumps(r, ensure_ascii=False, separators=(",", ":"), sort_keys=canonical) for r in records]
+    lines += extra_lines or []
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def test_an_untouched_export_verifies_and_reports_its_head(tmp_path: Path) -> None:
+    records = _records(50)
+    result = verify_export(_write(tmp_path / "log.jsonl", records))
+    assert (result.ok, result.entries, result.head_hash) == (True, 50, records[-1]["hash"])
+
+
+def test_an_empty_export_verifies_as_an_empty_chain(tmp_path: Path) -> None:
+    (tmp_path / "log.jsonl").write_text("", encoding="utf-8")
+    result = verify_export(tmp_path / "log.jsonl")
+    assert (result.ok, result.entries, result.head_hash) == (True, 0, GENESIS_HASH)
+
+
+def test_a_changed_amount_is_named_by_seq_and_line(tmp_path: Path) -> None:
+    records = _records(20)
+    records[11]["data"]["amount_fen"] += 1
+    result = verify_export(_write(tmp_path / "log.jsonl", records))
+    assert (result.ok, result.first_bad_seq, result.reason, result.entries) == (False, 12, HASH_MISMATCH, 11)
+    assert str(result.detail).startswith("line 12: seq 12")
+
+
+def test_a_rehashed_forgery_breaks_the_link_to_the_next_record(tmp_path: Path) -> None:
+    records = _records(10)
+    forged = dict(records[4], actor="key_evil")
+    forged.pop("hash")
+    records[4] = make_record(str(forged.pop("prev_hash")), int(forged.pop("seq")), **forged)
+    result = verify_export(_write(tmp_path / "log.jsonl", records))
+    assert (result.first_bad_seq, result.reason) == (6, BROKEN_LINK)
+
+
+def test_a_removed_record_is_a_sequence_gap(tmp_path: Path) -> None:
+    records = _records(10)
+    del records[6]
+    result = verify_export(_write(tmp_path / "log.jsonl", records))
+    assert (result.first_bad_seq, result.reason) == (7, SEQUENCE_GAP)
+
+
+def test_a_garbage_line_is_a_malformed_record(tmp_path: Path) -> None:
+    path = _write(tmp_path / "log.jsonl", _records(3), extra_lines=["{not json"])
+    result = verify_export(path)
+    assert (result.ok, result.first_bad_seq, result.reason) == (False, 4, MALFORMED_RECORD)
+    assert "line 4" in str(result.detail)
+
+
+def test_the_anchor_from_a_report_and_the_published_head_are_checked(tmp_path: Path) -> None:
+    records = _records(8)
+    path = _write(tmp_path / "log.jsonl", records)
+    assert verify_export(path, anchor=(5, str(records[4]["hash"])), head_hash=str(records[-1]["hash"])).ok
+    wrong_anchor = verify_export(path, anchor=(5, "ab" * 32))
+    assert (wrong_anchor.ok, wrong_anchor.reason, wrong_anchor.first_bad_seq) == (False, ANCHOR_MISMATCH, 5)
+    missing = verify_export(path, anchor=(99, "ab" * 32))
+    assert missing.reason == ANCHOR_MISMATCH and "not in the file" in str(missing.detail)
+    truncated = verify_export(_write(tmp_path / "short.jsonl", records[:6]), head_hash=str(records[-1]["hash"]))
+    assert truncated.reason == HEAD_MISMATCH  # the newest records were cut off
+
+
+def test_cli_exit_codes_and_output(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    records = _records(5)
+    good = _write(tmp_path / "good.jsonl", records)
+    assert audit_export.main([str(good)]) == 0
+    assert capsys.readouterr().out.startswith("OK: 5 records")
+    records[2]["action"] = "deposit.reversed"
+    bad = _write(tmp_path / "bad.jsonl", records)
+    assert audit_export.main([str(bad), "--json"]) == 1
+    result = json.loads(capsys.readouterr().out)
+    assert (result["first_bad_seq"], result["reason"]) == (3, HASH_MISMATCH)
+    assert audit_export.main([str(tmp_path / "missing.jsonl")]) == 2
+
+
+def _tampered_files(tmp_path: Path, canonical: bool) -> dict[str, Path]:
+    files = {"intact": _write(tmp_path / "intact.jsonl", _records(40), canonical=canonical)}
+    changed = _records(40)
+    changed[27]["data"]["amount_fen"] = 1
+    files["changed"] = _write(tmp_path / "changed.jsonl", changed, canonical=canonical)
+    gap = _records(40)
+    del gap[31]
+    files["gap"] = _write(tmp_path / "gap.jsonl", gap, canonical=canonical)
+    floats = _records(40)
+    floats[35]["data"]["rate"] = 1.5
+    files["float"] = _write(tmp_path / "float.jsonl", floats)
+    swapped = _records(40)
+    swapped[20], swapped[21] = swapped[21], swapped[20]
+    files["swapped"] = _write(tmp_path / "swapped.jsonl", swapped, canonical=canonical)
+    forged = _records(40)  # a record re-hashed over non-canonical bytes: the next link breaks
+    forged[10]["data"]["amount_fen"] = 5
+    forged_line = json.dumps({k: v for k, v in forged[10].items() if k != "hash"}, separators=(", ", ": "))
+    forged[10]["hash"] = hashlib.sha256(forged_line.encode()).hexdigest()
+    files["forged"] = _write(tmp_path / "forged.jsonl", forged, canonical=canonical)
+    return files
+
+
+@pytest.mark.parametrize(("workers", "canonical"), [(1, False), (1, True), (2, True)])
+def test_the_file_verifier_gives_verify_chains_verdict_read_whole_or_in_parallel_ranges(
+    tmp_path: Path, workers: int, canonical: bool
+) -> None:
+    for name, path in _tampered_files(tmp_path, canonical).items():
+        records = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+        reference = verify_chain(records)
+        result = verify_export(path, workers=workers)
+        assert (result.ok, result.entries, result.head_hash, result.first_bad_seq, result.reason) == (
+            reference.ok,
+            reference.entries,
+            reference.head_hash,
+            reference.first_bad_seq,
+            reference.reason,
+        ), name
