@@ -10,9 +10,10 @@ is tied to the report; `--head` checks the last record's hash against the head t
 published (GET /v1/audit-log/verify). Exit status: 0 the chain verifies, 1 it does not, 2 the file
 cannot be read.
 
-Large files are split into byte ranges verified in parallel processes; each range checks its own
-records and links, and the ranges are then joined (the first record of a range must follow the last
-of the one before), so the verdict is the same as reading the file front to back.
+`--workers N` splits the file into N byte ranges verified in parallel processes (worth it for large
+files on an otherwise idle machine); each range checks its own records and links, and the ranges
+are then joined (the first record of a range must follow the last of the one before), so the
+verdict is the same as reading the file front to back.
 
 An export whose lines are the canonical JSON of each record (`compliance.audit_chain.canonical_json`)
 verifies about twice as fast: each line's bytes, less its "hash" member, are then exactly the bytes
@@ -28,7 +29,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import os
 import sys
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -47,7 +47,6 @@ from compliance.audit_chain import (
 
 ANCHOR_MISMATCH = "anchor mismatch"
 HEAD_MISMATCH = "head mismatch"
-PARALLEL_MIN_BYTES = 8 * 1024 * 1024  # below this, starting processes costs more than it saves
 
 # The canonical encoder of compliance.audit_chain (sorted keys, no whitespace, UTF-8, no NaN).
 _encode = json.JSONEncoder(ensure_ascii=False, allow_nan=False, sort_keys=True, separators=(",", ":")).encode
@@ -255,12 +254,6 @@ def _join(ranges: Sequence[_Range]) -> tuple[ChainVerification, int]:
     return ChainVerification(True, entries, prev_hash), line_offset
 
 
-def default_workers(path: Path) -> int:
-    if path.stat().st_size < PARALLEL_MIN_BYTES:
-        return 1
-    return max(1, min(os.cpu_count() or 1, 8))
-
-
 def verify_export(
     path: str | Path,
     *,
@@ -271,7 +264,7 @@ def verify_export(
     """Recompute the hash chain of a JSONL export; on failure `first_bad_seq` and `detail` name the
     first bad record (its seq, and the line it is on)."""
     path = Path(path)
-    workers = default_workers(path) if workers is None else max(1, workers)
+    workers = 1 if workers is None else max(1, workers)
     anchor_seq = anchor[0] if anchor else None
     spans = _ranges(path, workers)
     if len(spans) == 1:
@@ -331,7 +324,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--anchor", type=_anchor, help="SEQ:HASH that must be in the log (from a report)")
     parser.add_argument("--head", help="the published head hash the last record must have")
     parser.add_argument("--json", action="store_true", help="print the result as one JSON object")
-    parser.add_argument("--workers", type=int, help="processes to verify with (default: CPUs, for large files)")
+    parser.add_argument("--workers", type=int, default=1, help="processes to verify with in parallel (default 1)")
     args = parser.parse_args(argv)
     if not args.file.is_file():
         print(f"cannot read {args.file}: no such file", file=sys.stderr)

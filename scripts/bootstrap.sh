@@ -33,6 +33,7 @@ apt_install() {
 need_apt=()
 command -v z3 >/dev/null 2>&1 || need_apt+=(z3)
 command -v jq >/dev/null 2>&1 || need_apt+=(jq)
+command -v docker-compose >/dev/null 2>&1 || need_apt+=(docker-compose)
 command -v curl >/dev/null 2>&1 || need_apt+=(curl)
 command -v node >/dev/null 2>&1 || need_apt+=(nodejs)
 command -v npm >/dev/null 2>&1 || need_apt+=(npm)

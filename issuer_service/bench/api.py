@@ -436,7 +436,14 @@ def wait_confirmed(conninfo: str, total: int, timeout: float, *, poll_s: float =
             if counts.get("confirmed", 0) >= total:
                 return now
             if time.monotonic() > deadline:
-                raise BenchError(f"not all mints confirmed within {timeout:.0f} s: {counts}")
+                outbox = conn.execute(
+                    "SELECT function, status, count(*), min(nonce), max(nonce), max(attempts), max(last_error) "
+                    "FROM chain_txs WHERE status <> 'confirmed' GROUP BY function, status"
+                ).fetchall()
+                raise BenchError(
+                    f"not all mints confirmed within {timeout:.0f} s: mints {counts}, unfinished "
+                    f"outbox rows (function, status, count, nonces, attempts, error) {outbox}"
+                )
             time.sleep(poll_s)
 
 

@@ -48,6 +48,13 @@ class WebhookCreate(BaseModel):
             raise ValueError(f"unknown event types {unknown}; choose from {', '.join(EVENT_TYPES)}")
         return list(dict.fromkeys(events))  # keep the order, drop repeats
 
+    @field_validator("description")
+    @classmethod
+    def _printable(cls, description: str | None) -> str | None:
+        if description is not None and any(ord(char) < 0x20 or ord(char) == 0x7F for char in description):
+            raise ValueError("description must not contain control characters")
+        return description
+
 
 class WebhookOut(BaseModel):
     id: str = Field(description="Subscription id.", examples=["whk_018c2f1e3a4b9f3e2d1c0b0a"])

@@ -85,6 +85,8 @@ def _customer_of(principal: Principal) -> str:
 
 def check_url(url: str, *, https_only: bool) -> str:
     """The endpoint must be an absolute http(s) URL with a host and no credentials."""
+    if any(ord(char) < 0x20 or ord(char) == 0x7F for char in url):
+        raise ValidationFailed("url must not contain control characters", field="body.url")
     try:
         parts = urlsplit(url.strip())
         port = parts.port  # raises on a non-numeric or out-of-range port

@@ -31,15 +31,24 @@ class Api:
         self.base_url = base_url
         self.http = httpx.Client(base_url=base_url, timeout=15)
 
-    def once(self, method: str, path: str, key: str | None = None, *, json: Any = None, params: Any = None,
-             idempotency_key: str | None = None) -> httpx.Response:
+    def once(
+        self,
+        method: str,
+        path: str,
+        key: str | None = None,
+        *,
+        json: Any = None,
+        params: Any = None,
+        idempotency_key: str | None = None,
+    ) -> httpx.Response:
         headers = {"Authorization": f"Bearer {key}"} if key else {}
         if idempotency_key:
             headers["Idempotency-Key"] = idempotency_key
         return self.http.request(method, path, json=json, params=params, headers=headers)
 
-    def call(self, method: str, path: str, key: str | None = None, *, deadline_s: float = 90,
-             **kwargs: Any) -> httpx.Response:
+    def call(
+        self, method: str, path: str, key: str | None = None, *, deadline_s: float = 90, **kwargs: Any
+    ) -> httpx.Response:
         deadline = time.monotonic() + deadline_s
         while True:
             try:
@@ -78,15 +87,22 @@ class Issuer:
         return [*self.staff.values(), *(holder.key for holder in self.holders)]
 
 
-def set_up_issuer(api: Api, admin_key: str, *, customers: int, deposit: str = "100000.00",
-                  capital: str = "100000.00") -> Issuer:
+def set_up_issuer(
+    api: Api, admin_key: str, *, customers: int, deposit: str = "100000.00", capital: str = "100000.00"
+) -> Issuer:
     """Staff keys, approved buffer capital, and `customers` KYC-approved customers each with a bound,
     active, gas-funded wallet and a confirmed deposit."""
-    staff = {role: api.ok("POST", "/v1/api-keys", admin_key, json={"role": role, "label": role})["key"]
-             for role in ("operator", "compliance", "treasury", "auditor")}
+    staff = {
+        role: api.ok("POST", "/v1/api-keys", admin_key, json={"role": role, "label": role})["key"]
+        for role in ("operator", "compliance", "treasury", "auditor")
+    }
     staff["treasury2"] = api.ok("POST", "/v1/api-keys", admin_key, json={"role": "treasury", "label": "checker"})["key"]
-    asset = api.ok("POST", "/v1/reserves/assets", staff["treasury"], json={
-        "kind": "cash", "custodian": "Sandbox Bank", "currency": "CNH", "nominal": capital, "reference": "CAP"})
+    asset = api.ok(
+        "POST",
+        "/v1/reserves/assets",
+        staff["treasury"],
+        json={"kind": "cash", "custodian": "Sandbox Bank", "currency": "CNH", "nominal": capital, "reference": "CAP"},
+    )
     api.ok("POST", f"/v1/reserves/assets/{asset['id']}/approve", staff["treasury2"])
     holders = [onboard(api, admin_key, staff, f"Holder {index}", deposit=deposit) for index in range(customers)]
     for holder in holders:
@@ -96,17 +112,27 @@ def set_up_issuer(api: Api, admin_key: str, *, customers: int, deposit: str = "1
 
 
 def onboard(api: Api, admin_key: str, staff: dict[str, str], name: str, *, deposit: str | None) -> Holder:
-    customer = api.ok("POST", "/v1/customers", staff["operator"],
-                      json={"name": name, "kind": "institution", "jurisdiction": "HK"})
-    api.ok("POST", f"/v1/customers/{customer['id']}/kyc", staff["compliance"],
-           json={"decision": "approved", "risk": "low", "reference": f"KYC-{name}"})
+    customer = api.ok(
+        "POST", "/v1/customers", staff["operator"], json={"name": name, "kind": "institution", "jurisdiction": "HK"}
+    )
+    api.ok(
+        "POST",
+        f"/v1/customers/{customer['id']}/kyc",
+        staff["compliance"],
+        json={"decision": "approved", "risk": "low", "reference": f"KYC-{name}"},
+    )
     key = api.ok("POST", f"/v1/customers/{customer['id']}/api-keys", admin_key, json={})["key"]
     wallet: LocalAccount = Account.create()
     response = bind_wallet(api, key, wallet)
     assert response.status_code == 201, response.text
     if deposit is not None:
-        api.ok("POST", "/v1/deposits", staff["operator"], idempotency_key=uuid.uuid4().hex, json={
-            "customer_id": customer["id"], "amount": deposit, "currency": "CNH", "bank_reference": f"B-{name}"})
+        api.ok(
+            "POST",
+            "/v1/deposits",
+            staff["operator"],
+            idempotency_key=uuid.uuid4().hex,
+            json={"customer_id": customer["id"], "amount": deposit, "currency": "CNH", "bank_reference": f"B-{name}"},
+        )
     return Holder(id=customer["id"], key=key, wallet=wallet)
 
 
@@ -120,20 +146,40 @@ def bind_wallet(api: Api, key: str, wallet: LocalAccount, *, corrupt: bool = Fal
     return api.once("POST", "/v1/wallets", key, json={"address": wallet.address, "signature": "0x" + signature.hex()})
 
 
-def redemption_body(stack: Stack, api: Api, holder: Holder, amount_fen: int, *, deadline_s: int = 7200) -> dict[str, Any]:
+def redemption_body(
+    stack: Stack, api: Api, holder: Holder, amount_fen: int, *, deadline_s: int = 7200
+) -> dict[str, Any]:
     """A redemption with a fresh EIP-2612 permit read from the chain (which must be up)."""
     token = api.ok("GET", "/v1/token")
     w3 = stack.w3
-    contract = w3.eth.contract(address=token["address"], abi=[{
-        "name": "nonces", "type": "function", "stateMutability": "view",
-        "inputs": [{"name": "o", "type": "address"}], "outputs": [{"name": "", "type": "uint256"}]}])
+    contract = w3.eth.contract(
+        address=token["address"],
+        abi=[
+            {
+                "name": "nonces",
+                "type": "function",
+                "stateMutability": "view",
+                "inputs": [{"name": "o", "type": "address"}],
+                "outputs": [{"name": "", "type": "uint256"}],
+            }
+        ],
+    )
     nonce = contract.functions.nonces(holder.wallet.address).call()
     deadline = int(w3.eth.get_block("latest")["timestamp"]) + deadline_s
-    permit = sign_permit(holder.wallet, chain_id=token["chain_id"], token=token["address"],
-                         spender=token["redemption_spender"], value=amount_fen * UNITS_PER_FEN, nonce=nonce,
-                         deadline=deadline)
-    return {"wallet": holder.wallet.address, "amount": f"{amount_fen // 100}.{amount_fen % 100:02d}",
-            "permit": permit.as_dict()}
+    permit = sign_permit(
+        holder.wallet,
+        chain_id=token["chain_id"],
+        token=token["address"],
+        spender=token["redemption_spender"],
+        value=amount_fen * UNITS_PER_FEN,
+        nonce=nonce,
+        deadline=deadline,
+    )
+    return {
+        "wallet": holder.wallet.address,
+        "amount": f"{amount_fen // 100}.{amount_fen % 100:02d}",
+        "permit": permit.as_dict(),
+    }
 
 
 def wait_until(predicate: Callable[[], Any], *, timeout: float, what: str, interval: float = 0.2) -> Any:
@@ -175,10 +221,16 @@ def wait_settled(stack: Stack, *, timeout: float = 180) -> None:
 
     def settled() -> bool:
         with engine.connect() as db:
-            return db.execute(text(
-                "SELECT (SELECT count(*) FROM mints WHERE status NOT IN ('confirmed','failed','rejected'))"
-                " + (SELECT count(*) FROM redemptions WHERE status NOT IN ('paid','failed','rejected'))"
-                " + (SELECT count(*) FROM chain_txs WHERE status NOT IN ('confirmed','failed'))")).scalar_one() == 0
+            return (
+                db.execute(
+                    text(
+                        "SELECT (SELECT count(*) FROM mints WHERE status NOT IN ('confirmed','failed','rejected'))"
+                        " + (SELECT count(*) FROM redemptions WHERE status NOT IN ('paid','failed','rejected'))"
+                        " + (SELECT count(*) FROM chain_txs WHERE status NOT IN ('confirmed','failed'))"
+                    )
+                ).scalar_one()
+                == 0
+            )
 
     try:
         wait_until(settled, timeout=timeout, what="every mint, redemption and outbox row to be final")
@@ -186,8 +238,9 @@ def wait_settled(stack: Stack, *, timeout: float = 180) -> None:
         engine.dispose()
 
 
-def assert_books_balance(stack: Stack, api: Api, issuer: Issuer, *, accepted_mints: list[str],
-                         accepted_redemptions: Sequence[str] = ()) -> dict[str, int]:
+def assert_books_balance(
+    stack: Stack, api: Api, issuer: Issuer, *, accepted_mints: list[str], accepted_redemptions: Sequence[str] = ()
+) -> dict[str, int]:
     """Nothing lost, nothing doubled (R1, R10, R16, R50): every accepted request exists once and is final,
     each confirmed mint was minted on chain exactly once, chain supply equals the ledger, fiat adds up,
     no nonce is stuck and the audit chain verifies. Returns figures for the report."""
@@ -196,12 +249,17 @@ def assert_books_balance(stack: Stack, api: Api, issuer: Issuer, *, accepted_min
         mints = db.execute(text("SELECT id, status, amount_fen, tx_hash, customer_id FROM mints")).all()
         redemptions = db.execute(text("SELECT id, status FROM redemptions")).all()
         pool = db.execute(text("SELECT outstanding_fen, in_flight_mint_fen FROM reserve_pool")).one()
-        open_txs = db.execute(text("SELECT count(*) FROM chain_txs WHERE status NOT IN ('confirmed','failed')")
-                              ).scalar_one()
+        open_txs = db.execute(
+            text("SELECT count(*) FROM chain_txs WHERE status NOT IN ('confirmed','failed')")
+        ).scalar_one()
         nonces = dict(db.execute(text("SELECT address, next_nonce FROM signer_nonces")).all())
-        deposits = dict(db.execute(text("SELECT customer_id, sum(amount_fen) FROM deposits GROUP BY customer_id")).all())
-        accounts = {row[0]: (row[1], row[2]) for row in db.execute(text(
-            "SELECT customer_id, available_fen, reserved_fen FROM fiat_accounts")).all()}
+        deposits = dict(
+            db.execute(text("SELECT customer_id, sum(amount_fen) FROM deposits GROUP BY customer_id")).all()
+        )
+        accounts = {
+            row[0]: (row[1], row[2])
+            for row in db.execute(text("SELECT customer_id, available_fen, reserved_fen FROM fiat_accounts")).all()
+        }
     engine.dispose()
 
     assert sorted(m.id for m in mints) == sorted(accepted_mints), "a mint was lost or one appeared unasked"
@@ -230,8 +288,12 @@ def assert_books_balance(stack: Stack, api: Api, issuer: Issuer, *, accepted_min
 
     verify = api.ok("GET", "/v1/audit-log/verify", issuer.staff["auditor"])
     assert verify["ok"] is True, verify
-    return {"mints": len(mints), "redemptions": len(redemptions), "supply_units": supply,
-            "audit_entries": verify["entries"]}
+    return {
+        "mints": len(mints),
+        "redemptions": len(redemptions),
+        "supply_units": supply,
+        "audit_entries": verify["entries"],
+    }
 
 
 def assert_no_secret_in_logs(stack: Stack, issuer: Issuer, *extra_keys: str) -> int:

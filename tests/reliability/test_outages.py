@@ -90,11 +90,13 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     proxy = TcpProxy().start()
     stack = build_stack(tmp_path_factory.mktemp("outages"))
     host, _, database = stack.database_url.rpartition("@")[2].partition("/")
-    stack.extra_env.update({
-        "DATABASE_URL": stack.database_url.replace(host, f"127.0.0.1:{proxy.port}"),
-        "CNH_LOG_LEVEL": "INFO",
-        "CNH_API_KEY_PEPPER": secrets.token_urlsafe(24),
-    })
+    stack.extra_env.update(
+        {
+            "DATABASE_URL": stack.database_url.replace(host, f"127.0.0.1:{proxy.port}"),
+            "CNH_LOG_LEVEL": "INFO",
+            "CNH_API_KEY_PEPPER": secrets.token_urlsafe(24),
+        }
+    )
     try:
         stack.start("api+worker")
         api = Api(stack.base_url)
@@ -156,8 +158,13 @@ def test_chain_outage_keeps_accepting_mints_refuses_chain_reads_with_503_and_com
 ) -> None:
     api, stack = world.api, world.stack
     alice, bob = world.issuer.holders
-    first = api.ok("POST", "/v1/mints", alice.key, json={"wallet": alice.wallet.address, "amount": "50.00"},
-                   idempotency_key=uuid.uuid4().hex)
+    first = api.ok(
+        "POST",
+        "/v1/mints",
+        alice.key,
+        json={"wallet": alice.wallet.address, "amount": "50.00"},
+        idempotency_key=uuid.uuid4().hex,
+    )
     world.mints.append(first["id"])
     wait_status(api, f"/v1/mints/{first['id']}", alice.key, {"confirmed"})
     # Signed while the chain is up (it holds the permit nonce); sent during the outage, then retried.
@@ -170,14 +177,20 @@ def test_chain_outage_keeps_accepting_mints_refuses_chain_reads_with_503_and_com
         stack.stop_chain()
         outage_started = len(load.accepted)
 
-        not_ready = wait_until(lambda: (r := _ready(api)).status_code == 503 and r, timeout=30,
-                               what="/readyz to report the chain outage")
+        not_ready = wait_until(
+            lambda: (r := _ready(api)).status_code == 503 and r, timeout=30, what="/readyz to report the chain outage"
+        )
         checks = assert_problem(not_ready, 503)["checks"]
         assert checks["chain"]["ok"] is False and checks["database"]["ok"] is True, checks
 
         # A mint needs no chain at accept time: accepted into the outbox.
-        during = api.once("POST", "/v1/mints", alice.key, json={"wallet": alice.wallet.address, "amount": "2.00"},
-                          idempotency_key=uuid.uuid4().hex)
+        during = api.once(
+            "POST",
+            "/v1/mints",
+            alice.key,
+            json={"wallet": alice.wallet.address, "amount": "2.00"},
+            idempotency_key=uuid.uuid4().hex,
+        )
         assert during.status_code == 202, during.text
         assert during.json()["status"] == "approved"
         world.mints.append(during.json()["id"])
@@ -217,8 +230,9 @@ def test_chain_outage_keeps_accepting_mints_refuses_chain_reads_with_503_and_com
     wait_status(api, f"/v1/wallets/{new_wallet.address}", bob.key, {"active"}, timeout=120)
 
     wait_settled(stack)
-    figures = assert_books_balance(stack, api, world.issuer, accepted_mints=world.mints,
-                                   accepted_redemptions=world.redemptions)
+    figures = assert_books_balance(
+        stack, api, world.issuer, accepted_mints=world.mints, accepted_redemptions=world.redemptions
+    )
     assert_no_secret_in_logs(stack, world.issuer, *world.extra_keys)
     print(f"\nchain outage: {accepted_during_outage} mints accepted while the chain was down; books after: {figures}")
 
@@ -233,8 +247,14 @@ def _sweep_every_route(api: Api, schema: dict[str, Any], keys: list[str]) -> Cou
         for method in operations:
             for key in keys:
                 json_body = {} if method in ("post", "put", "patch") else None
-                response = api.once(method.upper(), concrete, key, json=json_body, idempotency_key="sweep",
-                                    params={"amount": "1.00", "address": "0x" + "11" * 20})
+                response = api.once(
+                    method.upper(),
+                    concrete,
+                    key,
+                    json=json_body,
+                    idempotency_key="sweep",
+                    params={"amount": "1.00", "address": "0x" + "11" * 20},
+                )
                 assert response.status_code != 500, f"{method.upper()} {path}: 500 {response.text}"
                 if response.status_code >= 500:
                     assert_problem(response, 503)
@@ -246,21 +266,34 @@ def test_database_outage_answers_503_problems_never_500_and_loses_no_accepted_mi
     api, stack = world.api, world.stack
     alice, bob = world.issuer.holders
     schema = api.ok("GET", "/openapi.json")
-    probe = api.ok("POST", "/v1/mints", alice.key, json={"wallet": alice.wallet.address, "amount": "3.00"},
-                   idempotency_key=uuid.uuid4().hex)
+    probe = api.ok(
+        "POST",
+        "/v1/mints",
+        alice.key,
+        json={"wallet": alice.wallet.address, "amount": "3.00"},
+        idempotency_key=uuid.uuid4().hex,
+    )
     world.mints.append(probe["id"])
 
     with MintLoad(api, bob) as load:
         load.wait_accepted(2, "mints before the outage")
         world.proxy.cut()
-        not_ready = wait_until(lambda: (r := _ready(api)).status_code == 503 and r, timeout=30,
-                               what="/readyz to report the database outage")
+        not_ready = wait_until(
+            lambda: (r := _ready(api)).status_code == 503 and r,
+            timeout=30,
+            what="/readyz to report the database outage",
+        )
         checks = assert_problem(not_ready, 503)["checks"]
         assert checks["database"]["ok"] is False, checks
         assert api.once("GET", "/healthz").status_code == 200  # alive, just not ready
 
-        refused = api.once("POST", "/v1/mints", alice.key, json={"wallet": alice.wallet.address, "amount": "1.00"},
-                           idempotency_key=uuid.uuid4().hex)
+        refused = api.once(
+            "POST",
+            "/v1/mints",
+            alice.key,
+            json={"wallet": alice.wallet.address, "amount": "1.00"},
+            idempotency_key=uuid.uuid4().hex,
+        )
         assert assert_problem(refused, 503)["detail"] and refused.headers["retry-after"]
         assert_problem(api.once("GET", f"/v1/mints/{probe['id']}", alice.key), 503)
         # Valid keys only: a missing key is refused (401) without the database, and counts as an
@@ -277,8 +310,11 @@ def test_database_outage_answers_503_problems_never_500_and_loses_no_accepted_mi
     world.mints.extend(load.accepted)
     wait_status(api, f"/v1/mints/{probe['id']}", alice.key, {"confirmed"})
     wait_settled(stack)
-    figures = assert_books_balance(stack, api, world.issuer, accepted_mints=world.mints,
-                                   accepted_redemptions=world.redemptions)
+    figures = assert_books_balance(
+        stack, api, world.issuer, accepted_mints=world.mints, accepted_redemptions=world.redemptions
+    )
     assert_no_secret_in_logs(stack, world.issuer, *world.extra_keys)
-    print(f"\ndatabase outage: {load.statuses[503]} answers were 503 during the outage, sweep {dict(seen)}, "
-          f"{world.proxy.connections_served} proxied connections; books after: {figures}")
+    print(
+        f"\ndatabase outage: {load.statuses[503]} answers were 503 during the outage, sweep {dict(seen)}, "
+        f"{world.proxy.connections_served} proxied connections; books after: {figures}"
+    )

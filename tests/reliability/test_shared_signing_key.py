@@ -104,8 +104,9 @@ def test_two_processes_sharing_one_minter_key_never_reuse_a_nonce_and_confirm_ev
 
     with engine.connect() as db:
         signed = db.execute(text("SELECT chain_tx_id, function, signer, nonce, app FROM test_signed_by")).all()
-        troubled = db.execute(text(
-            "SELECT id, attempts, last_error FROM chain_txs WHERE attempts > 0 OR last_error IS NOT NULL")).all()
+        troubled = db.execute(
+            text("SELECT id, attempts, last_error FROM chain_txs WHERE attempts > 0 OR last_error IS NOT NULL")
+        ).all()
         statuses = Counter(row[0] for row in db.execute(text("SELECT status FROM chain_txs")).all())
     engine.dispose()
 
@@ -128,6 +129,8 @@ def test_two_processes_sharing_one_minter_key_never_reuse_a_nonce_and_confirm_ev
 
     figures = assert_books_balance(stack, apis[1], issuer, accepted_mints=accepted)
     checked = assert_no_secret_in_logs(stack, issuer)
-    print(f"\nshared key: {figures['mints']} mints confirmed, signed by {dict(by_app)}, "
-          f"{len(signed)} transactions in all; {checked} log bytes free of secrets; set-up {set_up - started:.1f} s, "
-          f"load {loaded - set_up:.1f} s, settle {settled - loaded:.1f} s")
+    print(
+        f"\nshared key: {figures['mints']} mints confirmed, signed by {dict(by_app)}, "
+        f"{len(signed)} transactions in all; {checked} log bytes free of secrets; set-up {set_up - started:.1f} s, "
+        f"load {loaded - set_up:.1f} s, settle {settled - loaded:.1f} s"
+    )

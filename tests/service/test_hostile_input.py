@@ -67,7 +67,7 @@ from tests.service.flow import (
 from tests.service.service_helpers import assert_problem, bearer, make_settings
 
 FUZZ_EXAMPLES = int(os.environ.get("CNH_FUZZ_EXAMPLES", "2"))
-HUGE = "9" * 78
+HUGE = "9" * 78  # a 78-digit number: more than uint256 holds, far more than BIGINT
 # Written by the background worker on its own schedule, not by requests: left out of "nothing changed".
 BACKGROUND_TABLES = (
     "alembic",
@@ -75,7 +75,7 @@ BACKGROUND_TABLES = (
     "indexer",
     "webhook_deliver",
     "reserve_statements",
-)  # a 78-digit number: more than uint256 holds, far more than BIGINT
+)
 
 
 @dataclass
@@ -290,13 +290,13 @@ def test_confusable_and_badly_checksummed_addresses_are_refused_everywhere_and_c
             ("POST", "/v1/sandbox/faucet", {"address": address}, "body.address"),
             ("GET", "/v1/wallets/challenge", {"address": address}, "query.address"),
         ]
-        for method, path, payload, field in cases:
+        for method, path, payload, named in cases:
             if method == "POST":
                 response = post(world, path, payload, alice.key)
             else:
                 response = world.client.get(path, params=payload, headers=bearer(alice.key))
             assert response.status_code == 422, f"{why} at {path}: {response.status_code} {response.text}"
-            assert_problem(response, 422, field=field)
+            assert_problem(response, 422, field=named)
         looked_up = world.client.get(f"/v1/wallets/{address}", headers=bearer(world.staff.operator))
         assert looked_up.status_code in (404, 422), f"{why}: {looked_up.status_code} {looked_up.text}"
         assert_problem(looked_up, looked_up.status_code)
@@ -360,10 +360,10 @@ def test_negative_zero_sub_fen_and_78_digit_amounts_are_refused_on_every_amount_
                 "body.market_value",
             ),
         ]
-        for path, body, key, field in cases:
+        for path, body, key, named in cases:
             response = post(world, path, body, key)
             assert response.status_code == 422, f"{amount!r} at {path}: {response.status_code} {response.text}"
-            assert_problem(response, 422, field=field)
+            assert_problem(response, 422, field=named)
         if not isinstance(amount, float):  # a query string has no JSON types: "1.5" is a fine amount there
             quote = world.client.get("/v1/redemptions/quote", params={"amount": str(amount)})
             assert_problem(quote, 422, field="query.amount")
@@ -374,9 +374,9 @@ def test_78_digit_numbers_anywhere_else_are_refused_and_change_nothing(world: Wo
     alice, staff = world.alice, world.staff
     before = world.state()
     permit = {"deadline": 2**40, "v": 27, "r": "0x" + "11" * 32, "s": "0x" + "22" * 32}
-    for field, value in (("deadline", 10**78), ("v", 10**78), ("deadline", -(10**78)), ("v", -1)):
-        body = {"wallet": alice.wallet.address, "amount": "1.00", "permit": {**permit, field: value}}
-        assert_problem(post(world, "/v1/redemptions", body, alice.key), 422, field=f"body.permit.{field}")
+    for name, value in (("deadline", 10**78), ("v", 10**78), ("deadline", -(10**78)), ("v", -1)):
+        body = {"wallet": alice.wallet.address, "amount": "1.00", "permit": {**permit, name: value}}
+        assert_problem(post(world, "/v1/redemptions", body, alice.key), 422, field=f"body.permit.{name}")
     # A block that will never exist: refused as "not indexed yet" (409), which is clear enough.
     attestation = post(world, "/v1/attestations", {"as_of_block": 10**78}, staff.auditor)
     assert attestation.status_code in (409, 422), attestation.text
@@ -483,7 +483,7 @@ def test_replayed_foreign_and_expired_wallet_signatures_bind_nothing(world: Worl
     assert client.get(f"/v1/wallets/{late_wallet.address}", headers=bearer(alice.key)).status_code == 404
 
 
-# --- schemathesis over the whole schema (last: its admin cases pause the service, and more) ---------------------------------------------------------
+# --- schemathesis over the whole schema (last: its admin cases pause the service) ---------------
 
 
 def _admitted_roles(app: FastAPI) -> dict[tuple[str, str], set[str]]:

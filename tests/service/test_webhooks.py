@@ -184,6 +184,8 @@ def test_a_webhook_is_validated_shows_its_secret_once_belongs_to_its_customer_an
     response = client.post("/v1/webhooks", json={"url": receiver.url, "events": ["mint.done"]}, headers=bearer(key))
     problem = assert_problem(response, 422, field="body.events")
     assert "mint.confirmed" in json.dumps(problem) and "redemption.paid" in json.dumps(problem)
+    response = client.post("/v1/webhooks", json={"url": receiver.url, "description": "a\x00b"}, headers=bearer(key))
+    assert_problem(response, 422, field="body.description")  # PostgreSQL text cannot hold NUL
 
     url = receiver.url + "?token=abc"
     created = client.post("/v1/webhooks", json={"url": url, "events": ["mint.confirmed"]}, headers=bearer(key))
@@ -224,6 +226,7 @@ def test_a_webhook_is_validated_shows_its_secret_once_belongs_to_its_customer_an
         ("https:///no-host", "no host"),
         ("https://user:pass@hooks.example.com/x", "credentials"),
         ("https://hooks.example.com:99999/x", "not a valid URL"),
+        ("https://hooks.example.com/\x00", "control characters"),
     ],
 )
 def test_a_webhook_url_must_be_http_or_https_with_a_host_and_no_credentials(url: str, says: str) -> None:

@@ -1,0 +1,132 @@
+"""The compliance report and the regime profile through the API (R13, R14, R15, R55, R60):
+SLA breaches listed and counted by the metric alike, the sandbox label on JSON and HTML, no
+endpoint that pays interest, and one setting choosing the profile that changes the answers."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from eth_utils import to_checksum_address
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from compliance.profiles import UnknownProfileError, available_profiles
+from issuer_service.app import create_app
+from issuer_service.clock import utc_now
+from issuer_service.ids import new_id
+from issuer_service.redemptions.models import Redemption
+from issuer_service.settings import Settings
+from issuer_service.wallets.models import Wallet
+from tests.service.service_helpers import assert_problem, bearer, make_settings
+
+BANNER = "SANDBOX — NOT A LICENSED STABLECOIN"
+
+
+def _redemption(app: FastAPI, customer_id: str, *, status: str, deadline: datetime,
+                paid_at: datetime | None = None) -> str:
+    now = utc_now()
+    with app.state.sessionmaker.begin() as session:
+        wallet = Wallet(id=new_id("wal"), customer_id=customer_id, kind="eoa", status="active", frozen=False,
+                        address=to_checksum_address("0x" + secrets.token_hex(20)), created_at=now)
+        session.add(wallet)
+        session.flush()
+        redemption_id = new_id("red")
+        session.add(Redemption(
+            id=redemption_id, customer_id=customer_id, wallet_id=wallet.id, wallet_address=wallet.address,
+            amount_fen=100_00, fee_fen=0, payout_fen=100_00, status=status,
+            chain_request_id="0x" + secrets.token_hex(32), permit_deadline=0, permit_v=27,
+            permit_r="0x" + "1" * 64, permit_s="0x" + "2" * 64, permit_nonce=0, requested_by="key_test",
+            deadline_at=deadline, paid_at=paid_at, created_at=now - timedelta(days=3), updated_at=now))
+    return redemption_id
+
+
+def _metric(text: str, name: str, **labels: str) -> float:
+    label_text = ",".join(f'{k}="{v}"' for k, v in sorted(labels.items()))
+    found = re.search(rf"^{name}{{{label_text}}} (\S+)$" if labels else rf"^{name} (\S+)$", text, re.MULTILINE)
+    assert found, f"{name} {labels} not in /metrics"
+    return float(found.group(1))
+
+
+def test_the_report_lists_redemption_sla_breaches_and_the_metric_counts_the_same(
+    app: FastAPI, client: TestClient, make_key: Callable[..., str], make_customer: Callable[..., dict[str, Any]],
+    operator_key: str,
+) -> None:
+    auditor = make_key("auditor")
+    customer = make_customer()["id"]
+    now = utc_now()
+    _redemption(app, customer, status="paid", deadline=now - timedelta(hours=5), paid_at=now - timedelta(hours=6))
+    late = _redemption(app, customer, status="paid", deadline=now - timedelta(hours=5), paid_at=now - timedelta(hours=4))
+    overdue = _redemption(app, customer, status="burned", deadline=now - timedelta(hours=2))
+    _redemption(app, customer, status="requested", deadline=now + timedelta(hours=20))  # not due yet
+
+    report = client.get("/v1/compliance/report", headers=bearer(auditor))
+    assert report.status_code == 200, report.text
+    body = report.json()
+    assert (body["banner"], body["profile"]) == (BANNER, "hk")
+    sla = body["redemption_sla"]
+    assert (sla["deadline_business_days"], sla["paid"], sla["paid_on_time"]) == (1, 2, 1)
+    assert [(b["redemption_id"], b["late_by_seconds"] // 60) for b in sla["paid_late"]] == [(late, 60)]
+    assert [(b["redemption_id"], b["paid_at"]) for b in sla["overdue"]] == [(overdue, None)]
+    metrics = client.get("/metrics").text
+    assert _metric(metrics, "cnh_redemption_sla_breaches", state="paid_late") == len(sla["paid_late"])
+    assert _metric(metrics, "cnh_redemption_sla_breaches", state="overdue") == len(sla["overdue"])
+    assert _metric(metrics, "cnh_screening_cases", status="open") == 0
+
+    html = client.get("/v1/compliance/report.html", headers=bearer(auditor))
+    assert html.status_code == 200 and html.headers["content-type"].startswith("text/html")
+    assert html.text.count(BANNER) >= 3 and late in html.text  # R55: title, top and bottom
+    assert_problem(client.get("/v1/compliance/report", headers=bearer(operator_key)), 403)
+    assert_problem(client.get("/v1/compliance/report"), 401)
+
+
+def test_no_endpoint_pays_interest_and_the_api_says_sandbox(client: TestClient) -> None:  # R15, R55
+    spec = client.get("/openapi.json").json()
+    assert spec["info"]["description"].startswith(BANNER)
+    words = re.compile(r"interest|yield|reward|dividend|staking|apy\b", re.IGNORECASE)
+    offered = [f"{method.upper()} {path}: {operation.get('summary', '')}" for path, item in spec["paths"].items()
+               for method, operation in item.items()]
+    assert [line for line in offered if words.search(line.split(":")[0])] == []
+    assert [line for line in offered if words.search(line.split(":", 1)[1])] == []
+    assert any("/v1/compliance/report" in line for line in offered)
+
+
+def test_cnh_regime_profile_selects_the_profile_and_the_same_requests_get_that_profile_s_answers(
+    database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:  # R60
+    answers: dict[str, tuple[str, str, bool]] = {}
+    for name in available_profiles():
+        monkeypatch.setenv("CNH_REGIME_PROFILE", name)
+        with TestClient(create_app(make_settings(database_url, tmp_path))) as client:
+            assert client.app.state.profile.name == name  # type: ignore[attr-defined]
+            quote = client.get("/v1/redemptions/quote", params={"amount": "8000.00"}).json()
+            needs = client.get("/v1/travel-rule/requirements", params={"amount": "8000.00"}).json()
+            assert quote["profile"] == needs["profile"] == name
+            answers[name] = (quote["deadline_at"], quote["fee"], needs["full_data_required"])
+    assert {name: answer[2] for name, answer in answers.items()} == {
+        "eu-mica": True, "hk": True, "sg-mas": False, "us-genius": False}  # R25 thresholds
+    deadlines = {name: answer[0] for name, answer in answers.items()}
+    assert deadlines["eu-mica"] <= deadlines["hk"] <= deadlines["us-genius"] <= deadlines["sg-mas"]  # R13
+    assert len(set(deadlines.values())) >= 3
+    assert {answer[1] for answer in answers.values()} == {"0.00"}  # R14: the shipped fees are all zero
+
+    monkeypatch.setenv("CNH_REGIME_PROFILE", "atlantis")
+    with pytest.raises(UnknownProfileError, match="choose one of: eu-mica, hk, sg-mas, us-genius"):
+        create_app(Settings(_env_file=None, database_url=database_url))  # type: ignore[call-arg]
+
+
+def test_a_profile_fee_is_disclosed_in_the_quote_and_eu_mica_refuses_any_fee(app: FastAPI, client: TestClient) -> None:
+    hk = app.state.profile
+    app.state.profile = replace(hk, redemption_fee_bps=25)  # R14: a disclosed 0.25% fee
+    quote = client.get("/v1/redemptions/quote", params={"amount": "8000.00"}).json()
+    assert (quote["fee"], quote["payout"]) == ("20.00", "7980.00")
+    from compliance.profiles import ProfileError, load_profile
+
+    with pytest.raises(ProfileError, match="redemption_fee_bps"):
+        replace(load_profile("eu-mica"), redemption_fee_bps=25)  # R60: redemption is free under eu-mica
