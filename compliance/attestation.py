@@ -379,7 +379,7 @@ def build_report(inputs: AttestationInputs) -> dict[str, object]:
             "matches_supply": pol_matches,
             "how_to_verify": (
                 "Fetch your proof (GET /v1/attestations/{id}/proofs/{address}) and run "
-                "`python -m compliance.verify_proof proof.json --root <root_hash>`."
+                f"`python -m compliance.verify_proof proof.json --root {liabilities.root_hash}`."
             ),
         },
         "audit_anchor": None
@@ -389,8 +389,8 @@ def build_report(inputs: AttestationInputs) -> dict[str, object]:
             "seq": inputs.audit_anchor.seq,
             "hash": inputs.audit_anchor.hash,
             "how_to_verify": (
-                "Export the audit log (GET /v1/audit-log/export), run "
-                "`python -m compliance.audit_export audit-log.jsonl` and find this seq and hash."
+                "Export the audit log (GET /v1/audit-log/export) and run `python -m compliance.audit_export "
+                f"audit-log.jsonl --anchor {inputs.audit_anchor.seq}:{inputs.audit_anchor.hash}`."
             ),
         },
         "history": [

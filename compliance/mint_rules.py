@@ -115,7 +115,8 @@ def check_mint(ctx: MintContext, profile: RegimeProfile) -> Decision:
         return Decision.reject(
             codes.OVER_DAILY_LIMIT,
             f"amount {format_fen(amount)} is above what is left of today's mint limit for "
-            f"{_limit_owner(ctx.customer_risk, ctx.daily_limit_fen)} ({format_fen(left)} of {format_fen(daily_limit)}); "
+            f"{_limit_owner(ctx.customer_risk, ctx.daily_limit_fen)} "
+            f"({format_fen(left)} of {format_fen(daily_limit)}); "
             "mint less or wait until tomorrow",
             "R12",
         )

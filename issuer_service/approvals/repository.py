@@ -27,8 +27,11 @@ def add_vote(session: Session, vote: ApprovalVote) -> ApprovalVote:
 
 
 def votes(session: Session, request_id: str) -> list[ApprovalVote]:
-    stmt = select(ApprovalVote).where(ApprovalVote.request_id == request_id).order_by(ApprovalVote.created_at,
-                                                                                      ApprovalVote.id)
+    stmt = (
+        select(ApprovalVote)
+        .where(ApprovalVote.request_id == request_id)
+        .order_by(ApprovalVote.created_at, ApprovalVote.id)
+    )
     return list(session.execute(stmt).scalars())
 
 
@@ -36,18 +39,28 @@ def votes_for(session: Session, request_ids: list[str]) -> dict[str, list[Approv
     found: dict[str, list[ApprovalVote]] = {request_id: [] for request_id in request_ids}
     if not request_ids:
         return found
-    stmt = select(ApprovalVote).where(ApprovalVote.request_id.in_(request_ids)).order_by(ApprovalVote.created_at,
-                                                                                         ApprovalVote.id)
+    stmt = (
+        select(ApprovalVote)
+        .where(ApprovalVote.request_id.in_(request_ids))
+        .order_by(ApprovalVote.created_at, ApprovalVote.id)
+    )
     for vote in session.execute(stmt).scalars():
         found[vote.request_id].append(vote)
     return found
 
 
-def for_subject(session: Session, subject_type: str, subject_id: str, *, action: str | None = None,
-                statuses: tuple[str, ...] | None = None) -> list[ApprovalRequest]:
+def for_subject(
+    session: Session,
+    subject_type: str,
+    subject_id: str,
+    *,
+    action: str | None = None,
+    statuses: tuple[str, ...] | None = None,
+) -> list[ApprovalRequest]:
     """Requests about one subject, newest first."""
-    stmt = select(ApprovalRequest).where(ApprovalRequest.subject_type == subject_type,
-                                         ApprovalRequest.subject_id == subject_id)
+    stmt = select(ApprovalRequest).where(
+        ApprovalRequest.subject_type == subject_type, ApprovalRequest.subject_id == subject_id
+    )
     if action is not None:
         stmt = stmt.where(ApprovalRequest.action == action)
     if statuses is not None:
@@ -55,8 +68,9 @@ def for_subject(session: Session, subject_type: str, subject_id: str, *, action:
     return list(session.execute(stmt.order_by(ApprovalRequest.id.desc())).scalars())
 
 
-def list_after(session: Session, *, status: str | None, action: str | None, after_id: str | None,
-               limit: int) -> list[ApprovalRequest]:
+def list_after(
+    session: Session, *, status: str | None, action: str | None, after_id: str | None, limit: int
+) -> list[ApprovalRequest]:
     stmt = select(ApprovalRequest).order_by(ApprovalRequest.id).limit(limit)
     if status is not None:
         stmt = stmt.where(ApprovalRequest.status == status)
@@ -68,6 +82,9 @@ def list_after(session: Session, *, status: str | None, action: str | None, afte
 
 
 def pending_counts(session: Session) -> dict[str, int]:
-    stmt = (select(ApprovalRequest.action, func.count()).where(ApprovalRequest.status == "pending")
-            .group_by(ApprovalRequest.action))
+    stmt = (
+        select(ApprovalRequest.action, func.count())
+        .where(ApprovalRequest.status == "pending")
+        .group_by(ApprovalRequest.action)
+    )
     return {str(action): int(count) for action, count in session.execute(stmt).all()}

@@ -7,7 +7,13 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request
 
 from issuer_service.approvals import service
-from issuer_service.approvals.schemas import ApprovalDecisionIn, ApprovalOut, ApprovalRejectIn, ApprovalStatus, PolicyOut
+from issuer_service.approvals.schemas import (
+    ApprovalDecisionIn,
+    ApprovalOut,
+    ApprovalRejectIn,
+    ApprovalStatus,
+    PolicyOut,
+)
 from issuer_service.auth import Principal, require
 from issuer_service.dependencies import SessionDep
 from issuer_service.pagination import CursorQuery, LimitQuery, Page
@@ -26,7 +32,10 @@ def get_policy(principal: StaffDep) -> PolicyOut:
 
 @router.get("", response_model=Page[ApprovalOut], summary="List approval requests (R40)")
 def list_approvals(
-    session: SessionDep, principal: StaffDep, limit: LimitQuery = 50, cursor: CursorQuery = None,
+    session: SessionDep,
+    principal: StaffDep,
+    limit: LimitQuery = 50,
+    cursor: CursorQuery = None,
     status: Annotated[ApprovalStatus | None, Query(description="Only this status.", examples=["pending"])] = None,
     action: Annotated[str | None, Query(max_length=40, description="Only this action.", examples=["seizure"])] = None,
 ) -> Page[ApprovalOut]:
@@ -38,15 +47,22 @@ def get_approval(approval_id: str, session: SessionDep, principal: StaffDep) -> 
     return service.get_request(session, approval_id)
 
 
-@router.post("/{approval_id}/approve", response_model=ApprovalOut,
-             summary="Approve; the change runs when enough distinct principals have (R40)")
-def approve(approval_id: str, body: ApprovalDecisionIn, request: Request, session: SessionDep,
-            principal: DeciderDep) -> ApprovalOut:
+@router.post(
+    "/{approval_id}/approve",
+    response_model=ApprovalOut,
+    summary="Approve; the change runs when enough distinct principals have (R40)",
+)
+def approve(
+    approval_id: str, body: ApprovalDecisionIn, request: Request, session: SessionDep, principal: DeciderDep
+) -> ApprovalOut:
     context = service.ApprovalContext(profile=request.app.state.profile, gateway=request.app.state.gateway)
     return service.approve(session, actor=principal, request_id=approval_id, body=body, context=context)
 
 
-@router.post("/{approval_id}/reject", response_model=ApprovalOut,
-             summary="Reject (an approver) or withdraw (the requester) a pending request")
+@router.post(
+    "/{approval_id}/reject",
+    response_model=ApprovalOut,
+    summary="Reject (an approver) or withdraw (the requester) a pending request",
+)
 def reject(approval_id: str, body: ApprovalRejectIn, session: SessionDep, principal: DeciderDep) -> ApprovalOut:
     return service.reject(session, actor=principal, request_id=approval_id, body=body)

@@ -16,10 +16,16 @@ class ApprovalDecisionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     reference: Text200 | None = Field(
-        default=None, description="Evidence the approver relies on (case file, EDD report); required where the "
-                                  "policy says reference_required.", examples=["EDD-2026-0007"])
-    note: Note | None = Field(default=None, description="Free-text reason, kept in the audit log (R50).",
-                              examples=["source of funds verified against bank statements"])
+        default=None,
+        description="Evidence the approver relies on (case file, EDD report); required where the "
+        "policy says reference_required.",
+        examples=["EDD-2026-0007"],
+    )
+    note: Note | None = Field(
+        default=None,
+        description="Free-text reason, kept in the audit log (R50).",
+        examples=["source of funds verified against bank statements"],
+    )
 
 
 class ApprovalVoteOut(BaseModel):
@@ -36,14 +42,17 @@ class ApprovalOut(BaseModel):
     subject_type: str = Field(description="What it is about.", examples=["seizure"])
     subject_id: str = Field(description="Id of the subject.", examples=["szr_018c2f1e3a4b9f3e2d1c0b0a"])
     summary: str = Field(description="One line for the approver.", examples=["seize 100.00 from 0x5173…"])
-    payload: dict[str, object] = Field(description="The exact change that runs when approved.",
-                                       examples=[{"daily_mint_limit_fen": 500000}])
-    status: ApprovalStatus = Field(description="pending until enough distinct approvers agree (R40).",
-                                   examples=["pending"])
+    payload: dict[str, object] = Field(
+        description="The exact change that runs when approved.", examples=[{"daily_mint_limit_fen": 500000}]
+    )
+    status: ApprovalStatus = Field(
+        description="pending until enough distinct approvers agree (R40).", examples=["pending"]
+    )
     required_approvals: int = Field(description="Distinct approvers needed besides the requester.", examples=[1])
     approver_roles: list[str] = Field(description="Roles that may approve.", examples=[["compliance", "admin"]])
-    requested_by: str = Field(description="The maker; never an approver of their own request.",
-                              examples=["key_018c2f1e3a4b"])
+    requested_by: str = Field(
+        description="The maker; never an approver of their own request.", examples=["key_018c2f1e3a4b"]
+    )
     requester_role: str = Field(description="The maker's role.", examples=["compliance"])
     approvals: list[ApprovalVoteOut] = Field(description="Approvals so far, oldest first.", examples=[[]])
     rule_ids: list[str] = Field(description="Rules this approval enforces.", examples=[["R24", "R40"]])
@@ -56,8 +65,10 @@ class ApprovalOut(BaseModel):
 class ApprovalRejectIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    note: Note = Field(description="Why it is rejected (or withdrawn by the requester).",
-                       examples=["legal basis does not cover this wallet"])
+    note: Note = Field(
+        description="Why it is rejected (or withdrawn by the requester).",
+        examples=["legal basis does not cover this wallet"],
+    )
 
 
 class PolicyRuleOut(BaseModel):
@@ -71,5 +82,4 @@ class PolicyRuleOut(BaseModel):
 
 class PolicyOut(BaseModel):
     version: str = Field(description="Policy file version.", examples=["2026-01"])
-    actions: dict[str, PolicyRuleOut] = Field(description="Each action's maker-checker rule (R40).",
-                                              examples=[{}])
+    actions: dict[str, PolicyRuleOut] = Field(description="Each action's maker-checker rule (R40).", examples=[{}])

@@ -75,28 +75,60 @@ def policy() -> ApprovalPolicy:
 
 def _rule_of(request: ApprovalRequest) -> ApprovalRule:
     # The stored count and roles, not today's policy: approvals in flight keep their terms.
-    return replace(policy().rule(request.action), approvals_required=request.required_approvals,
-                   approver_roles=frozenset(request.approver_roles.split(",")))
+    return replace(
+        policy().rule(request.action),
+        approvals_required=request.required_approvals,
+        approver_roles=frozenset(request.approver_roles.split(",")),
+    )
 
 
-def open_request(session: Session, *, action: str, subject_type: str, subject_id: str, payload: dict[str, Any],
-                 summary: str, requester: Principal) -> ApprovalRequest:
+def open_request(
+    session: Session,
+    *,
+    action: str,
+    subject_type: str,
+    subject_id: str,
+    payload: dict[str, Any],
+    summary: str,
+    requester: Principal,
+) -> ApprovalRequest:
     """Open a request in the caller's transaction. Refuses a requester role the policy does not name."""
     rule = policy().rule(action)
     decision = check_requester(rule, requester.role)
     if not decision.allowed:
         raise Forbidden(decision.message, reason_code=decision.reason_code)
-    request = repository.add(session, ApprovalRequest(
-        id=new_id("apq"), action=action, subject_type=subject_type, subject_id=subject_id, summary=summary[:300],
-        payload_json=json.dumps(payload, sort_keys=True), status="pending",
-        required_approvals=rule.approvals_required, approver_roles=",".join(sorted(rule.approver_roles)),
-        requested_by=requester.id, requester_role=requester.role, created_at=utc_now(),
-    ))
-    append_audit(session, actor=requester.id, action="approval.requested", entity_type="approval_request",
-                 entity_id=request.id, data={"action": action, "subject_type": subject_type,
-                                             "subject_id": subject_id, "payload": payload,
-                                             "required_approvals": rule.approvals_required},
-                 rule_ids=list(rule.rule_ids))
+    request = repository.add(
+        session,
+        ApprovalRequest(
+            id=new_id("apq"),
+            action=action,
+            subject_type=subject_type,
+            subject_id=subject_id,
+            summary=summary[:300],
+            payload_json=json.dumps(payload, sort_keys=True),
+            status="pending",
+            required_approvals=rule.approvals_required,
+            approver_roles=",".join(sorted(rule.approver_roles)),
+            requested_by=requester.id,
+            requester_role=requester.role,
+            created_at=utc_now(),
+        ),
+    )
+    append_audit(
+        session,
+        actor=requester.id,
+        action="approval.requested",
+        entity_type="approval_request",
+        entity_id=request.id,
+        data={
+            "action": action,
+            "subject_type": subject_type,
+            "subject_id": subject_id,
+            "payload": payload,
+            "required_approvals": rule.approvals_required,
+        },
+        rule_ids=list(rule.rule_ids),
+    )
     return request
 
 
@@ -105,32 +137,60 @@ def payload_of(request: ApprovalRequest) -> dict[str, Any]:
     return data
 
 
-def approve(session: Session, *, actor: Principal, request_id: str, body: ApprovalDecisionIn,
-            context: ApprovalContext) -> ApprovalOut:
+def approve(
+    session: Session, *, actor: Principal, request_id: str, body: ApprovalDecisionIn, context: ApprovalContext
+) -> ApprovalOut:
     request = _pending(session, request_id)
     rule = _rule_of(request)
     votes = repository.votes(session, request.id)
-    decision = check_approval(rule, requester_id=request.requested_by, approver_id=actor.id,
-                              approver_role=actor.role, prior_approver_ids=[v.approver_id for v in votes])
+    decision = check_approval(
+        rule,
+        requester_id=request.requested_by,
+        approver_id=actor.id,
+        approver_role=actor.role,
+        prior_approver_ids=[v.approver_id for v in votes],
+    )
     if not decision.allowed:  # R40: not the maker, not twice, only the policy's roles
         raise Forbidden(decision.message, reason_code=decision.reason_code)
     if rule.reference_required and body.reference is None:
-        raise ValidationFailed(f"approving {request.action} needs a reference to the evidence (for example the EDD "
-                               "report's file number)", field="body.reference")
-    vote = repository.add_vote(session, ApprovalVote(
-        id=new_id("apv"), request_id=request.id, approver_id=actor.id, approver_role=actor.role,
-        reference=body.reference, note=body.note, created_at=utc_now(),
-    ))
+        raise ValidationFailed(
+            f"approving {request.action} needs a reference to the evidence (for example the EDD report's file number)",
+            field="body.reference",
+        )
+    vote = repository.add_vote(
+        session,
+        ApprovalVote(
+            id=new_id("apv"),
+            request_id=request.id,
+            approver_id=actor.id,
+            approver_role=actor.role,
+            reference=body.reference,
+            note=body.note,
+            created_at=utc_now(),
+        ),
+    )
     votes.append(vote)
-    append_audit(session, actor=actor.id, action="approval.approved", entity_type="approval_request",
-                 entity_id=request.id, data={"action": request.action, "subject_id": request.subject_id,
-                                             "approvals": len(votes), "required_approvals": rule.approvals_required,
-                                             "reference": body.reference, "note": body.note},
-                 rule_ids=list(rule.rule_ids))
+    append_audit(
+        session,
+        actor=actor.id,
+        action="approval.approved",
+        entity_type="approval_request",
+        entity_id=request.id,
+        data={
+            "action": request.action,
+            "subject_id": request.subject_id,
+            "approvals": len(votes),
+            "required_approvals": rule.approvals_required,
+            "reference": body.reference,
+            "note": body.note,
+        },
+        rule_ids=list(rule.rule_ids),
+    )
     if approvals_complete(rule, len(votes)):
         request.status, request.decided_by, request.decided_at = "approved", actor.id, utc_now()
         _executor(request.action).on_approved(
-            session, request, actor, replace(context, reference=body.reference, note=body.note))
+            session, request, actor, replace(context, reference=body.reference, note=body.note)
+        )
     return to_out(request, votes)
 
 
@@ -139,13 +199,22 @@ def reject(session: Session, *, actor: Principal, request_id: str, body: Approva
     request = _pending(session, request_id)
     withdrawing = actor.id == request.requested_by
     if not withdrawing and actor.role not in _rule_of(request).approver_roles:
-        raise Forbidden(f"role {actor.role!r} cannot decide on {request.action}; it needs one of "
-                        f"{request.approver_roles.split(',')}", reason_code="approver_role_not_allowed")
+        raise Forbidden(
+            f"role {actor.role!r} cannot decide on {request.action}; it needs one of "
+            f"{request.approver_roles.split(',')}",
+            reason_code="approver_role_not_allowed",
+        )
     request.status = "cancelled" if withdrawing else "rejected"
     request.decided_by, request.decided_at, request.decision_note = actor.id, utc_now(), body.note
-    append_audit(session, actor=actor.id, action=f"approval.{request.status}", entity_type="approval_request",
-                 entity_id=request.id, data={"action": request.action, "subject_id": request.subject_id,
-                                             "note": body.note}, rule_ids=list(_rule_of(request).rule_ids))
+    append_audit(
+        session,
+        actor=actor.id,
+        action=f"approval.{request.status}",
+        entity_type="approval_request",
+        entity_id=request.id,
+        data={"action": request.action, "subject_id": request.subject_id, "note": body.note},
+        rule_ids=list(_rule_of(request).rule_ids),
+    )
     hook = _executor(request.action).on_rejected
     if hook is not None:
         hook(session, request, actor)
@@ -157,10 +226,20 @@ def cancel(session: Session, request: ApprovalRequest, *, actor: str, note: str)
     if request.status != "pending":
         return
     request.status, request.decided_by, request.decided_at, request.decision_note = (
-        "cancelled", actor, utc_now(), note)
-    append_audit(session, actor=actor, action="approval.cancelled", entity_type="approval_request",
-                 entity_id=request.id, data={"action": request.action, "subject_id": request.subject_id,
-                                             "note": note}, rule_ids=["R40"])
+        "cancelled",
+        actor,
+        utc_now(),
+        note,
+    )
+    append_audit(
+        session,
+        actor=actor,
+        action="approval.cancelled",
+        entity_type="approval_request",
+        entity_id=request.id,
+        data={"action": request.action, "subject_id": request.subject_id, "note": note},
+        rule_ids=["R40"],
+    )
 
 
 def _pending(session: Session, request_id: str) -> ApprovalRequest:
@@ -187,10 +266,10 @@ def get_request(session: Session, request_id: str) -> ApprovalOut:
     return to_out(request, repository.votes(session, request.id))
 
 
-def list_requests(session: Session, *, status: str | None, action: str | None, limit: int,
-                  cursor: str | None) -> Page[ApprovalOut]:
-    rows = repository.list_after(session, status=status, action=action, after_id=decode_cursor(cursor),
-                                 limit=limit + 1)
+def list_requests(
+    session: Session, *, status: str | None, action: str | None, limit: int, cursor: str | None
+) -> Page[ApprovalOut]:
+    rows = repository.list_after(session, status=status, action=action, after_id=decode_cursor(cursor), limit=limit + 1)
     page, next_cursor = page_of(rows, limit, key=lambda r: r.id)
     votes = repository.votes_for(session, [r.id for r in page])
     return Page[ApprovalOut](items=[to_out(r, votes[r.id]) for r in page], next_cursor=next_cursor)
@@ -199,18 +278,35 @@ def list_requests(session: Session, *, status: str | None, action: str | None, l
 def policy_out() -> PolicyOut:
     data = policy().as_data()
     actions: dict[str, Any] = data["actions"]  # type: ignore[assignment]
-    return PolicyOut(version=policy().version,
-                     actions={name: PolicyRuleOut(**rule) for name, rule in actions.items()})
+    return PolicyOut(version=policy().version, actions={name: PolicyRuleOut(**rule) for name, rule in actions.items()})
 
 
 def to_out(request: ApprovalRequest, votes: list[ApprovalVote]) -> ApprovalOut:
     return ApprovalOut(
-        id=request.id, action=request.action, subject_type=request.subject_type, subject_id=request.subject_id,
-        summary=request.summary, payload=payload_of(request), status=request.status,  # type: ignore[arg-type]
-        required_approvals=request.required_approvals, approver_roles=request.approver_roles.split(","),
-        requested_by=request.requested_by, requester_role=request.requester_role,
-        approvals=[ApprovalVoteOut(approver_id=v.approver_id, approver_role=v.approver_role, reference=v.reference,
-                                   note=v.note, created_at=v.created_at) for v in votes],
-        rule_ids=list(_rule_of(request).rule_ids), created_at=request.created_at, decided_by=request.decided_by,
-        decided_at=request.decided_at, decision_note=request.decision_note,
+        id=request.id,
+        action=request.action,
+        subject_type=request.subject_type,
+        subject_id=request.subject_id,
+        summary=request.summary,
+        payload=payload_of(request),
+        status=request.status,  # type: ignore[arg-type]
+        required_approvals=request.required_approvals,
+        approver_roles=request.approver_roles.split(","),
+        requested_by=request.requested_by,
+        requester_role=request.requester_role,
+        approvals=[
+            ApprovalVoteOut(
+                approver_id=v.approver_id,
+                approver_role=v.approver_role,
+                reference=v.reference,
+                note=v.note,
+                created_at=v.created_at,
+            )
+            for v in votes
+        ],
+        rule_ids=list(_rule_of(request).rule_ids),
+        created_at=request.created_at,
+        decided_by=request.decided_by,
+        decided_at=request.decided_at,
+        decision_note=request.decision_note,
     )

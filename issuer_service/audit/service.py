@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from compliance.audit_chain import make_record, verify_chain
+from compliance.audit_chain import canonical_json, make_record, verify_chain
 from issuer_service.audit import repository
 from issuer_service.audit.schemas import AuditRecord, AuditVerification
 from issuer_service.clock import iso_utc, utc_now
@@ -126,5 +125,6 @@ def export_lines(make_session: sessionmaker[Session]) -> Iterator[bytes]:
         if not chunk:
             return
         for record in chunk:
-            yield json.dumps(record, ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
+            # Canonical JSON: an offline verifier can hash each line's bytes as they are.
+            yield canonical_json(record) + b"\n"
         after = chunk[-1]["seq"]

@@ -27,8 +27,9 @@ def compliance_metrics(sessions: sessionmaker[Session], profile: RegimeProfile, 
     try:
         with sessions() as session:
             cases = screening.counts_by_status(session)
-            frozen = int(session.execute(select(func.count()).select_from(Wallet).where(Wallet.frozen.is_(True)))
-                         .scalar_one())
+            frozen = int(
+                session.execute(select(func.count()).select_from(Wallet).where(Wallet.frozen.is_(True))).scalar_one()
+            )
             pending = approvals.pending_counts(session)
             findings = transfer_findings(session, profile, now)
     except Exception as exc:  # noqa: BLE001 - a scrape reports what it can
@@ -39,11 +40,14 @@ def compliance_metrics(sessions: sessionmaker[Session], profile: RegimeProfile, 
         family.add_metric([status], cases.get(status, 0))
     yield family
     yield GaugeMetricFamily("cnh_frozen_wallets", "Wallets confirmed frozen on chain (R24)", value=frozen)
-    approvals_family = GaugeMetricFamily("cnh_pending_approvals", "Approval requests waiting, by action (R40)",
-                                         labels=["action"])
+    approvals_family = GaugeMetricFamily(
+        "cnh_pending_approvals", "Approval requests waiting, by action (R40)", labels=["action"]
+    )
     for action, count in sorted(pending.items()):
         approvals_family.add_metric([action], count)
     yield approvals_family
-    yield GaugeMetricFamily("cnh_travel_rule_flagged_transfers",
-                            "Customer transfers at or above the threshold without a timely travel-rule record (R25)",
-                            value=sum(f.flagged for f in findings))
+    yield GaugeMetricFamily(
+        "cnh_travel_rule_flagged_transfers",
+        "Customer transfers at or above the threshold without a timely travel-rule record (R25)",
+        value=sum(f.flagged for f in findings),
+    )

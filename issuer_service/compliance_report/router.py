@@ -18,8 +18,11 @@ router = APIRouter(prefix="/v1/compliance", tags=["compliance"])
 ReaderDep = Annotated[Principal, Depends(require("compliance", "auditor"))]
 
 
-@router.get("/report", response_model=ComplianceReportOut,
-            summary="SLA breaches, travel-rule gaps, screening, freezes, seizures, approvals (R13, R23-R25, R40)")
+@router.get(
+    "/report",
+    response_model=ComplianceReportOut,
+    summary="SLA breaches, travel-rule gaps, screening, freezes, seizures, approvals (R13, R23-R25, R40)",
+)
 def report(request: Request, session: SessionDep, principal: ReaderDep) -> ComplianceReportOut:
     return service.build_report(session, request.app.state.profile, utc_now())
 

@@ -27,27 +27,33 @@ class SlaSectionOut(BaseModel):
     paid_on_time: int = Field(description="Paid by their deadline.", examples=[9])
     paid_late: list[SlaBreachOut] = Field(description="Paid after the deadline (R13 breach).", examples=[[]])
     overdue: list[SlaBreachOut] = Field(description="Still unpaid past the deadline (R13 breach).", examples=[[]])
-    fee_disclosure: str = Field(description="Where fees are disclosed (R14).",
-                                examples=["GET /v1/redemptions/quote before the request; fee on every receipt"])
+    fee_disclosure: str = Field(
+        description="Where fees are disclosed (R14).",
+        examples=["GET /v1/redemptions/quote before the request; fee on every receipt"],
+    )
 
 
 class FlaggedTransferOut(BaseModel):
     tx_hash: str = Field(description="The transfer.", examples=["0x" + "ab" * 32])
     block_number: int = Field(description="Its block.", examples=[120])
-    from_address: str = Field(description="Sending customer wallet.", examples=["0x5173d6802bC4f3F7926C1196c4d0A86B2FC2D440"])
-    to_address: str = Field(description="Receiving customer wallet.", examples=["0x9d3D7d7C5e5a4e3F2b1A0f9E8d7C6b5A4f3E2d1C"])
+    from_address: str = Field(
+        description="Sending customer wallet.", examples=["0x5173d6802bC4f3F7926C1196c4d0A86B2FC2D440"]
+    )
+    to_address: str = Field(
+        description="Receiving customer wallet.", examples=["0x9d3D7d7C5e5a4e3F2b1A0f9E8d7C6b5A4f3E2d1C"]
+    )
     amount: str = Field(description="Amount in tCNH (decimal string).", examples=["8000.000000"])
     observed_at: datetime = Field(description="When the indexer saw it.", examples=["2026-01-05T08:00:00Z"])
-    problem: str = Field(description="missing (no record in the window) or late (recorded after it).",
-                         examples=["missing"])
+    problem: str = Field(
+        description="missing (no record in the window) or late (recorded after it).", examples=["missing"]
+    )
     recorded_at: datetime | None = Field(description="When a record arrived, if late.", examples=[None])
 
 
 class TravelRuleSectionOut(BaseModel):
     threshold: FenString = Field(description="Full data set from this amount (R25).", examples=["7300.00"])
     record_window_seconds: int = Field(description="Time allowed to record a transfer.", examples=[86400])
-    transfers_at_or_above_threshold: int = Field(description="Customer-to-customer transfers checked.",
-                                                 examples=[3])
+    transfers_at_or_above_threshold: int = Field(description="Customer-to-customer transfers checked.", examples=[3])
     recorded: int = Field(description="With a record in time.", examples=[2])
     awaiting_record: int = Field(description="Still inside the window without a record.", examples=[0])
     flagged: list[FlaggedTransferOut] = Field(description="Missing or late records (R25).", examples=[[]])
@@ -87,5 +93,6 @@ class ComplianceReportOut(BaseModel):
     travel_rule: TravelRuleSectionOut = Field(description="R25.")
     screening: ScreeningSectionOut = Field(description="R23.")
     enforcement: EnforcementSectionOut = Field(description="R24.")
-    pending_approvals: dict[str, int] = Field(description="Approval requests waiting, by action (R40).",
-                                              examples=[{"seizure": 1}])
+    pending_approvals: dict[str, int] = Field(
+        description="Approval requests waiting, by action (R40).", examples=[{"seizure": 1}]
+    )

@@ -15,9 +15,14 @@ from issuer_service.due_diligence.schemas import DueDiligenceOut
 router = APIRouter(prefix="/v1/customers", tags=["customers"])
 
 
-@router.get("/{customer_id}/due-diligence", response_model=DueDiligenceOut,
-            summary="KYC, enhanced due diligence and screening state of a customer (R20, R23)")
-def get_due_diligence(customer_id: CustomerIdPath, session: SessionDep,
-                      principal: Annotated[Principal, Depends(require("operator", "compliance", "auditor"))]
-                      ) -> DueDiligenceOut:
+@router.get(
+    "/{customer_id}/due-diligence",
+    response_model=DueDiligenceOut,
+    summary="KYC, enhanced due diligence and screening state of a customer (R20, R23)",
+)
+def get_due_diligence(
+    customer_id: CustomerIdPath,
+    session: SessionDep,
+    principal: Annotated[Principal, Depends(require("operator", "compliance", "auditor"))],
+) -> DueDiligenceOut:
     return service.due_diligence(session, customer_id=customer_id)

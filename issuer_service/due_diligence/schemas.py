@@ -14,12 +14,16 @@ class DueDiligenceOut(BaseModel):
     status: str = Field(description="active, or blocked by a sanctions screening case (R23).", examples=["active"])
     enhanced_due_diligence: Literal["not_required", "pending", "completed"] = Field(
         description="High risk needs enhanced due diligence recorded by a second compliance officer before any "
-                    "mint or redemption (R20).", examples=["pending"])
-    edd_approval_id: str | None = Field(description="The approval request a second compliance officer approves "
-                                                    "(POST /v1/approvals/{id}/approve with the EDD reference).",
-                                        examples=["apq_018c2f1e3a4b9f3e2d1c0b0a"])
+        "mint or redemption (R20).",
+        examples=["pending"],
+    )
+    edd_approval_id: str | None = Field(
+        description="The approval request a second compliance officer approves "
+        "(POST /v1/approvals/{id}/approve with the EDD reference).",
+        examples=["apq_018c2f1e3a4b9f3e2d1c0b0a"],
+    )
     edd_reference: str | None = Field(description="EDD evidence cited by the approver.", examples=["EDD-2026-0007"])
-    unresolved_screening_cases: list[str] = Field(description="Open or confirmed screening cases (R23).",
-                                                  examples=[[]])
-    may_transact: bool = Field(description="KYC approved, not blocked, and EDD complete where required.",
-                               examples=[False])
+    unresolved_screening_cases: list[str] = Field(description="Open or confirmed screening cases (R23).", examples=[[]])
+    may_transact: bool = Field(
+        description="KYC approved, not blocked, and EDD complete where required.", examples=[False]
+    )

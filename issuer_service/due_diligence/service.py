@@ -39,24 +39,41 @@ def edd_pending(session: Session, customer: Customer) -> bool:
 
 def after_kyc_decision(session: Session, *, actor: Principal, customer: Customer, decision: KycDecision) -> None:
     """Every KYC decision supersedes earlier EDD requests; a high-risk approval opens a new one."""
-    for request in approval_repository.for_subject(session, "customer", customer.id, action=ACTION,
-                                                   statuses=("pending",)):
+    for request in approval_repository.for_subject(
+        session, "customer", customer.id, action=ACTION, statuses=("pending",)
+    ):
         approvals.cancel(session, request, actor=actor.id, note=f"superseded by KYC decision {decision.id}")
     if decision.decision == "approved" and decision.risk == "high":
         approvals.open_request(
-            session, action=ACTION, subject_type="customer", subject_id=customer.id,
+            session,
+            action=ACTION,
+            subject_type="customer",
+            subject_id=customer.id,
             payload={"customer_id": customer.id, "kyc_decision_id": decision.id, "kyc_reference": decision.reference},
-            summary=f"enhanced due diligence of high-risk customer {customer.name}", requester=actor)
+            summary=f"enhanced due diligence of high-risk customer {customer.name}",
+            requester=actor,
+        )
 
 
-def _completed(session: Session, request: ApprovalRequest, actor: Principal, context: approvals.ApprovalContext
-               ) -> None:
-    append_audit(session, actor=actor.id, action="customer.edd_completed", entity_type="customer",
-                 entity_id=request.subject_id,
-                 data={"approval_id": request.id, "kyc_decision_id": approvals.payload_of(request)["kyc_decision_id"],
-                       "kyc_approved_by": request.requested_by, "edd_recorded_by": actor.id,
-                       "reference": context.reference, "note": context.note},
-                 rule_ids=["R20", "R40"])
+def _completed(
+    session: Session, request: ApprovalRequest, actor: Principal, context: approvals.ApprovalContext
+) -> None:
+    append_audit(
+        session,
+        actor=actor.id,
+        action="customer.edd_completed",
+        entity_type="customer",
+        entity_id=request.subject_id,
+        data={
+            "approval_id": request.id,
+            "kyc_decision_id": approvals.payload_of(request)["kyc_decision_id"],
+            "kyc_approved_by": request.requested_by,
+            "edd_recorded_by": actor.id,
+            "reference": context.reference,
+            "note": context.note,
+        },
+        rule_ids=["R20", "R40"],
+    )
 
 
 approvals.register_executor(ACTION, approvals.Executor(on_approved=_completed))
@@ -73,9 +90,13 @@ def due_diligence(session: Session, *, customer_id: str) -> DueDiligenceOut:
         reference = votes[-1].reference if votes else None
     unresolved = [c.id for c in screening.unresolved_for_customer(session, customer.id)]
     return DueDiligenceOut(
-        customer_id=customer.id, kyc_status=customer.kyc_status, risk=customer.risk, status=customer.status,
+        customer_id=customer.id,
+        kyc_status=customer.kyc_status,
+        risk=customer.risk,
+        status=customer.status,
         enhanced_due_diligence=status,  # type: ignore[arg-type]
-        edd_approval_id=request.id if request is not None else None, edd_reference=reference,
+        edd_approval_id=request.id if request is not None else None,
+        edd_reference=reference,
         unresolved_screening_cases=unresolved,
         may_transact=customer.kyc_status == "approved" and customer.status == "active" and status != "pending",
     )

@@ -9,8 +9,17 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from issuer_service.db import Base, UtcDateTime
 
-SEIZURE_STATUSES = ("pending_approval", "approved", "burn_submitted", "burned", "remint_submitted", "completed",
-                    "rejected", "failed", "remint_failed")
+SEIZURE_STATUSES = (
+    "pending_approval",
+    "approved",
+    "burn_submitted",
+    "burned",
+    "remint_submitted",
+    "completed",
+    "rejected",
+    "failed",
+    "remint_failed",
+)
 
 
 class WalletFreeze(Base):

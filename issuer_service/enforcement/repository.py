@@ -40,9 +40,12 @@ def wallets_held(session: Session) -> list[str]:
 def latest_freeze_tx(session: Session, wallet_id: str) -> ChainTx | None:
     """The newest freeze/unfreeze transaction of a wallet that did not fail: where the chain is
     heading. None when the service never sent one."""
-    stmt = (select(ChainTx).where(ChainTx.entity_type == FREEZE_ENTITY, ChainTx.entity_id == wallet_id,
-                                  ChainTx.status != "failed")
-            .order_by(ChainTx.created_at.desc(), ChainTx.id.desc()).limit(1))
+    stmt = (
+        select(ChainTx)
+        .where(ChainTx.entity_type == FREEZE_ENTITY, ChainTx.entity_id == wallet_id, ChainTx.status != "failed")
+        .order_by(ChainTx.created_at.desc(), ChainTx.id.desc())
+        .limit(1)
+    )
     return session.execute(stmt).scalar_one_or_none()
 
 

@@ -18,34 +18,49 @@ ComplianceDep = Annotated[Principal, Depends(require("compliance"))]
 ReaderDep = Annotated[Principal, Depends(require("compliance", "operator", "auditor"))]
 
 
-@router.post("/v1/wallets/{address}/freeze", status_code=202, response_model=WalletEnforcementOut,
-             summary="Freeze a wallet on chain: no send, no receive (R24)")
+@router.post(
+    "/v1/wallets/{address}/freeze",
+    status_code=202,
+    response_model=WalletEnforcementOut,
+    summary="Freeze a wallet on chain: no send, no receive (R24)",
+)
 def freeze(address: str, body: FreezeIn, session: SessionDep, principal: ComplianceDep) -> WalletEnforcementOut:
     return service.freeze_wallet(session, actor=principal, address=address, body=body)
 
 
-@router.post("/v1/wallets/{address}/unfreeze", status_code=202, response_model=WalletEnforcementOut,
-             summary="Lift compliance's freeze; screening freezes are lifted by clearing their case (R23, R24)")
+@router.post(
+    "/v1/wallets/{address}/unfreeze",
+    status_code=202,
+    response_model=WalletEnforcementOut,
+    summary="Lift compliance's freeze; screening freezes are lifted by clearing their case (R23, R24)",
+)
 def unfreeze(address: str, body: UnfreezeIn, session: SessionDep, principal: ComplianceDep) -> WalletEnforcementOut:
     return service.unfreeze_wallet(session, actor=principal, address=address, body=body)
 
 
-@router.get("/v1/wallets/{address}/freezes", response_model=WalletEnforcementOut,
-            summary="A wallet's freeze state and every hold on it (R24)")
+@router.get(
+    "/v1/wallets/{address}/freezes",
+    response_model=WalletEnforcementOut,
+    summary="A wallet's freeze state and every hold on it (R24)",
+)
 def freezes(address: str, session: SessionDep, principal: ReaderDep) -> WalletEnforcementOut:
     return service.get_enforcement(session, address=address)
 
 
-@router.post("/v1/seizures", status_code=202, response_model=SeizureOut,
-             summary="Ask to seize a frozen balance on a legal basis; a second principal approves (R24, R40)")
-def request_seizure(body: SeizureCreate, request: Request, session: SessionDep,
-                    principal: ComplianceDep) -> SeizureOut:
+@router.post(
+    "/v1/seizures",
+    status_code=202,
+    response_model=SeizureOut,
+    summary="Ask to seize a frozen balance on a legal basis; a second principal approves (R24, R40)",
+)
+def request_seizure(body: SeizureCreate, request: Request, session: SessionDep, principal: ComplianceDep) -> SeizureOut:
     return service.request_seizure(session, actor=principal, body=body, gateway=request.app.state.gateway)
 
 
 @router.get("/v1/seizures", response_model=Page[SeizureOut], summary="Seizures (R24)")
-def list_seizures(session: SessionDep, principal: ReaderDep, limit: LimitQuery = 50,
-                  cursor: CursorQuery = None) -> Page[SeizureOut]:
+def list_seizures(
+    session: SessionDep, principal: ReaderDep, limit: LimitQuery = 50, cursor: CursorQuery = None
+) -> Page[SeizureOut]:
     return service.list_seizures(session, limit=limit, cursor=cursor)
 
 

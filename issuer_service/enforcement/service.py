@@ -57,27 +57,55 @@ SEIZURE_ACTION = "seizure"
 
 # ---------------------------------------------------------------- holds, freeze and unfreeze
 def chain_target(session: Session, wallet: Wallet) -> str:
-    """"frozen" or "unfrozen": where the last freeze/unfreeze the service sent takes the wallet."""
+    """ "frozen" or "unfrozen": where the last freeze/unfreeze the service sent takes the wallet."""
     latest = repository.latest_freeze_tx(session, wallet.id)
     if latest is None:
         return "frozen" if wallet.frozen else "unfrozen"
     return "frozen" if latest.function == "freeze" else "unfrozen"
 
 
-def hold_wallet(session: Session, *, wallet: Wallet, actor: str, reason: str, legal_basis: str | None = None,
-                case_id: str | None = None) -> WalletFreeze:
+def hold_wallet(
+    session: Session,
+    *,
+    wallet: Wallet,
+    actor: str,
+    reason: str,
+    legal_basis: str | None = None,
+    case_id: str | None = None,
+) -> WalletFreeze:
     """Record a hold and, unless the chain is already heading to frozen, send `freeze` (R23, R24)."""
-    hold = WalletFreeze(id=new_id("frz"), wallet_id=wallet.id, address=wallet.address, reason=reason,
-                        legal_basis=legal_basis, case_id=case_id, requested_by=actor, created_at=utc_now())
+    hold = WalletFreeze(
+        id=new_id("frz"),
+        wallet_id=wallet.id,
+        address=wallet.address,
+        reason=reason,
+        legal_basis=legal_basis,
+        case_id=case_id,
+        requested_by=actor,
+        created_at=utc_now(),
+    )
     if chain_target(session, wallet) != "frozen":
-        row = outbox.enqueue(session, function="freeze", args=[wallet.address], entity_type=FREEZE_ENTITY,
-                             entity_id=wallet.id)
+        row = outbox.enqueue(
+            session, function="freeze", args=[wallet.address], entity_type=FREEZE_ENTITY, entity_id=wallet.id
+        )
         hold.freeze_chain_tx_id = row.id
     repository.add(session, hold)
-    append_audit(session, actor=actor, action="wallet.freeze_requested", entity_type="wallet", entity_id=wallet.id,
-                 data={"address": wallet.address, "hold_id": hold.id, "reason": reason, "legal_basis": legal_basis,
-                       "case_id": case_id, "freeze_tx_queued": hold.freeze_chain_tx_id is not None},
-                 rule_ids=["R23", "R24"] if case_id else ["R24"])
+    append_audit(
+        session,
+        actor=actor,
+        action="wallet.freeze_requested",
+        entity_type="wallet",
+        entity_id=wallet.id,
+        data={
+            "address": wallet.address,
+            "hold_id": hold.id,
+            "reason": reason,
+            "legal_basis": legal_basis,
+            "case_id": case_id,
+            "freeze_tx_queued": hold.freeze_chain_tx_id is not None,
+        },
+        rule_ids=["R23", "R24"] if case_id else ["R24"],
+    )
     return hold
 
 
@@ -89,15 +117,26 @@ def lift_holds(session: Session, *, wallet: Wallet, holds: list[WalletFreeze], a
     remaining = repository.holds(session, wallet.id)
     row = None
     if not remaining and chain_target(session, wallet) == "frozen":
-        row = outbox.enqueue(session, function="unfreeze", args=[wallet.address], entity_type=FREEZE_ENTITY,
-                             entity_id=wallet.id)
+        row = outbox.enqueue(
+            session, function="unfreeze", args=[wallet.address], entity_type=FREEZE_ENTITY, entity_id=wallet.id
+        )
         for hold in holds:
             hold.unfreeze_chain_tx_id = row.id
-    append_audit(session, actor=actor, action="wallet.unfreeze_requested" if row else "wallet.hold_lifted",
-                 entity_type="wallet", entity_id=wallet.id,
-                 data={"address": wallet.address, "hold_ids": [h.id for h in holds], "reason": reason,
-                       "holds_remaining": len(remaining), "unfreeze_tx_queued": row is not None},
-                 rule_ids=["R24"])
+    append_audit(
+        session,
+        actor=actor,
+        action="wallet.unfreeze_requested" if row else "wallet.hold_lifted",
+        entity_type="wallet",
+        entity_id=wallet.id,
+        data={
+            "address": wallet.address,
+            "hold_ids": [h.id for h in holds],
+            "reason": reason,
+            "holds_remaining": len(remaining),
+            "unfreeze_tx_queued": row is not None,
+        },
+        rule_ids=["R24"],
+    )
 
 
 def release_case_holds(session: Session, *, case_id: str, actor: str, reason: str) -> None:
@@ -123,8 +162,9 @@ def freeze_wallet(session: Session, *, actor: Principal, address: str, body: Fre
     """R24: a compliance officer freezes a wallet: no send, no receive, once the chain confirms."""
     wallet = _wallet(session, address, "path.address")
     if any(h.case_id is None for h in repository.holds(session, wallet.id)):
-        raise Conflict(f"wallet {wallet.address} is already frozen by compliance; lift that freeze first to "
-                       "record a new reason")
+        raise Conflict(
+            f"wallet {wallet.address} is already frozen by compliance; lift that freeze first to record a new reason"
+        )
     hold_wallet(session, wallet=wallet, actor=actor.id, reason=body.reason, legal_basis=body.legal_basis)
     return enforcement_view(session, wallet)
 
@@ -135,9 +175,12 @@ def unfreeze_wallet(session: Session, *, actor: Principal, address: str, body: U
     case_ids = {h.case_id for h in holds if h.case_id is not None}
     unresolved = [c.id for c in screening.cases_by_ids(session, case_ids) if c.status in ("open", "confirmed")]
     if unresolved:  # R23: a sanctions hit is cleared through its case, never around it
-        raise RuleRejected(f"wallet {wallet.address} is frozen by unresolved screening case(s) {unresolved}; "
-                           "clear the case (POST /v1/screening/cases/{id}/clear) instead",
-                           reason_code="sanctions_hit", rule_id="R23")
+        raise RuleRejected(
+            f"wallet {wallet.address} is frozen by unresolved screening case(s) {unresolved}; "
+            "clear the case (POST /v1/screening/cases/{id}/clear) instead",
+            reason_code="sanctions_hit",
+            rule_id="R23",
+        )
     if not holds and chain_target(session, wallet) == "unfrozen":
         raise Conflict(f"wallet {wallet.address} is not frozen")
     lift_holds(session, wallet=wallet, holds=holds, actor=actor.id, reason=body.reason)
@@ -151,11 +194,24 @@ def get_enforcement(session: Session, *, address: str) -> WalletEnforcementOut:
 def enforcement_view(session: Session, wallet: Wallet) -> WalletEnforcementOut:
     holds = repository.holds(session, wallet.id, unlifted_only=False)
     return WalletEnforcementOut(
-        wallet=wallet.address, customer_id=wallet.customer_id, frozen=wallet.frozen,
+        wallet=wallet.address,
+        customer_id=wallet.customer_id,
+        frozen=wallet.frozen,
         chain_target=chain_target(session, wallet),  # type: ignore[arg-type]
-        holds=[HoldOut(id=h.id, reason=h.reason, legal_basis=h.legal_basis, case_id=h.case_id,
-                       requested_by=h.requested_by, created_at=h.created_at, lifted_by=h.lifted_by,
-                       lifted_at=h.lifted_at, lift_reason=h.lift_reason) for h in holds],
+        holds=[
+            HoldOut(
+                id=h.id,
+                reason=h.reason,
+                legal_basis=h.legal_basis,
+                case_id=h.case_id,
+                requested_by=h.requested_by,
+                created_at=h.created_at,
+                lifted_by=h.lifted_by,
+                lifted_at=h.lifted_at,
+                lift_reason=h.lift_reason,
+            )
+            for h in holds
+        ],
     )
 
 
@@ -165,15 +221,27 @@ def _freeze_confirmed(session: Session, row: ChainTx) -> None:
     if wallet is None:  # pragma: no cover - the outbox row was written with a wallet
         return
     wallet.frozen = row.function == "freeze"  # the chain now says so (R24)
-    append_audit(session, actor=WORKER, action="wallet.frozen" if wallet.frozen else "wallet.unfrozen",
-                 entity_type="wallet", entity_id=wallet.id,
-                 data={"address": wallet.address, "tx_hash": row.tx_hash, "block_number": row.block_number},
-                 rule_ids=["R24"])
+    append_audit(
+        session,
+        actor=WORKER,
+        action="wallet.frozen" if wallet.frozen else "wallet.unfrozen",
+        entity_type="wallet",
+        entity_id=wallet.id,
+        data={"address": wallet.address, "tx_hash": row.tx_hash, "block_number": row.block_number},
+        rule_ids=["R24"],
+    )
 
 
 def _freeze_failed(session: Session, row: ChainTx, reason: str) -> None:
-    append_audit(session, actor=WORKER, action=f"wallet.{row.function}_failed", entity_type="wallet",
-                 entity_id=row.entity_id, data={"tx_hash": row.tx_hash, "reason": reason[:300]}, rule_ids=["R24"])
+    append_audit(
+        session,
+        actor=WORKER,
+        action=f"wallet.{row.function}_failed",
+        entity_type="wallet",
+        entity_id=row.entity_id,
+        data={"tx_hash": row.tx_hash, "reason": reason[:300]},
+        rule_ids=["R24"],
+    )
 
 
 register(FREEZE_ENTITY, OutboxHandler(on_confirmed=_freeze_confirmed, on_failed=_freeze_failed))
@@ -189,24 +257,35 @@ _EDGES = {
 }
 
 
-def _transition(session: Session, seizure: Seizure, to: str, *, actor: str,
-                data: dict[str, Any] | None = None) -> None:
+def _transition(session: Session, seizure: Seizure, to: str, *, actor: str, data: dict[str, Any] | None = None) -> None:
     """The only way a seizure changes status: checks the edge and writes the audit record (R50)."""
     if to not in _EDGES.get(seizure.status, set()):
         raise Conflict(f"seizure {seizure.id} is {seizure.status}; it cannot become {to}")
     previous, seizure.status, seizure.updated_at = seizure.status, to, utc_now()
     record = append_audit(
-        session, actor=actor, action=f"seizure.{to}", entity_type="seizure", entity_id=seizure.id,
-        data={"from": previous, "to": to, "wallet": seizure.address, "recovery_wallet": seizure.recovery_address,
-              "amount_fen": seizure.amount_fen, "legal_basis": seizure.legal_basis,
-              "case_reference": seizure.case_reference, **(data or {})},
+        session,
+        actor=actor,
+        action=f"seizure.{to}",
+        entity_type="seizure",
+        entity_id=seizure.id,
+        data={
+            "from": previous,
+            "to": to,
+            "wallet": seizure.address,
+            "recovery_wallet": seizure.recovery_address,
+            "amount_fen": seizure.amount_fen,
+            "legal_basis": seizure.legal_basis,
+            "case_reference": seizure.case_reference,
+            **(data or {}),
+        },
         rule_ids=["R24", "R40"] if to in ("approved", "rejected") else ["R16", "R24"],
     )
     seizure.last_audit_seq = record.seq
 
 
-def request_seizure(session: Session, *, actor: Principal, body: SeizureCreate,
-                    gateway: ChainGateway | None) -> SeizureOut:
+def request_seizure(
+    session: Session, *, actor: Principal, body: SeizureCreate, gateway: ChainGateway | None
+) -> SeizureOut:
     """R24: compliance asks to seize a frozen balance on a recorded legal basis; nothing moves until
     a second principal approves (R40)."""
     wallet = _wallet(session, body.wallet, "body.wallet")
@@ -214,12 +293,20 @@ def request_seizure(session: Session, *, actor: Principal, body: SeizureCreate,
     if recovery.id == wallet.id:
         raise Conflict("the recovery wallet must be another wallet", field="body.recovery_wallet")
     if not wallet.frozen or chain_target(session, wallet) != "frozen":
-        raise RuleRejected(f"wallet {wallet.address} is not frozen on chain; freeze it first and wait for the "
-                           "confirmation (R24: only a frozen balance can be seized)", reason_code="wallet_not_frozen",
-                           rule_id="R24", field="body.wallet")
+        raise RuleRejected(
+            f"wallet {wallet.address} is not frozen on chain; freeze it first and wait for the "
+            "confirmation (R24: only a frozen balance can be seized)",
+            reason_code="wallet_not_frozen",
+            rule_id="R24",
+            field="body.wallet",
+        )
     if recovery.status != "active" or recovery.frozen or chain_target(session, recovery) == "frozen":
-        raise RuleRejected(f"the recovery wallet {recovery.address} must be active and not frozen",
-                           reason_code="recovery_wallet_unusable", rule_id="R24", field="body.recovery_wallet")
+        raise RuleRejected(
+            f"the recovery wallet {recovery.address} must be active and not frozen",
+            reason_code="recovery_wallet_unusable",
+            rule_id="R24",
+            field="body.recovery_wallet",
+        )
     if repository.seizure_in_flight(session, wallet.id) is not None:
         raise Conflict(f"a seizure from {wallet.address} is already in progress", field="body.wallet")
     amount_fen = body.amount
@@ -228,31 +315,64 @@ def request_seizure(session: Session, *, actor: Principal, body: SeizureCreate,
         if amount_fen is None:
             amount_fen = balance_units // fen_to_units(1)
         elif fen_to_units(amount_fen) > balance_units:
-            raise RuleRejected(f"the wallet holds less than {format_fen(amount_fen)} tCNH", reason_code=
-                               "insufficient_token_balance", rule_id="R24", field="body.amount")
+            raise RuleRejected(
+                f"the wallet holds less than {format_fen(amount_fen)} tCNH",
+                reason_code="insufficient_token_balance",
+                rule_id="R24",
+                field="body.amount",
+            )
     if not amount_fen:
         raise Conflict(f"wallet {wallet.address} holds no whole fen to seize", field="body.amount")
     now = utc_now()
     seizure_id = new_id("szr")
     seizure = Seizure(
-        id=seizure_id, wallet_id=wallet.id, address=wallet.address, recovery_wallet_id=recovery.id,
-        recovery_address=recovery.address, amount_fen=amount_fen, legal_basis=body.legal_basis,
-        case_reference=body.case_reference, chain_case_id="0x" + hashlib.sha256(seizure_id.encode()).hexdigest(),
-        status="pending_approval", requested_by=actor.id, created_at=now, updated_at=now,
+        id=seizure_id,
+        wallet_id=wallet.id,
+        address=wallet.address,
+        recovery_wallet_id=recovery.id,
+        recovery_address=recovery.address,
+        amount_fen=amount_fen,
+        legal_basis=body.legal_basis,
+        case_reference=body.case_reference,
+        chain_case_id="0x" + hashlib.sha256(seizure_id.encode()).hexdigest(),
+        status="pending_approval",
+        requested_by=actor.id,
+        created_at=now,
+        updated_at=now,
     )
     repository.add(session, seizure)
     request = approvals.open_request(
-        session, action=SEIZURE_ACTION, subject_type="seizure", subject_id=seizure.id,
-        payload={"wallet": wallet.address, "recovery_wallet": recovery.address, "amount_fen": amount_fen,
-                 "legal_basis": body.legal_basis, "case_reference": body.case_reference},
-        summary=f"seize {format_fen(amount_fen)} tCNH from {wallet.address} to {recovery.address}", requester=actor)
+        session,
+        action=SEIZURE_ACTION,
+        subject_type="seizure",
+        subject_id=seizure.id,
+        payload={
+            "wallet": wallet.address,
+            "recovery_wallet": recovery.address,
+            "amount_fen": amount_fen,
+            "legal_basis": body.legal_basis,
+            "case_reference": body.case_reference,
+        },
+        summary=f"seize {format_fen(amount_fen)} tCNH from {wallet.address} to {recovery.address}",
+        requester=actor,
+    )
     seizure.approval_id = request.id
-    record = append_audit(session, actor=actor.id, action="seizure.requested", entity_type="seizure",
-                          entity_id=seizure.id,
-                          data={"wallet": wallet.address, "recovery_wallet": recovery.address,
-                                "amount_fen": amount_fen, "legal_basis": body.legal_basis,
-                                "case_reference": body.case_reference, "approval_id": request.id},
-                          rule_ids=["R24", "R40"])
+    record = append_audit(
+        session,
+        actor=actor.id,
+        action="seizure.requested",
+        entity_type="seizure",
+        entity_id=seizure.id,
+        data={
+            "wallet": wallet.address,
+            "recovery_wallet": recovery.address,
+            "amount_fen": amount_fen,
+            "legal_basis": body.legal_basis,
+            "case_reference": body.case_reference,
+            "approval_id": request.id,
+        },
+        rule_ids=["R24", "R40"],
+    )
     seizure.last_audit_seq = record.seq
     return seizure_out(seizure)
 
@@ -264,28 +384,40 @@ def _locked_seizure(session: Session, seizure_id: str) -> Seizure:
     return seizure
 
 
-def _on_approved(session: Session, request: ApprovalRequest, actor: Principal, context: approvals.ApprovalContext
-                 ) -> None:
+def _on_approved(
+    session: Session, request: ApprovalRequest, actor: Principal, context: approvals.ApprovalContext
+) -> None:
     seizure = _locked_seizure(session, request.subject_id)
     if is_paused(session):  # R41: the re-mint could not run; approve once the service is resumed
-        raise RuleRejected("the service is paused; approve the seizure after it resumes", reason_code="paused",
-                           rule_id="R41")
+        raise RuleRejected(
+            "the service is paused; approve the seizure after it resumes", reason_code="paused", rule_id="R41"
+        )
     wallet = wallets.get(session, seizure.wallet_id, lock=True)
     if wallet is None or not wallet.frozen:
         raise Conflict(f"wallet {seizure.address} is no longer frozen; the seizure cannot run")
-    row = outbox.enqueue(session, function="burnFrozen",
-                         args=[seizure.address, fen_to_units(seizure.amount_fen), seizure.chain_case_id],
-                         entity_type=SEIZURE_ENTITY, entity_id=seizure.id)
+    row = outbox.enqueue(
+        session,
+        function="burnFrozen",
+        args=[seizure.address, fen_to_units(seizure.amount_fen), seizure.chain_case_id],
+        entity_type=SEIZURE_ENTITY,
+        entity_id=seizure.id,
+    )
     seizure.burn_chain_tx_id, seizure.approved_by = row.id, actor.id
-    _transition(session, seizure, "approved", actor=actor.id,
-                data={"approval_id": request.id, "approved_by": actor.id, "note": context.note})
+    _transition(
+        session,
+        seizure,
+        "approved",
+        actor=actor.id,
+        data={"approval_id": request.id, "approved_by": actor.id, "note": context.note},
+    )
 
 
 def _on_rejected(session: Session, request: ApprovalRequest, actor: Principal) -> None:
     seizure = _locked_seizure(session, request.subject_id)
     seizure.reason = request.decision_note
-    _transition(session, seizure, "rejected", actor=actor.id, data={"approval_id": request.id,
-                                                                      "note": request.decision_note})
+    _transition(
+        session, seizure, "rejected", actor=actor.id, data={"approval_id": request.id, "note": request.decision_note}
+    )
 
 
 approvals.register_executor(SEIZURE_ACTION, approvals.Executor(on_approved=_on_approved, on_rejected=_on_rejected))
@@ -311,21 +443,43 @@ def _seizure_confirmed(session: Session, row: ChainTx) -> None:
         # The re-mint is accepted now: it counts as supply in flight (R1) with no new fiat, because
         # the reserve already backs these tokens.
         pool.in_flight_mint_fen += seizure.amount_fen
-        remint = outbox.enqueue(session, function="mint",
-                                args=[seizure.recovery_address, fen_to_units(seizure.amount_fen)],
-                                entity_type=SEIZURE_ENTITY, entity_id=seizure.id)
+        remint = outbox.enqueue(
+            session,
+            function="mint",
+            args=[seizure.recovery_address, fen_to_units(seizure.amount_fen)],
+            entity_type=SEIZURE_ENTITY,
+            entity_id=seizure.id,
+        )
         seizure.remint_chain_tx_id = remint.id
-        _transition(session, seizure, "burned", actor=WORKER,
-                    data={"tx_hash": row.tx_hash, "block_number": row.block_number,
-                          "chain_case_id": seizure.chain_case_id, "outstanding_fen_after": pool.outstanding_fen})
+        _transition(
+            session,
+            seizure,
+            "burned",
+            actor=WORKER,
+            data={
+                "tx_hash": row.tx_hash,
+                "block_number": row.block_number,
+                "chain_case_id": seizure.chain_case_id,
+                "outstanding_fen_after": pool.outstanding_fen,
+            },
+        )
         return
     if seizure.status == "burned":
         _seizure_submitted(session, row)
     reserves.mint_confirmed(pool, seizure.amount_fen)  # outstanding back up; reserve cash unchanged
     seizure.completed_at = utc_now()
-    _transition(session, seizure, "completed", actor=WORKER,
-                data={"tx_hash": row.tx_hash, "block_number": row.block_number,
-                      "outstanding_fen_after": pool.outstanding_fen, "reserve_cash_fen": pool.cash_fen})
+    _transition(
+        session,
+        seizure,
+        "completed",
+        actor=WORKER,
+        data={
+            "tx_hash": row.tx_hash,
+            "block_number": row.block_number,
+            "outstanding_fen_after": pool.outstanding_fen,
+            "reserve_cash_fen": pool.cash_fen,
+        },
+    )
 
 
 def _seizure_failed(session: Session, row: ChainTx, reason: str) -> None:
@@ -337,12 +491,13 @@ def _seizure_failed(session: Session, row: ChainTx, reason: str) -> None:
     # The burn stands; the tokens were not re-issued. Reserves now exceed supply by the amount.
     pool = reserves.lock_pool(session)
     pool.in_flight_mint_fen -= seizure.amount_fen
-    _transition(session, seizure, "remint_failed", actor=WORKER, data={"tx_hash": row.tx_hash,
-                                                                         "reason": reason[:300]})
+    _transition(session, seizure, "remint_failed", actor=WORKER, data={"tx_hash": row.tx_hash, "reason": reason[:300]})
 
 
-register(SEIZURE_ENTITY, OutboxHandler(on_confirmed=_seizure_confirmed, on_failed=_seizure_failed,
-                                       on_submitted=_seizure_submitted))
+register(
+    SEIZURE_ENTITY,
+    OutboxHandler(on_confirmed=_seizure_confirmed, on_failed=_seizure_failed, on_submitted=_seizure_submitted),
+)
 
 
 def get_seizure(session: Session, seizure_id: str) -> SeizureOut:
@@ -360,10 +515,22 @@ def list_seizures(session: Session, *, limit: int, cursor: str | None) -> Page[S
 
 def seizure_out(s: Seizure) -> SeizureOut:
     return SeizureOut(
-        id=s.id, wallet=s.address, recovery_wallet=s.recovery_address, amount=s.amount_fen,
-        legal_basis=s.legal_basis, case_reference=s.case_reference, chain_case_id=s.chain_case_id,
+        id=s.id,
+        wallet=s.address,
+        recovery_wallet=s.recovery_address,
+        amount=s.amount_fen,
+        legal_basis=s.legal_basis,
+        case_reference=s.case_reference,
+        chain_case_id=s.chain_case_id,
         status=s.status,  # type: ignore[arg-type]
-        reason=s.reason, requested_by=s.requested_by, approval_id=s.approval_id, approved_by=s.approved_by,
-        burn_tx_hash=s.burn_tx_hash, remint_tx_hash=s.remint_tx_hash, audit_ref=s.last_audit_seq,
-        created_at=s.created_at, updated_at=s.updated_at, completed_at=s.completed_at,
+        reason=s.reason,
+        requested_by=s.requested_by,
+        approval_id=s.approval_id,
+        approved_by=s.approved_by,
+        burn_tx_hash=s.burn_tx_hash,
+        remint_tx_hash=s.remint_tx_hash,
+        audit_ref=s.last_audit_seq,
+        created_at=s.created_at,
+        updated_at=s.updated_at,
+        completed_at=s.completed_at,
     )

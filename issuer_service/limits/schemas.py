@@ -12,14 +12,18 @@ from issuer_service.money import FenAmount, FenString
 class LimitChangeIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    daily_mint_limit: FenAmount | None = Field(default=None, description="New daily mint limit for this customer "
-                                                                        "(CNH); omit to leave it as is.",
-                                               examples=["5000000.00"])
-    daily_redeem_limit: FenAmount | None = Field(default=None, description="New daily redemption limit (CNH); omit "
-                                                                          "to leave it as is.", examples=[None])
+    daily_mint_limit: FenAmount | None = Field(
+        default=None,
+        description="New daily mint limit for this customer (CNH); omit to leave it as is.",
+        examples=["5000000.00"],
+    )
+    daily_redeem_limit: FenAmount | None = Field(
+        default=None, description="New daily redemption limit (CNH); omit to leave it as is.", examples=[None]
+    )
     reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=2000)] = Field(
         description="Why; shown to the approver and kept in the audit log.",
-        examples=["treasury client with verified turnover of CNH 50m a month"])
+        examples=["treasury client with verified turnover of CNH 50m a month"],
+    )
 
     @model_validator(mode="after")
     def _something_changes(self) -> LimitChangeIn:
@@ -32,7 +36,8 @@ class LimitOut(BaseModel):
     limit: FenString = Field(description="Limit in force today (CNH).", examples=["50000.00"])
     source: Literal["profile", "override"] = Field(
         description="The profile's limit for the customer's risk, or an approved per-customer change.",
-        examples=["profile"])
+        examples=["profile"],
+    )
     used_today: FenString = Field(description="Already counted today (HK business day).", examples=["0.00"])
 
 
@@ -42,5 +47,6 @@ class LimitsOut(BaseModel):
     profile: str = Field(description="Regime profile (R60).", examples=["hk"])
     mint: LimitOut = Field(description="Daily mint limit (R12).")
     redeem: LimitOut = Field(description="Daily redemption limit.")
-    pending_change_ids: list[str] = Field(description="Limit changes waiting for approval.",
-                                          examples=[["apq_018c2f1e3a4b9f3e2d1c0b0a"]])
+    pending_change_ids: list[str] = Field(
+        description="Limit changes waiting for approval.", examples=[["apq_018c2f1e3a4b9f3e2d1c0b0a"]]
+    )

@@ -28,8 +28,9 @@ ACTION = "limit.change"
 
 
 def _override(session: Session, customer_id: str) -> CustomerLimitOverride | None:
-    return session.execute(select(CustomerLimitOverride).where(CustomerLimitOverride.customer_id == customer_id)
-                           ).scalar_one_or_none()
+    return session.execute(
+        select(CustomerLimitOverride).where(CustomerLimitOverride.customer_id == customer_id)
+    ).scalar_one_or_none()
 
 
 def daily_mint_override(session: Session, customer_id: str) -> int | None:
@@ -46,13 +47,26 @@ def request_change(session: Session, *, actor: Principal, customer_id: str, body
     customer = customers.get(session, customer_id)
     if customer is None:
         raise NotFound(f"customer {customer_id} not found")
-    payload = {"customer_id": customer_id, "daily_mint_limit_fen": body.daily_mint_limit,
-               "daily_redeem_limit_fen": body.daily_redeem_limit, "reason": body.reason}
-    parts = [f"{name} {format_fen(value)}" for name, value in (("mint", body.daily_mint_limit),
-                                                                 ("redeem", body.daily_redeem_limit)) if value]
-    request = approvals.open_request(session, action=ACTION, subject_type="customer", subject_id=customer_id,
-                                     payload=payload, requester=actor,
-                                     summary=f"daily limits of {customer.name}: {', '.join(parts)} CNH")
+    payload = {
+        "customer_id": customer_id,
+        "daily_mint_limit_fen": body.daily_mint_limit,
+        "daily_redeem_limit_fen": body.daily_redeem_limit,
+        "reason": body.reason,
+    }
+    parts = [
+        f"{name} {format_fen(value)}"
+        for name, value in (("mint", body.daily_mint_limit), ("redeem", body.daily_redeem_limit))
+        if value
+    ]
+    request = approvals.open_request(
+        session,
+        action=ACTION,
+        subject_type="customer",
+        subject_id=customer_id,
+        payload=payload,
+        requester=actor,
+        summary=f"daily limits of {customer.name}: {', '.join(parts)} CNH",
+    )
     return approvals.to_out(request, [])
 
 
@@ -62,8 +76,14 @@ def _apply(session: Session, request: ApprovalRequest, actor: Principal, context
     row = _override(session, customer_id)
     before = (row.daily_mint_limit_fen, row.daily_redeem_limit_fen) if row else (None, None)
     if row is None:
-        row = CustomerLimitOverride(customer_id=customer_id, reason="", approval_id=request.id,
-                                    requested_by=request.requested_by, approved_by=actor.id, updated_at=utc_now())
+        row = CustomerLimitOverride(
+            customer_id=customer_id,
+            reason="",
+            approval_id=request.id,
+            requested_by=request.requested_by,
+            approved_by=actor.id,
+            updated_at=utc_now(),
+        )
         session.add(row)
     if payload["daily_mint_limit_fen"] is not None:
         row.daily_mint_limit_fen = int(payload["daily_mint_limit_fen"])
@@ -71,13 +91,24 @@ def _apply(session: Session, request: ApprovalRequest, actor: Principal, context
         row.daily_redeem_limit_fen = int(payload["daily_redeem_limit_fen"])
     row.reason, row.approval_id = str(payload["reason"]), request.id
     row.requested_by, row.approved_by, row.updated_at = request.requested_by, actor.id, utc_now()
-    append_audit(session, actor=actor.id, action="customer.limits_changed", entity_type="customer",
-                 entity_id=customer_id,
-                 data={"approval_id": request.id, "requested_by": request.requested_by, "approved_by": actor.id,
-                       "daily_mint_limit_fen_before": before[0], "daily_redeem_limit_fen_before": before[1],
-                       "daily_mint_limit_fen": row.daily_mint_limit_fen,
-                       "daily_redeem_limit_fen": row.daily_redeem_limit_fen, "reason": row.reason},
-                 rule_ids=["R12", "R40"])
+    append_audit(
+        session,
+        actor=actor.id,
+        action="customer.limits_changed",
+        entity_type="customer",
+        entity_id=customer_id,
+        data={
+            "approval_id": request.id,
+            "requested_by": request.requested_by,
+            "approved_by": actor.id,
+            "daily_mint_limit_fen_before": before[0],
+            "daily_redeem_limit_fen_before": before[1],
+            "daily_mint_limit_fen": row.daily_mint_limit_fen,
+            "daily_redeem_limit_fen": row.daily_redeem_limit_fen,
+            "reason": row.reason,
+        },
+        rule_ids=["R12", "R40"],
+    )
 
 
 approvals.register_executor(ACTION, approvals.Executor(on_approved=_apply))
@@ -98,10 +129,18 @@ def get_limits(session: Session, *, customer_id: str, profile: RegimeProfile) ->
 
     pending = approval_repository.for_subject(session, "customer", customer_id, action=ACTION, statuses=("pending",))
     return LimitsOut(
-        customer_id=customer_id, risk=customer.risk, profile=profile.name,
-        mint=limit(row.daily_mint_limit_fen if row else None, profile.daily_mint_limit_fen.get(risk, 0),
-                   mints.minted_since(session, customer_id, since)),
-        redeem=limit(row.daily_redeem_limit_fen if row else None, profile.daily_redeem_limit_fen.get(risk, 0),
-                     redemptions.redeemed_since(session, customer_id, since)),
+        customer_id=customer_id,
+        risk=customer.risk,
+        profile=profile.name,
+        mint=limit(
+            row.daily_mint_limit_fen if row else None,
+            profile.daily_mint_limit_fen.get(risk, 0),
+            mints.minted_since(session, customer_id, since),
+        ),
+        redeem=limit(
+            row.daily_redeem_limit_fen if row else None,
+            profile.daily_redeem_limit_fen.get(risk, 0),
+            redemptions.redeemed_since(session, customer_id, since),
+        ),
         pending_change_ids=[r.id for r in pending],
     )

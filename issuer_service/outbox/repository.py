@@ -45,7 +45,7 @@ def claim(session: Session, status: str, *, limit: int, now: datetime) -> Sequen
 
 
 def lock_nonce(session: Session, address: str) -> SignerNonce | None:
-    return session.scalars(lock_for_update(select(SignerNonce).where(SignerNonce.address == address))).first()
+    return session.scalars(select(SignerNonce).where(SignerNonce.address == address)).first()  # BROKEN ON PURPOSE
 
 
 def create_nonce(session: Session, address: str, next_nonce: int) -> SignerNonce:

@@ -12,8 +12,11 @@ from issuer_service.screening.models import UNRESOLVED, ScreeningCase, Screening
 
 
 def latest_list(session: Session) -> ScreeningListVersion | None:
-    stmt = select(ScreeningListVersion).order_by(ScreeningListVersion.loaded_at.desc(),
-                                                 ScreeningListVersion.id.desc()).limit(1)
+    stmt = (
+        select(ScreeningListVersion)
+        .order_by(ScreeningListVersion.loaded_at.desc(), ScreeningListVersion.id.desc())
+        .limit(1)
+    )
     return session.execute(stmt).scalar_one_or_none()
 
 
@@ -35,20 +38,27 @@ def cases_by_ids(session: Session, case_ids: Iterable[str]) -> list[ScreeningCas
 
 
 def cases_for_subject(session: Session, subject_type: str, subject_id: str, entry_id: str) -> list[ScreeningCase]:
-    stmt = select(ScreeningCase).where(ScreeningCase.subject_type == subject_type,
-                                       ScreeningCase.subject_id == subject_id, ScreeningCase.entry_id == entry_id)
+    stmt = select(ScreeningCase).where(
+        ScreeningCase.subject_type == subject_type,
+        ScreeningCase.subject_id == subject_id,
+        ScreeningCase.entry_id == entry_id,
+    )
     return list(session.execute(stmt).scalars())
 
 
 def unresolved_for_customer(session: Session, customer_id: str) -> list[ScreeningCase]:
     """Open or confirmed cases on the customer or any of its wallets."""
-    stmt = select(ScreeningCase).where(ScreeningCase.customer_id == customer_id,
-                                       ScreeningCase.status.in_(UNRESOLVED)).order_by(ScreeningCase.id)
+    stmt = (
+        select(ScreeningCase)
+        .where(ScreeningCase.customer_id == customer_id, ScreeningCase.status.in_(UNRESOLVED))
+        .order_by(ScreeningCase.id)
+    )
     return list(session.execute(stmt).scalars())
 
 
-def list_cases(session: Session, *, status: str | None, customer_id: str | None, after_id: str | None,
-               limit: int) -> list[ScreeningCase]:
+def list_cases(
+    session: Session, *, status: str | None, customer_id: str | None, after_id: str | None, limit: int
+) -> list[ScreeningCase]:
     stmt = select(ScreeningCase).order_by(ScreeningCase.id).limit(limit)
     if status is not None:
         stmt = stmt.where(ScreeningCase.status == status)

@@ -8,8 +8,8 @@ from datetime import datetime
 from sqlalchemy import func, select, type_coerce
 from sqlalchemy.orm import Session
 
-from issuer_service.indexer.models import ChainEvent
 from issuer_service.indexer.events import ZERO_ADDRESS
+from issuer_service.indexer.models import ChainEvent
 from issuer_service.indexer.repository import ExactUnits
 from issuer_service.travel_rule.models import TravelRuleRecord
 from issuer_service.wallets.models import Wallet
@@ -21,8 +21,9 @@ def add(session: Session, record: TravelRuleRecord) -> TravelRuleRecord:
     return record
 
 
-def list_after(session: Session, *, tx_hash: str | None, kind: str | None, after_id: str | None,
-               limit: int) -> list[TravelRuleRecord]:
+def list_after(
+    session: Session, *, tx_hash: str | None, kind: str | None, after_id: str | None, limit: int
+) -> list[TravelRuleRecord]:
     stmt = select(TravelRuleRecord).order_by(TravelRuleRecord.id).limit(limit)
     if tx_hash is not None:
         stmt = stmt.where(TravelRuleRecord.tx_hash == tx_hash.lower())
@@ -37,9 +38,12 @@ def first_record_at(session: Session, tx_hashes: Iterable[str]) -> dict[str, dat
     hashes = sorted({h.lower() for h in tx_hashes})
     found: dict[str, datetime] = {}
     for start in range(0, len(hashes), 500):
-        chunk = hashes[start:start + 500]
-        stmt = (select(TravelRuleRecord.tx_hash, func.min(TravelRuleRecord.created_at))
-                .where(TravelRuleRecord.tx_hash.in_(chunk)).group_by(TravelRuleRecord.tx_hash))
+        chunk = hashes[start : start + 500]
+        stmt = (
+            select(TravelRuleRecord.tx_hash, func.min(TravelRuleRecord.created_at))
+            .where(TravelRuleRecord.tx_hash.in_(chunk))
+            .group_by(TravelRuleRecord.tx_hash)
+        )
         for tx_hash, created_at in session.execute(stmt).all():
             found[str(tx_hash)] = created_at
     return found
@@ -52,12 +56,22 @@ def customer_transfers(session: Session, *, min_units: int) -> list[tuple[str, i
     sender, receiver = Wallet.__table__.alias("sender"), Wallet.__table__.alias("receiver")
     units = type_coerce(ChainEvent.amount_units, ExactUnits())
     stmt = (
-        select(ChainEvent.tx_hash, ChainEvent.block_number, ChainEvent.from_address, ChainEvent.to_address,
-               units, ChainEvent.created_at)
+        select(
+            ChainEvent.tx_hash,
+            ChainEvent.block_number,
+            ChainEvent.from_address,
+            ChainEvent.to_address,
+            units,
+            ChainEvent.created_at,
+        )
         .join(sender, sender.c.address == ChainEvent.from_address)
         .join(receiver, receiver.c.address == ChainEvent.to_address)
-        .where(ChainEvent.event == "Transfer", ChainEvent.from_address != ZERO_ADDRESS,
-               ChainEvent.to_address != ZERO_ADDRESS, units >= min_units)
+        .where(
+            ChainEvent.event == "Transfer",
+            ChainEvent.from_address != ZERO_ADDRESS,
+            ChainEvent.to_address != ZERO_ADDRESS,
+            units >= min_units,
+        )
         .order_by(ChainEvent.block_number, ChainEvent.log_index)
     )
     return [(str(h), int(b), str(f), str(t), int(u), at) for h, b, f, t, u, at in session.execute(stmt).all()]

@@ -17,10 +17,15 @@ from issuer_service.travel_rule.schemas import RequirementsOut, TravelRuleRecord
 router = APIRouter(prefix="/v1/travel-rule", tags=["travel rule"])
 
 
-@router.get("/requirements", response_model=RequirementsOut,
-            summary="Which originator and beneficiary fields a redemption of this amount must carry (R25)")
-def get_requirements(request: Request, amount: Annotated[str, Query(max_length=32, description="CNH decimal string.",
-                                                                       examples=["8000.00"])]) -> RequirementsOut:
+@router.get(
+    "/requirements",
+    response_model=RequirementsOut,
+    summary="Which originator and beneficiary fields a redemption of this amount must carry (R25)",
+)
+def get_requirements(
+    request: Request,
+    amount: Annotated[str, Query(max_length=32, description="CNH decimal string.", examples=["8000.00"])],
+) -> RequirementsOut:
     try:
         amount_fen = parse_amount_fen(amount)
     except AmountError as exc:
@@ -28,21 +33,31 @@ def get_requirements(request: Request, amount: Annotated[str, Query(max_length=3
     return service.requirements(request.app.state.profile, amount_fen)
 
 
-@router.post("/records", status_code=201, response_model=TravelRuleRecordOut,
-             summary="Record originator and beneficiary data of an on-chain transfer by its tx hash (R25)")
-def create_record(body: TravelRuleRecordCreate, session: SessionDep,
-                  principal: Annotated[Principal, Depends(require("customer", "operator", "compliance"))]
-                  ) -> TravelRuleRecordOut:
+@router.post(
+    "/records",
+    status_code=201,
+    response_model=TravelRuleRecordOut,
+    summary="Record originator and beneficiary data of an on-chain transfer by its tx hash (R25)",
+)
+def create_record(
+    body: TravelRuleRecordCreate,
+    session: SessionDep,
+    principal: Annotated[Principal, Depends(require("customer", "operator", "compliance"))],
+) -> TravelRuleRecordOut:
     return service.create_record(session, actor=principal, body=body)
 
 
 @router.get("/records", response_model=Page[TravelRuleRecordOut], summary="Travel-rule records (R25)")
 def list_records(
-    session: SessionDep, principal: Annotated[Principal, Depends(require("compliance", "auditor"))],
-    limit: LimitQuery = 50, cursor: CursorQuery = None,
-    tx_hash: Annotated[str | None, Query(max_length=66, description="Only this transaction.",
-                                         examples=["0x" + "ab" * 32])] = None,
-    kind: Annotated[Literal["redemption", "mint", "transfer"] | None,
-                    Query(description="Only this kind.", examples=["transfer"])] = None,
+    session: SessionDep,
+    principal: Annotated[Principal, Depends(require("compliance", "auditor"))],
+    limit: LimitQuery = 50,
+    cursor: CursorQuery = None,
+    tx_hash: Annotated[
+        str | None, Query(max_length=66, description="Only this transaction.", examples=["0x" + "ab" * 32])
+    ] = None,
+    kind: Annotated[
+        Literal["redemption", "mint", "transfer"] | None, Query(description="Only this kind.", examples=["transfer"])
+    ] = None,
 ) -> Page[TravelRuleRecordOut]:
     return service.list_records(session, tx_hash=tx_hash, kind=kind, limit=limit, cursor=cursor)

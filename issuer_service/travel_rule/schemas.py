@@ -16,15 +16,22 @@ TxHash = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^0x[0
 class PartyIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: Text200 | None = Field(default=None, description="Full name of the person or firm.",
-                                 examples=["Lotus Trading Ltd"])
-    account: Text200 | None = Field(default=None, description="Wallet address or bank account.",
-                                    examples=["0x5173d6802bC4f3F7926C1196c4d0A86B2FC2D440"])
-    address: Text200 | None = Field(default=None, description="Postal address (or give id_number).",
-                                    examples=["1 Sandbox Road, Central, Hong Kong"])
-    id_number: Text200 | None = Field(default=None, description="National ID, customer identification number or "
-                                                                "LEI (instead of or with the address).",
-                                      examples=["LEI 5493001KJTIIGC8Y1R12"])
+    name: Text200 | None = Field(
+        default=None, description="Full name of the person or firm.", examples=["Lotus Trading Ltd"]
+    )
+    account: Text200 | None = Field(
+        default=None,
+        description="Wallet address or bank account.",
+        examples=["0x5173d6802bC4f3F7926C1196c4d0A86B2FC2D440"],
+    )
+    address: Text200 | None = Field(
+        default=None, description="Postal address (or give id_number).", examples=["1 Sandbox Road, Central, Hong Kong"]
+    )
+    id_number: Text200 | None = Field(
+        default=None,
+        description="National ID, customer identification number or LEI (instead of or with the address).",
+        examples=["LEI 5493001KJTIIGC8Y1R12"],
+    )
 
 
 class TravelRuleIn(BaseModel):
@@ -36,8 +43,9 @@ class TravelRuleIn(BaseModel):
 
 class PartyOut(BaseModel):
     name: str | None = Field(description="Name.", examples=["Lotus Trading Ltd"])
-    account: str | None = Field(description="Wallet or bank account.",
-                                examples=["0x5173d6802bC4f3F7926C1196c4d0A86B2FC2D440"])
+    account: str | None = Field(
+        description="Wallet or bank account.", examples=["0x5173d6802bC4f3F7926C1196c4d0A86B2FC2D440"]
+    )
     address: str | None = Field(description="Postal address.", examples=[None])
     id_number: str | None = Field(description="Identification number.", examples=["cus_018c2f1e3a4b9f3e2d1c0b0a"])
 
@@ -54,8 +62,9 @@ class TravelRuleRecordOut(BaseModel):
     id: str = Field(description="Record id.", examples=["trr_018c2f1e3a4b9f3e2d1c0b0a"])
     kind: str = Field(description="redemption, mint or transfer.", examples=["transfer"])
     subject_id: str | None = Field(description="The redemption or mint, for those kinds.", examples=[None])
-    tx_hash: str | None = Field(description="The on-chain transfer, for a transfer record.",
-                                examples=["0x" + "ab" * 32])
+    tx_hash: str | None = Field(
+        description="The on-chain transfer, for a transfer record.", examples=["0x" + "ab" * 32]
+    )
     amount: FenString | None = Field(description="Amount, where the service knows it.", examples=["8000.00"])
     originator: PartyOut = Field(description="Originator data as kept.")
     beneficiary: PartyOut = Field(description="Beneficiary data as kept.")
@@ -68,9 +77,12 @@ class TravelRuleRecordOut(BaseModel):
 class RequirementsOut(BaseModel):
     amount: FenString = Field(description="The amount asked about.", examples=["8000.00"])
     profile: str = Field(description="Regime profile (R60).", examples=["hk"])
-    threshold: FenString = Field(description="From this amount the full data set is required (R25).",
-                                 examples=["7300.00"])
+    threshold: FenString = Field(
+        description="From this amount the full data set is required (R25).", examples=["7300.00"]
+    )
     full_data_required: bool = Field(description="Whether this amount needs the full set.", examples=[True])
     required_fields: list[str] = Field(
         description="Fields a redemption of this amount must carry under `travel_rule` (address may be replaced "
-                    "by id_number).", examples=[["travel_rule.originator.name"]])
+        "by id_number).",
+        examples=[["travel_rule.originator.name"]],
+    )

@@ -47,10 +47,16 @@ from issuer_service.travel_rule.schemas import (
 )
 from issuer_service.wallets import repository as wallets
 
-ISSUER = Party(name="Sandbox issuer of tCNH (SANDBOX - NOT A LICENSED STABLECOIN)", account="tCNH reserve pool",
-               id_number="ISSUER-SANDBOX")
-_FIELD_HINTS = {"name": "the full name", "account": "the wallet address or bank account",
-                "address": "a postal address or an id_number"}
+ISSUER = Party(
+    name="Sandbox issuer of tCNH (SANDBOX - NOT A LICENSED STABLECOIN)",
+    account="tCNH reserve pool",
+    id_number="ISSUER-SANDBOX",
+)
+_FIELD_HINTS = {
+    "name": "the full name",
+    "account": "the wallet address or bank account",
+    "address": "a postal address or an id_number",
+}
 
 
 def _party(body: PartyIn | None) -> Party:
@@ -68,10 +74,15 @@ def to_data(body: TravelRuleIn | None) -> TravelRuleData:
 def _refuse_missing(missing: list[str] | tuple[str, ...], *, prefix: str, detail: str) -> None:
     if not missing:
         return
-    error = RuleRejected(f"{detail}; missing: {', '.join(prefix + m for m in missing)}",
-                         reason_code="travel_rule_data_missing", rule_id="R25")
-    error.errors = [FieldError(prefix + path, f"{path.split('.')[0]}: {_FIELD_HINTS[path.split('.')[1]]} is "
-                                              "required (R25)") for path in missing]
+    error = RuleRejected(
+        f"{detail}; missing: {', '.join(prefix + m for m in missing)}",
+        reason_code="travel_rule_data_missing",
+        rule_id="R25",
+    )
+    error.errors = [
+        FieldError(prefix + path, f"{path.split('.')[0]}: {_FIELD_HINTS[path.split('.')[1]]} is required (R25)")
+        for path in missing
+    ]
     raise error
 
 
@@ -79,97 +90,199 @@ def require_complete(body: TravelRuleIn | None, *, amount_fen: int, profile: Reg
     """R25: from the threshold the request itself must carry the full set (422 naming each gap)."""
     check = check_travel_rule(amount_fen, to_data(body), profile)
     if check.required:
-        _refuse_missing(check.missing, prefix="body.travel_rule.",
-                        detail=f"from {format_fen(profile.travel_rule_threshold_fen)} CNH the travel rule needs the "
-                               "full originator and beneficiary data (name, account, address or ID number)")
+        _refuse_missing(
+            check.missing,
+            prefix="body.travel_rule.",
+            detail=f"from {format_fen(profile.travel_rule_threshold_fen)} CNH the travel rule needs the "
+            "full originator and beneficiary data (name, account, address or ID number)",
+        )
 
 
-def _store(session: Session, *, kind: str, subject_id: str | None, tx_hash: str | None, amount_fen: int | None,
-           data: TravelRuleData, required: bool, actor: str) -> TravelRuleRecord:
-    record = repository.add(session, TravelRuleRecord(
-        id=new_id("trr"), kind=kind, subject_id=subject_id, tx_hash=tx_hash.lower() if tx_hash else None,
-        amount_fen=amount_fen, originator_json=json.dumps(data.originator.as_data(), sort_keys=True),
-        beneficiary_json=json.dumps(data.beneficiary.as_data(), sort_keys=True), full_data_required=required,
-        complete=data.complete(), created_by=actor, created_at=utc_now(),
-    ))
+def _store(
+    session: Session,
+    *,
+    kind: str,
+    subject_id: str | None,
+    tx_hash: str | None,
+    amount_fen: int | None,
+    data: TravelRuleData,
+    required: bool,
+    actor: str,
+) -> TravelRuleRecord:
+    record = repository.add(
+        session,
+        TravelRuleRecord(
+            id=new_id("trr"),
+            kind=kind,
+            subject_id=subject_id,
+            tx_hash=tx_hash.lower() if tx_hash else None,
+            amount_fen=amount_fen,
+            originator_json=json.dumps(data.originator.as_data(), sort_keys=True),
+            beneficiary_json=json.dumps(data.beneficiary.as_data(), sort_keys=True),
+            full_data_required=required,
+            complete=data.complete(),
+            created_by=actor,
+            created_at=utc_now(),
+        ),
+    )
     if kind != "transfer":
         return record  # written in the transaction of the mint or redemption, whose audit record covers it
-    append_audit(session, actor=actor, action="travel_rule.recorded", entity_type="travel_rule_record",
-                 entity_id=record.id, data={"kind": kind, "subject_id": subject_id, "tx_hash": record.tx_hash,
-                                            "amount_fen": amount_fen, "complete": record.complete,
-                                            "full_data_required": required}, rule_ids=["R25"])
+    append_audit(
+        session,
+        actor=actor,
+        action="travel_rule.recorded",
+        entity_type="travel_rule_record",
+        entity_id=record.id,
+        data={
+            "kind": kind,
+            "subject_id": subject_id,
+            "tx_hash": record.tx_hash,
+            "amount_fen": amount_fen,
+            "complete": record.complete,
+            "full_data_required": required,
+        },
+        rule_ids=["R25"],
+    )
     return record
 
 
-def record_redemption(session: Session, *, redemption_id: str, wallet: str, amount_fen: int, customer: Customer,
-                      body: TravelRuleIn | None, profile: RegimeProfile, actor: str) -> TravelRuleRecord:
+def record_redemption(
+    session: Session,
+    *,
+    redemption_id: str,
+    wallet: str,
+    amount_fen: int,
+    customer: Customer,
+    body: TravelRuleIn | None,
+    profile: RegimeProfile,
+    actor: str,
+) -> TravelRuleRecord:
     """The holder pays tokens in and is paid fiat out: both sides are the customer unless the request
     names others. Blank fields are filled from the due-diligence file."""
     on_file = TravelRuleData(
         originator=Party(name=customer.name, account=wallet, id_number=customer.id),
         beneficiary=Party(name=customer.name, account=f"sandbox bank account of {customer.id}", id_number=customer.id),
     )
-    return _store(session, kind="redemption", subject_id=redemption_id, tx_hash=None, amount_fen=amount_fen,
-                  data=to_data(body).filled_from(on_file), required=full_data_required(amount_fen, profile),
-                  actor=actor)
+    return _store(
+        session,
+        kind="redemption",
+        subject_id=redemption_id,
+        tx_hash=None,
+        amount_fen=amount_fen,
+        data=to_data(body).filled_from(on_file),
+        required=full_data_required(amount_fen, profile),
+        actor=actor,
+    )
 
 
-def record_mint(session: Session, *, mint_id: str, wallet: str, amount_fen: int, customer: Customer,
-                profile: RegimeProfile, actor: str) -> TravelRuleRecord:
+def record_mint(
+    session: Session,
+    *,
+    mint_id: str,
+    wallet: str,
+    amount_fen: int,
+    customer: Customer,
+    profile: RegimeProfile,
+    actor: str,
+) -> TravelRuleRecord:
     """The issuer sends newly minted tokens to its own verified customer: the data is on file."""
-    data = TravelRuleData(originator=ISSUER, beneficiary=Party(name=customer.name, account=wallet,
-                                                               id_number=customer.id))
-    return _store(session, kind="mint", subject_id=mint_id, tx_hash=None, amount_fen=amount_fen, data=data,
-                  required=full_data_required(amount_fen, profile), actor=actor)
+    data = TravelRuleData(
+        originator=ISSUER, beneficiary=Party(name=customer.name, account=wallet, id_number=customer.id)
+    )
+    return _store(
+        session,
+        kind="mint",
+        subject_id=mint_id,
+        tx_hash=None,
+        amount_fen=amount_fen,
+        data=data,
+        required=full_data_required(amount_fen, profile),
+        actor=actor,
+    )
 
 
 def create_record(session: Session, *, actor: Principal, body: TravelRuleRecordCreate) -> TravelRuleRecordOut:
     """Travel-rule data of an on-chain transfer; always the full set (this is how large transfers
     between customers are covered). A customer key records only transfers from its own wallets."""
     data = to_data(TravelRuleIn(originator=body.originator, beneficiary=body.beneficiary))
-    _refuse_missing(data.missing(), prefix="body.",
-                    detail="a transfer's travel-rule record needs the full originator and beneficiary data")
+    _refuse_missing(
+        data.missing(),
+        prefix="body.",
+        detail="a transfer's travel-rule record needs the full originator and beneficiary data",
+    )
     if actor.role == "customer":
-        sender = wallets.get_by_address(session, parse_address(data.originator.account or "",
-                                                               field="body.originator.account"))
+        sender = wallets.get_by_address(
+            session, parse_address(data.originator.account or "", field="body.originator.account")
+        )
         if sender is None or sender.customer_id != actor.customer_id:
-            raise Forbidden("a customer key records travel-rule data only for transfers from its own wallets",
-                            field="body.originator.account")
-    record = _store(session, kind="transfer", subject_id=None, tx_hash=body.tx_hash, amount_fen=None, data=data,
-                    required=True, actor=actor.id)
+            raise Forbidden(
+                "a customer key records travel-rule data only for transfers from its own wallets",
+                field="body.originator.account",
+            )
+    record = _store(
+        session,
+        kind="transfer",
+        subject_id=None,
+        tx_hash=body.tx_hash,
+        amount_fen=None,
+        data=data,
+        required=True,
+        actor=actor.id,
+    )
     return record_out(record)
 
 
-def list_records(session: Session, *, tx_hash: str | None, kind: str | None, limit: int,
-                 cursor: str | None) -> Page[TravelRuleRecordOut]:
-    rows = repository.list_after(session, tx_hash=tx_hash, kind=kind, after_id=decode_cursor(cursor),
-                                 limit=limit + 1)
+def list_records(
+    session: Session, *, tx_hash: str | None, kind: str | None, limit: int, cursor: str | None
+) -> Page[TravelRuleRecordOut]:
+    rows = repository.list_after(session, tx_hash=tx_hash, kind=kind, after_id=decode_cursor(cursor), limit=limit + 1)
     page, next_cursor = page_of(rows, limit, key=lambda r: r.id)
     return Page[TravelRuleRecordOut](items=[record_out(r) for r in page], next_cursor=next_cursor)
 
 
 def requirements(profile: RegimeProfile, amount_fen: int) -> RequirementsOut:
     required = full_data_required(amount_fen, profile)
-    fields = [f"travel_rule.{party}.{name}" for party in ("originator", "beneficiary")
-              for name in ("name", "account", "address")] if required else []
-    return RequirementsOut(amount=amount_fen, profile=profile.name, threshold=profile.travel_rule_threshold_fen,
-                           full_data_required=required, required_fields=fields)
+    fields = (
+        [
+            f"travel_rule.{party}.{name}"
+            for party in ("originator", "beneficiary")
+            for name in ("name", "account", "address")
+        ]
+        if required
+        else []
+    )
+    return RequirementsOut(
+        amount=amount_fen,
+        profile=profile.name,
+        threshold=profile.travel_rule_threshold_fen,
+        full_data_required=required,
+        required_fields=fields,
+    )
 
 
 def transfer_findings(session: Session, profile: RegimeProfile, now: datetime) -> list[TransferFinding]:
     """R25: each indexed transfer between customer wallets at or above the threshold, and whether a
     record covers it within the profile's window."""
     rows = repository.customer_transfers(session, min_units=fen_to_units(profile.travel_rule_threshold_fen))
-    transfers = [ObservedTransfer(tx_hash=h, block_number=b, from_address=f, to_address=t, amount_units=u,
-                                  observed_at=at) for h, b, f, t, u, at in rows]
+    transfers = [
+        ObservedTransfer(tx_hash=h, block_number=b, from_address=f, to_address=t, amount_units=u, observed_at=at)
+        for h, b, f, t, u, at in rows
+    ]
     recorded = repository.first_record_at(session, (t.tx_hash for t in transfers))
     return assess_transfers(transfers, recorded, profile=profile, now=now)
 
 
 def record_out(record: TravelRuleRecord) -> TravelRuleRecordOut:
     return TravelRuleRecordOut(
-        id=record.id, kind=record.kind, subject_id=record.subject_id, tx_hash=record.tx_hash,
-        amount=record.amount_fen, originator=PartyOut(**json.loads(record.originator_json)),
-        beneficiary=PartyOut(**json.loads(record.beneficiary_json)), full_data_required=record.full_data_required,
-        complete=record.complete, created_by=record.created_by, created_at=record.created_at,
+        id=record.id,
+        kind=record.kind,
+        subject_id=record.subject_id,
+        tx_hash=record.tx_hash,
+        amount=record.amount_fen,
+        originator=PartyOut(**json.loads(record.originator_json)),
+        beneficiary=PartyOut(**json.loads(record.beneficiary_json)),
+        full_data_required=record.full_data_required,
+        complete=record.complete,
+        created_by=record.created_by,
+        created_at=record.created_at,
     )

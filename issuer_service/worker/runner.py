@@ -41,6 +41,9 @@ def build_worker(sessions: sessionmaker[Session], gateway: ChainGateway, profile
     from issuer_service.outbox.reorg import ReorgRepair
 
     worker.extra_steps.append(ReorgRepair(sessions, gateway).step)
+    from issuer_service.reserves.statements import DailyStatementJob
+
+    worker.extra_steps.append(DailyStatementJob(sessions, gateway, profile).step)  # R5, R52
     return worker
 
 

@@ -6,7 +6,7 @@ A test-only trigger on the throw-away database records, for every pending → si
 outbox row, the nonce and which process (its PostgreSQL application_name) signed it, so the test
 sees transient collisions too, not just the healed end state.
 
-Size: CNH_SHARED_KEY_MINTS (default 120; the full-size run uses 600)."""
+Size: CNH_SHARED_KEY_MINTS (default 80; the full-size run uses 600)."""
 
 from __future__ import annotations
 
@@ -33,8 +33,8 @@ from tests.reliability.flows import (
 )
 from tests.reliability.harness import Stack, build_stack, drop_database
 
-MINTS = int(os.environ.get("CNH_SHARED_KEY_MINTS", "120"))
-CLIENT_THREADS = 6
+MINTS = int(os.environ.get("CNH_SHARED_KEY_MINTS", "80"))
+CLIENT_THREADS = 4
 
 RECORD_SIGNER_SQL = [
     "CREATE TABLE test_signed_by (chain_tx_id text, function text, signer text, nonce bigint, app text)",
@@ -75,7 +75,7 @@ def test_two_processes_sharing_one_minter_key_never_reuse_a_nonce_and_confirm_ev
             db.execute(text(statement))
     url_b = stack.start_api("service-b", free_port(), env=_as_app(stack.database_url, "service-b"))
     apis = [Api(url_a), Api(url_b)]
-    issuer = set_up_issuer(apis[0], stack.admin_key, customers=4, deposit="10000.00", capital="10000.00")
+    issuer = set_up_issuer(apis[0], stack.admin_key, customers=2, deposit="10000.00", capital="10000.00")
 
     set_up = time.monotonic()
     accepted: list[str] = []

@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from eth_utils import to_checksum_address
+from eth_utils.address import to_checksum_address
 from sqlalchemy.orm import Session, sessionmaker
 
 from issuer_service.clock import utc_now
@@ -19,8 +19,9 @@ T = TypeVar("T")
 
 
 def staff_key(client: Any, role: str, label: str | None = None) -> str:
-    response = client.post("/v1/api-keys", json={"role": role, "label": label or f"compliance-tests {role}"},
-                           headers=bearer(ADMIN_KEY))
+    response = client.post(
+        "/v1/api-keys", json={"role": role, "label": label or f"compliance-tests {role}"}, headers=bearer(ADMIN_KEY)
+    )
     assert response.status_code == 201, response.text
     return str(response.json()["key"])
 
@@ -41,8 +42,18 @@ def add_active_wallet(sessions: sessionmaker[Session], customer_id: str, address
     """A wallet row as the allow-list confirmation leaves it, for tests that need no chain."""
     address = address or to_checksum_address("0x" + secrets.token_hex(20))
     with sessions.begin() as session:
-        session.add(Wallet(id=new_id("wal"), customer_id=customer_id, address=address, kind="eoa", status="active",
-                           frozen=False, created_at=utc_now(), activated_at=utc_now()))
+        session.add(
+            Wallet(
+                id=new_id("wal"),
+                customer_id=customer_id,
+                address=address,
+                kind="eoa",
+                status="active",
+                frozen=False,
+                created_at=utc_now(),
+                activated_at=utc_now(),
+            )
+        )
     return address
 
 

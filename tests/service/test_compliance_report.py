@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from eth_utils import to_checksum_address
+from eth_utils.address import to_checksum_address
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
@@ -29,21 +29,46 @@ from tests.service.service_helpers import assert_problem, bearer, make_settings
 BANNER = "SANDBOX — NOT A LICENSED STABLECOIN"
 
 
-def _redemption(app: FastAPI, customer_id: str, *, status: str, deadline: datetime,
-                paid_at: datetime | None = None) -> str:
+def _redemption(
+    app: FastAPI, customer_id: str, *, status: str, deadline: datetime, paid_at: datetime | None = None
+) -> str:
     now = utc_now()
     with app.state.sessionmaker.begin() as session:
-        wallet = Wallet(id=new_id("wal"), customer_id=customer_id, kind="eoa", status="active", frozen=False,
-                        address=to_checksum_address("0x" + secrets.token_hex(20)), created_at=now)
+        wallet = Wallet(
+            id=new_id("wal"),
+            customer_id=customer_id,
+            kind="eoa",
+            status="active",
+            frozen=False,
+            address=to_checksum_address("0x" + secrets.token_hex(20)),
+            created_at=now,
+        )
         session.add(wallet)
         session.flush()
         redemption_id = new_id("red")
-        session.add(Redemption(
-            id=redemption_id, customer_id=customer_id, wallet_id=wallet.id, wallet_address=wallet.address,
-            amount_fen=100_00, fee_fen=0, payout_fen=100_00, status=status,
-            chain_request_id="0x" + secrets.token_hex(32), permit_deadline=0, permit_v=27,
-            permit_r="0x" + "1" * 64, permit_s="0x" + "2" * 64, permit_nonce=0, requested_by="key_test",
-            deadline_at=deadline, paid_at=paid_at, created_at=now - timedelta(days=3), updated_at=now))
+        session.add(
+            Redemption(
+                id=redemption_id,
+                customer_id=customer_id,
+                wallet_id=wallet.id,
+                wallet_address=wallet.address,
+                amount_fen=100_00,
+                fee_fen=0,
+                payout_fen=100_00,
+                status=status,
+                chain_request_id="0x" + secrets.token_hex(32),
+                permit_deadline=0,
+                permit_v=27,
+                permit_r="0x" + "1" * 64,
+                permit_s="0x" + "2" * 64,
+                permit_nonce=0,
+                requested_by="key_test",
+                deadline_at=deadline,
+                paid_at=paid_at,
+                created_at=now - timedelta(days=3),
+                updated_at=now,
+            )
+        )
     return redemption_id
 
 
@@ -55,14 +80,19 @@ def _metric(text: str, name: str, **labels: str) -> float:
 
 
 def test_the_report_lists_redemption_sla_breaches_and_the_metric_counts_the_same(
-    app: FastAPI, client: TestClient, make_key: Callable[..., str], make_customer: Callable[..., dict[str, Any]],
+    app: FastAPI,
+    client: TestClient,
+    make_key: Callable[..., str],
+    make_customer: Callable[..., dict[str, Any]],
     operator_key: str,
 ) -> None:
     auditor = make_key("auditor")
     customer = make_customer()["id"]
     now = utc_now()
     _redemption(app, customer, status="paid", deadline=now - timedelta(hours=5), paid_at=now - timedelta(hours=6))
-    late = _redemption(app, customer, status="paid", deadline=now - timedelta(hours=5), paid_at=now - timedelta(hours=4))
+    late = _redemption(
+        app, customer, status="paid", deadline=now - timedelta(hours=5), paid_at=now - timedelta(hours=4)
+    )
     overdue = _redemption(app, customer, status="burned", deadline=now - timedelta(hours=2))
     _redemption(app, customer, status="requested", deadline=now + timedelta(hours=20))  # not due yet
 
@@ -90,8 +120,11 @@ def test_no_endpoint_pays_interest_and_the_api_says_sandbox(client: TestClient) 
     spec = client.get("/openapi.json").json()
     assert spec["info"]["description"].startswith(BANNER)
     words = re.compile(r"interest|yield|reward|dividend|staking|apy\b", re.IGNORECASE)
-    offered = [f"{method.upper()} {path}: {operation.get('summary', '')}" for path, item in spec["paths"].items()
-               for method, operation in item.items()]
+    offered = [
+        f"{method.upper()} {path}: {operation.get('summary', '')}"
+        for path, item in spec["paths"].items()
+        for method, operation in item.items()
+    ]
     assert [line for line in offered if words.search(line.split(":")[0])] == []
     assert [line for line in offered if words.search(line.split(":", 1)[1])] == []
     assert any("/v1/compliance/report" in line for line in offered)
@@ -110,7 +143,11 @@ def test_cnh_regime_profile_selects_the_profile_and_the_same_requests_get_that_p
             assert quote["profile"] == needs["profile"] == name
             answers[name] = (quote["deadline_at"], quote["fee"], needs["full_data_required"])
     assert {name: answer[2] for name, answer in answers.items()} == {
-        "eu-mica": True, "hk": True, "sg-mas": False, "us-genius": False}  # R25 thresholds
+        "eu-mica": True,
+        "hk": True,
+        "sg-mas": False,
+        "us-genius": False,
+    }  # R25 thresholds
     deadlines = {name: answer[0] for name, answer in answers.items()}
     assert deadlines["eu-mica"] <= deadlines["hk"] <= deadlines["us-genius"] <= deadlines["sg-mas"]  # R13
     assert len(set(deadlines.values())) >= 3

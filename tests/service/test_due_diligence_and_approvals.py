@@ -22,12 +22,18 @@ LOW = {"decision": "approved", "risk": "low", "reference": "KYC-LOW-1"}
 
 
 def _mint(client: TestClient, key: str, wallet: str, amount: str) -> Any:
-    return client.post("/v1/mints", json={"wallet": wallet, "amount": amount},
-                       headers=bearer(key, **{"Idempotency-Key": f"m-{wallet}-{amount}"}))
+    return client.post(
+        "/v1/mints",
+        json={"wallet": wallet, "amount": amount},
+        headers=bearer(key, **{"Idempotency-Key": f"m-{wallet}-{amount}"}),
+    )
 
 
 def test_a_high_risk_customer_may_mint_only_after_a_second_compliance_officer_records_edd(
-    app: FastAPI, client: TestClient, make_key: Callable[..., str], make_customer: Callable[..., dict[str, Any]],
+    app: FastAPI,
+    client: TestClient,
+    make_key: Callable[..., str],
+    make_customer: Callable[..., dict[str, Any]],
     make_customer_key: Callable[[str], str],
 ) -> None:
     officer_a, officer_b, auditor = make_key("compliance"), make_key("compliance"), make_key("auditor")
@@ -42,18 +48,26 @@ def test_a_high_risk_customer_may_mint_only_after_a_second_compliance_officer_re
     assert (refused["reason_code"], refused["rule_id"]) == ("enhanced_due_diligence_pending", "R20")
 
     approve = f"/v1/approvals/{pending['edd_approval_id']}/approve"
-    assert assert_problem(client.post(approve, json={"reference": "EDD-1"}, headers=bearer(officer_a)), 403)[
-        "reason_code"] == "same_principal"  # R40: the officer who approved KYC cannot also record EDD
+    assert (
+        assert_problem(client.post(approve, json={"reference": "EDD-1"}, headers=bearer(officer_a)), 403)["reason_code"]
+        == "same_principal"
+    )  # R40: the officer who approved KYC cannot also record EDD
     assert_problem(client.post(approve, json={}, headers=bearer(officer_b)), 422, field="body.reference")
-    recorded = client.post(approve, json={"reference": "EDD-2026-0007", "note": "source of wealth verified"},
-                           headers=bearer(officer_b))
+    recorded = client.post(
+        approve, json={"reference": "EDD-2026-0007", "note": "source of wealth verified"}, headers=bearer(officer_b)
+    )
     assert recorded.status_code == 200, recorded.text
     done = client.get(path, headers=bearer(auditor)).json()
     assert (done["enhanced_due_diligence"], done["edd_reference"], done["may_transact"]) == (
-        "completed", "EDD-2026-0007", True)
+        "completed",
+        "EDD-2026-0007",
+        True,
+    )
     # EDD no longer stops the mint; the next rule does (no fiat deposited).
     assert assert_problem(_mint(client, key, wallet, "10.00"), 422)["reason_code"] == "insufficient_fiat"
-    edd = [r for r in audit_actions(client, auditor, entity_id=customer["id"]) if r["action"] == "customer.edd_completed"]
+    edd = [
+        r for r in audit_actions(client, auditor, entity_id=customer["id"]) if r["action"] == "customer.edd_completed"
+    ]
     assert len(edd) == 1 and edd[0]["data"]["kyc_approved_by"] != edd[0]["data"]["edd_recorded_by"]
     assert edd[0]["rule_ids"] == ["R20", "R40"]
 
@@ -63,13 +77,18 @@ def test_a_high_risk_customer_may_mint_only_after_a_second_compliance_officer_re
     assert again["enhanced_due_diligence"] == "pending" and again["edd_approval_id"] != pending["edd_approval_id"]
     assert client.post(f"/v1/customers/{customer['id']}/kyc", json=LOW, headers=bearer(officer_a)).status_code == 200
     assert client.get(path, headers=bearer(auditor)).json()["enhanced_due_diligence"] == "not_required"
-    assert client.get(f"/v1/approvals/{again['edd_approval_id']}", headers=bearer(auditor)).json()[
-        "status"] == "cancelled"
+    assert (
+        client.get(f"/v1/approvals/{again['edd_approval_id']}", headers=bearer(auditor)).json()["status"] == "cancelled"
+    )
 
 
 def test_a_limit_change_applies_only_after_a_different_principal_with_a_policy_role_approves(
-    app: FastAPI, client: TestClient, make_key: Callable[..., str], make_customer: Callable[..., dict[str, Any]],
-    make_customer_key: Callable[[str], str], operator_key: str,
+    app: FastAPI,
+    client: TestClient,
+    make_key: Callable[..., str],
+    make_customer: Callable[..., dict[str, Any]],
+    make_customer_key: Callable[[str], str],
+    operator_key: str,
 ) -> None:
     compliance, treasury, auditor = make_key("compliance"), make_key("treasury"), make_key("auditor")
     customer = make_customer()
@@ -80,20 +99,33 @@ def test_a_limit_change_applies_only_after_a_different_principal_with_a_policy_r
     over = assert_problem(_mint(client, key, wallet, "6000000.00"), 422)
     assert (over["reason_code"], over["rule_id"]) == ("over_daily_limit", "R12")
 
-    asked = client.post(f"/v1/customers/{customer['id']}/limits", headers=bearer(operator_key),
-                        json={"daily_mint_limit": "8000000.00", "reason": "verified monthly turnover of CNH 150m"})
+    asked = client.post(
+        f"/v1/customers/{customer['id']}/limits",
+        headers=bearer(operator_key),
+        json={"daily_mint_limit": "8000000.00", "reason": "verified monthly turnover of CNH 150m"},
+    )
     assert asked.status_code == 202, asked.text
     change = asked.json()
     assert (change["action"], change["status"], change["payload"]["daily_mint_limit_fen"]) == (
-        "limit.change", "pending", 800_000_000)
+        "limit.change",
+        "pending",
+        800_000_000,
+    )
     limits = client.get(f"/v1/customers/{customer['id']}/limits", headers=bearer(auditor)).json()
     assert (limits["mint"]["limit"], limits["mint"]["source"], limits["pending_change_ids"]) == (
-        "5000000.00", "profile", [change["id"]])
+        "5000000.00",
+        "profile",
+        [change["id"]],
+    )
     approve = f"/v1/approvals/{change['id']}/approve"
-    assert assert_problem(client.post(approve, json={}, headers=bearer(operator_key)), 403)[
-        "reason_code"] == "same_principal"
-    assert assert_problem(client.post(approve, json={}, headers=bearer(treasury)), 403)[
-        "reason_code"] == "approver_role_not_allowed"
+    assert (
+        assert_problem(client.post(approve, json={}, headers=bearer(operator_key)), 403)["reason_code"]
+        == "same_principal"
+    )
+    assert (
+        assert_problem(client.post(approve, json={}, headers=bearer(treasury)), 403)["reason_code"]
+        == "approver_role_not_allowed"
+    )
     assert_problem(client.post(approve, json={}, headers=bearer(auditor)), 403)  # read-only (R42)
     assert assert_problem(_mint(client, key, wallet, "6000000.00"), 422)["reason_code"] == "over_daily_limit"
 
@@ -101,16 +133,28 @@ def test_a_limit_change_applies_only_after_a_different_principal_with_a_policy_r
     assert (approved.status_code, approved.json()["status"]) == (200, "approved")
     limits = client.get(f"/v1/customers/{customer['id']}/limits", headers=bearer(auditor)).json()
     assert (limits["mint"]["limit"], limits["mint"]["source"], limits["redeem"]["source"]) == (
-        "8000000.00", "override", "profile")
+        "8000000.00",
+        "override",
+        "profile",
+    )
     assert assert_problem(_mint(client, key, wallet, "6000000.00"), 422)["reason_code"] == "insufficient_fiat"
     assert_problem(client.post(approve, json={}, headers=bearer(compliance)), 409)  # decided: nothing to approve
-    changed = [r for r in audit_actions(client, auditor, entity_id=customer["id"])
-               if r["action"] == "customer.limits_changed"]
+    changed = [
+        r for r in audit_actions(client, auditor, entity_id=customer["id"]) if r["action"] == "customer.limits_changed"
+    ]
     assert [(r["data"]["approval_id"], r["data"]["daily_mint_limit_fen"]) for r in changed] == [
-        (change["id"], 800_000_000)]
+        (change["id"], 800_000_000)
+    ]
     policy = client.get("/v1/approvals/policy", headers=bearer(auditor)).json()["actions"]
-    for action in ("mint.large", "seizure", "system.resume", "limit.change", "customer.edd",
-                   "reserve_asset.change", "role.change"):
+    for action in (
+        "mint.large",
+        "seizure",
+        "system.resume",
+        "limit.change",
+        "customer.edd",
+        "reserve_asset.change",
+        "role.change",
+    ):
         assert policy[action]["approvals_required"] >= 1 and "auditor" not in policy[action]["approver_roles"]
 
 
@@ -125,8 +169,11 @@ def two_approver_limit_changes(monkeypatch: pytest.MonkeyPatch) -> ApprovalPolic
 
 
 def test_with_two_approvers_required_the_same_principal_never_counts_twice_and_rejection_applies_nothing(
-    client: TestClient, make_key: Callable[..., str], make_customer: Callable[..., dict[str, Any]],
-    operator_key: str, two_approver_limit_changes: ApprovalPolicy,
+    client: TestClient,
+    make_key: Callable[..., str],
+    make_customer: Callable[..., dict[str, Any]],
+    operator_key: str,
+    two_approver_limit_changes: ApprovalPolicy,
 ) -> None:
     first, second, auditor = make_key("compliance"), make_key("compliance"), make_key("auditor")
     customer = make_customer()
@@ -135,22 +182,33 @@ def test_with_two_approvers_required_the_same_principal_never_counts_twice_and_r
     assert change["required_approvals"] == 2
     approve = f"/v1/approvals/{change['id']}/approve"
     assert client.post(approve, json={}, headers=bearer(first)).json()["status"] == "pending"  # 1 of 2
-    assert assert_problem(client.post(approve, json={}, headers=bearer(first)), 403)[
-        "reason_code"] == "already_approved"
+    assert (
+        assert_problem(client.post(approve, json={}, headers=bearer(first)), 403)["reason_code"] == "already_approved"
+    )
     done = client.post(approve, json={}, headers=bearer(make_key("admin"))).json()
     assert (done["status"], len(done["approvals"])) == ("approved", 2)
-    assert client.get(f"/v1/customers/{customer['id']}/limits", headers=bearer(auditor)).json()["redeem"][
-        "limit"] == "1.00"
+    assert (
+        client.get(f"/v1/customers/{customer['id']}/limits", headers=bearer(auditor)).json()["redeem"]["limit"]
+        == "1.00"
+    )
 
-    other = client.post(f"/v1/customers/{customer['id']}/limits", headers=bearer(operator_key),
-                        json={"daily_mint_limit": "9.00", "reason": "typo, will be rejected"}).json()
-    rejected = client.post(f"/v1/approvals/{other['id']}/reject", json={"note": "no evidence given"},
-                           headers=bearer(second))
+    other = client.post(
+        f"/v1/customers/{customer['id']}/limits",
+        headers=bearer(operator_key),
+        json={"daily_mint_limit": "9.00", "reason": "typo, will be rejected"},
+    ).json()
+    rejected = client.post(
+        f"/v1/approvals/{other['id']}/reject", json={"note": "no evidence given"}, headers=bearer(second)
+    )
     assert (rejected.status_code, rejected.json()["status"]) == (200, "rejected")
-    withdrawn_change = client.post(f"/v1/customers/{customer['id']}/limits", headers=bearer(operator_key),
-                                   json={"daily_mint_limit": "7.00", "reason": "asked in error"}).json()
-    withdrawn = client.post(f"/v1/approvals/{withdrawn_change['id']}/reject", json={"note": "asked in error"},
-                            headers=bearer(operator_key))
+    withdrawn_change = client.post(
+        f"/v1/customers/{customer['id']}/limits",
+        headers=bearer(operator_key),
+        json={"daily_mint_limit": "7.00", "reason": "asked in error"},
+    ).json()
+    withdrawn = client.post(
+        f"/v1/approvals/{withdrawn_change['id']}/reject", json={"note": "asked in error"}, headers=bearer(operator_key)
+    )
     assert withdrawn.json()["status"] == "cancelled"
     limits = client.get(f"/v1/customers/{customer['id']}/limits", headers=bearer(auditor)).json()
     assert (limits["mint"]["source"], limits["pending_change_ids"]) == ("profile", [])

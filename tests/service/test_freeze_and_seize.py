@@ -41,18 +41,28 @@ def test_seizure_burns_the_frozen_balance_remints_it_to_recovery_and_supply_stay
     alice = new_customer(client, staff, name="Alice Ltd", deposit="100.00")
     recovery = new_customer(client, staff, name="Recovery Trust Ltd")
     minted = request_mint(client, alice, "100.00")
-    assert wait_for(client, f"/v1/mints/{minted.json()['id']}", alice.key, {"confirmed", "failed"})[
-        "status"] == "confirmed"
-    seize = {"wallet": alice.wallet.address, "recovery_wallet": recovery.wallet.address,
-             "legal_basis": LEGAL_BASIS, "case_reference": "CASE-2026-0042"}
+    assert (
+        wait_for(client, f"/v1/mints/{minted.json()['id']}", alice.key, {"confirmed", "failed"})["status"]
+        == "confirmed"
+    )
+    seize = {
+        "wallet": alice.wallet.address,
+        "recovery_wallet": recovery.wallet.address,
+        "legal_basis": LEGAL_BASIS,
+        "case_reference": "CASE-2026-0042",
+    }
 
     # R24: only a frozen balance can be seized.
-    refused = assert_problem(client.post("/v1/seizures", json=seize, headers=bearer(staff.compliance)), 422,
-                             field="body.wallet")
+    refused = assert_problem(
+        client.post("/v1/seizures", json=seize, headers=bearer(staff.compliance)), 422, field="body.wallet"
+    )
     assert (refused["reason_code"], refused["rule_id"]) == ("wallet_not_frozen", "R24")
 
-    frozen = client.post(f"/v1/wallets/{alice.wallet.address}/freeze", headers=bearer(staff.compliance),
-                         json={"reason": "suspected account takeover", "legal_basis": LEGAL_BASIS})
+    frozen = client.post(
+        f"/v1/wallets/{alice.wallet.address}/freeze",
+        headers=bearer(staff.compliance),
+        json={"reason": "suspected account takeover", "legal_basis": LEGAL_BASIS},
+    )
     assert frozen.status_code == 202, frozen.text
     assert frozen.json()["chain_target"] == "frozen"
     poll(lambda: _wallet(client, staff.operator, alice.wallet.address), lambda w: w["frozen"], what="wallet frozen")
@@ -68,16 +78,22 @@ def test_seizure_burns_the_frozen_balance_remints_it_to_recovery_and_supply_stay
     # R40: not the requester, and only the roles the policy names.
     self_approval = assert_problem(client.post(approval, json={}, headers=bearer(staff.compliance)), 403)
     assert self_approval["reason_code"] == "same_principal"
-    assert assert_problem(client.post(approval, json={}, headers=bearer(staff.operator)), 403)[
-        "reason_code"] == "approver_role_not_allowed"
+    assert (
+        assert_problem(client.post(approval, json={}, headers=bearer(staff.operator)), 403)["reason_code"]
+        == "approver_role_not_allowed"
+    )
     assert gateway.balance_of(alice.wallet.address) == fen_to_units(100_00)  # nothing moved yet
-    approved = client.post(approval, json={"note": "order verified with the court registry"},
-                           headers=bearer(second_compliance))
+    approved = client.post(
+        approval, json={"note": "order verified with the court registry"}, headers=bearer(second_compliance)
+    )
     assert approved.status_code == 200, approved.text
     assert approved.json()["status"] == "approved"
 
-    done = poll(lambda: client.get(f"/v1/seizures/{seizure['id']}", headers=bearer(staff.auditor)).json(),
-                lambda s: s["status"] in ("completed", "failed", "remint_failed"), what="seizure finished")
+    done = poll(
+        lambda: client.get(f"/v1/seizures/{seizure['id']}", headers=bearer(staff.auditor)).json(),
+        lambda s: s["status"] in ("completed", "failed", "remint_failed"),
+        what="seizure finished",
+    )
     assert done["status"] == "completed", done
     assert done["burn_tx_hash"] and done["remint_tx_hash"]
     assert gateway.balance_of(alice.wallet.address) == 0
@@ -85,23 +101,38 @@ def test_seizure_burns_the_frozen_balance_remints_it_to_recovery_and_supply_stay
     assert gateway.total_supply() == fen_to_units(100_00)  # burned and re-minted: supply unchanged
     burned = gateway.token.events.FrozenBalanceBurned.get_logs(from_block=0)
     assert [("0x" + bytes(e["args"]["caseId"]).hex(), e["args"]["amount"]) for e in burned] == [
-        (done["chain_case_id"], fen_to_units(100_00))]
+        (done["chain_case_id"], fen_to_units(100_00))
+    ]
     reserves = client.get("/v1/reserves").json()
     assert (reserves["outstanding"], reserves["reserves"], reserves["fully_backed"]) == ("100.00", "110.00", True)
     # R16: the indexer explains the burn and the re-mint by their outbox rows; readiness says so.
-    assert poll(lambda: _reconciled_supply_units(client), lambda units: units == fen_to_units(100_00),
-                what="reconciliation ok at the post-seizure supply") == gateway.total_supply()
+    assert (
+        poll(
+            lambda: _reconciled_supply_units(client),
+            lambda units: units == fen_to_units(100_00),
+            what="reconciliation ok at the post-seizure supply",
+        )
+        == gateway.total_supply()
+    )
 
     records = audit_actions(client, staff.auditor, entity_type="seizure", entity_id=seizure["id"])
-    assert [r["action"] for r in records] == ["seizure.requested", "seizure.approved", "seizure.burn_submitted",
-                                             "seizure.burned", "seizure.remint_submitted", "seizure.completed"]
+    assert [r["action"] for r in records] == [
+        "seizure.requested",
+        "seizure.approved",
+        "seizure.burn_submitted",
+        "seizure.burned",
+        "seizure.remint_submitted",
+        "seizure.completed",
+    ]
     assert all(r["data"]["legal_basis"] == LEGAL_BASIS for r in records)  # the audit log says why (R24)
     assert records[1]["actor"] != records[0]["actor"]
     assert client.get("/v1/audit-log/verify", headers=bearer(staff.auditor)).json()["ok"] is True
 
-    thawed = client.post(f"/v1/wallets/{alice.wallet.address}/unfreeze", json={"reason": "case closed"},
-                         headers=bearer(staff.compliance))
+    thawed = client.post(
+        f"/v1/wallets/{alice.wallet.address}/unfreeze", json={"reason": "case closed"}, headers=bearer(staff.compliance)
+    )
     assert thawed.status_code == 202, thawed.text
-    poll(lambda: _wallet(client, staff.operator, alice.wallet.address), lambda w: not w["frozen"],
-         what="wallet unfrozen")
+    poll(
+        lambda: _wallet(client, staff.operator, alice.wallet.address), lambda w: not w["frozen"], what="wallet unfrozen"
+    )
     assert gateway.account_state(alice.wallet.address).frozen is False

@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 
 from compliance.screening import SANDBOX_LIST_FILE
 from issuer_service.chain.gateway import ChainGateway
-from tests.service.compliance_helpers import audit_actions, poll, staff_key
+from tests.service.compliance_helpers import audit_actions, poll
 from tests.service.flow import Staff, new_customer, onboard, request_mint
 from tests.service.service_helpers import assert_problem, bearer
 
@@ -31,8 +31,11 @@ def test_a_listed_name_blocks_onboarding_until_compliance_clears_the_case(
 ) -> None:
     compliance, auditor = make_key("compliance"), make_key("auditor")
     # One typo and no legal form away from the shipped entry "Vexmoor Arms Brokerage Ltd".
-    created = client.post("/v1/customers", headers=bearer(operator_key),
-                          json={"name": "Vexmore Arms Brokerage", "kind": "institution", "jurisdiction": "HK"})
+    created = client.post(
+        "/v1/customers",
+        headers=bearer(operator_key),
+        json={"name": "Vexmore Arms Brokerage", "kind": "institution", "jurisdiction": "HK"},
+    )
     assert created.status_code == 201, created.text
     customer = created.json()
     assert customer["status"] == "blocked"  # R23: a hit blocks onboarding
@@ -40,18 +43,29 @@ def test_a_listed_name_blocks_onboarding_until_compliance_clears_the_case(
     assert [(c["entry_id"], c["match_kind"], c["status"]) for c in cases["items"]] == [("SBX-0001", "name", "open")]
     assert cases["items"][0]["score"] >= 85
 
-    refused = assert_problem(client.post(f"/v1/customers/{customer['id']}/kyc", json=KYC_OK,
-                                         headers=bearer(compliance)), 422)
+    refused = assert_problem(
+        client.post(f"/v1/customers/{customer['id']}/kyc", json=KYC_OK, headers=bearer(compliance)), 422
+    )
     assert (refused["reason_code"], refused["rule_id"], refused["case_ids"]) == (
-        "sanctions_hit", "R23", [cases["items"][0]["id"]])
+        "sanctions_hit",
+        "R23",
+        [cases["items"][0]["id"]],
+    )
     after = client.get(f"/v1/customers/{customer['id']}", headers=bearer(operator_key)).json()
     assert (after["kyc_status"], after["status"]) == ("pending", "blocked")  # the approval was not recorded...
     assert "customer.kyc_refused" in [r["action"] for r in audit_actions(client, auditor, entity_id=customer["id"])]
 
-    assert_problem(client.post(f"/v1/screening/cases/{cases['items'][0]['id']}/clear", json={"note": "x" * 5},
-                               headers=bearer(operator_key)), 403)
-    cleared = client.post(f"/v1/screening/cases/{cases['items'][0]['id']}/clear", headers=bearer(compliance),
-                          json={"note": "a different firm: registry number and directors do not match"})
+    assert_problem(
+        client.post(
+            f"/v1/screening/cases/{cases['items'][0]['id']}/clear", json={"note": "x" * 5}, headers=bearer(operator_key)
+        ),
+        403,
+    )
+    cleared = client.post(
+        f"/v1/screening/cases/{cases['items'][0]['id']}/clear",
+        headers=bearer(compliance),
+        json={"note": "a different firm: registry number and directors do not match"},
+    )
     assert cleared.status_code == 200, cleared.text
     assert cleared.json()["status"] == "cleared"
     assert client.get(f"/v1/customers/{customer['id']}", headers=bearer(operator_key)).json()["status"] == "active"
@@ -70,8 +84,9 @@ def test_a_malformed_list_is_refused_naming_the_entry_and_only_compliance_loads_
 ) -> None:
     compliance = make_key("compliance")
     bad = {"version": "broken-1", "entries": [{"id": "X-1", "name": "Somebody", "addresses": ["0x1234"]}]}
-    problem = assert_problem(client.put("/v1/screening/list", json=bad, headers=bearer(compliance)), 422,
-                             field="body.entries")
+    problem = assert_problem(
+        client.put("/v1/screening/list", json=bad, headers=bearer(compliance)), 422, field="body.entries"
+    )
     assert "entries[0].addresses" in problem["detail"] and "0x1234" in problem["detail"]
     assert_problem(client.put("/v1/screening/list", json=_shipped(), headers=bearer(operator_key)), 403)
     listed = client.get("/v1/screening/list", headers=bearer(compliance)).json()
@@ -89,8 +104,12 @@ def test_a_list_update_rescreens_everyone_freezes_listed_wallets_on_chain_and_cl
     updated = _shipped()
     updated["version"] = "sandbox-2026-02"
     updated["entries"] += [
-        {"id": "SBX-0100", "name": "Grimwald Oakenshaw", "addresses": [bob.wallet.address.lower()],
-         "program": "SANDBOX-FICTIONAL"},
+        {
+            "id": "SBX-0100",
+            "name": "Grimwald Oakenshaw",
+            "addresses": [bob.wallet.address.lower()],
+            "program": "SANDBOX-FICTIONAL",
+        },
         {"id": "SBX-0101", "name": "Ysolde Farthingale", "aliases": [], "program": "SANDBOX-FICTIONAL"},
     ]
     loaded = client.put("/v1/screening/list", json=updated, headers=bearer(staff.compliance))
@@ -100,38 +119,64 @@ def test_a_list_update_rescreens_everyone_freezes_listed_wallets_on_chain_and_cl
     assert sorted(rescreen["customers_blocked"]) == sorted([bob.id, ysolde_id])
     assert rescreen["wallets_frozen"] == [bob.wallet.address]
 
-    poll(lambda: client.get(f"/v1/wallets/{bob.wallet.address}", headers=bearer(staff.operator)).json(),
-         lambda w: w["frozen"], what="listed wallet frozen")
+    poll(
+        lambda: client.get(f"/v1/wallets/{bob.wallet.address}", headers=bearer(staff.operator)).json(),
+        lambda w: w["frozen"],
+        what="listed wallet frozen",
+    )
     assert gateway.account_state(bob.wallet.address).frozen is True  # R23: frozen on chain
     assert assert_problem(request_mint(client, bob, "1.00"), 422)["rule_id"] == "R20"  # blocked customer
     # A listed address is never bound (R23), whoever tries.
     listed_address = _shipped()["entries"][0]["addresses"][0]
-    bind = client.post("/v1/wallets", json={"address": listed_address, "signature": "0x" + "00" * 65},
-                       headers=bearer(carol_key))
+    bind = client.post(
+        "/v1/wallets", json={"address": listed_address, "signature": "0x" + "00" * 65}, headers=bearer(carol_key)
+    )
     assert assert_problem(bind, 422, field="body.address")["reason_code"] == "sanctions_hit"
     # A screening freeze is lifted through its case, never around it.
-    around = assert_problem(client.post(f"/v1/wallets/{bob.wallet.address}/unfreeze", json={"reason": "please"},
-                                        headers=bearer(staff.compliance)), 422)
+    around = assert_problem(
+        client.post(
+            f"/v1/wallets/{bob.wallet.address}/unfreeze", json={"reason": "please"}, headers=bearer(staff.compliance)
+        ),
+        422,
+    )
     assert around["rule_id"] == "R23"
 
     cases = client.get("/v1/screening/cases", params={"status": "open"}, headers=bearer(staff.compliance)).json()
     by_customer = {c["customer_id"]: c for c in cases["items"]}
     assert (by_customer[bob.id]["match_kind"], by_customer[ysolde_id]["match_kind"]) == ("address", "name")
-    confirmed = client.post(f"/v1/screening/cases/{by_customer[ysolde_id]['id']}/confirm",
-                            json={"note": "same person: passport number matches"}, headers=bearer(staff.compliance))
+    confirmed = client.post(
+        f"/v1/screening/cases/{by_customer[ysolde_id]['id']}/confirm",
+        json={"note": "same person: passport number matches"},
+        headers=bearer(staff.compliance),
+    )
     assert confirmed.json()["status"] == "confirmed"
-    assert assert_problem(client.post(f"/v1/customers/{ysolde_id}/kyc", json=KYC_OK,
-                                      headers=bearer(staff.compliance)), 422)["reason_code"] == "sanctions_hit"
-    cleared = client.post(f"/v1/screening/cases/{by_customer[bob.id]['id']}/clear",
-                          json={"note": "address re-assigned; the listed cluster was mis-attributed"},
-                          headers=bearer(staff.compliance))
+    assert (
+        assert_problem(
+            client.post(f"/v1/customers/{ysolde_id}/kyc", json=KYC_OK, headers=bearer(staff.compliance)), 422
+        )["reason_code"]
+        == "sanctions_hit"
+    )
+    cleared = client.post(
+        f"/v1/screening/cases/{by_customer[bob.id]['id']}/clear",
+        json={"note": "address re-assigned; the listed cluster was mis-attributed"},
+        headers=bearer(staff.compliance),
+    )
     assert cleared.status_code == 200, cleared.text
-    poll(lambda: client.get(f"/v1/wallets/{bob.wallet.address}", headers=bearer(staff.operator)).json(),
-         lambda w: not w["frozen"], what="wallet unfrozen after the case was cleared")
+    poll(
+        lambda: client.get(f"/v1/wallets/{bob.wallet.address}", headers=bearer(staff.operator)).json(),
+        lambda w: not w["frozen"],
+        what="wallet unfrozen after the case was cleared",
+    )
     assert gateway.account_state(bob.wallet.address).frozen is False
     assert client.get(f"/v1/customers/{bob.id}", headers=bearer(staff.operator)).json()["status"] == "active"
     assert client.get(f"/v1/customers/{carol_id}", headers=bearer(staff.operator)).json()["status"] == "active"
     wallet_id = client.get(f"/v1/wallets/{bob.wallet.address}", headers=bearer(staff.operator)).json()["id"]
     actions = [r["action"] for r in audit_actions(client, staff.auditor, entity_id=wallet_id)]
-    assert actions == ["wallet.bound", "wallet.allow_listed", "wallet.freeze_requested", "wallet.frozen",
-                       "wallet.unfreeze_requested", "wallet.unfrozen"]
+    assert actions == [
+        "wallet.bound",
+        "wallet.allow_listed",
+        "wallet.freeze_requested",
+        "wallet.frozen",
+        "wallet.unfreeze_requested",
+        "wallet.unfrozen",
+    ]

@@ -21,13 +21,19 @@ from tests.service.compliance_helpers import add_active_wallet
 from tests.service.flow import Staff, add_buffer_capital, new_customer, redemption_body, request_mint, wait_for
 from tests.service.service_helpers import assert_problem, bearer
 
-FULL = {
+FULL: dict[str, dict[str, Any]] = {
     "originator": {"name": "Alice Ltd", "account": None, "id_number": "LEI 5493001KJTIIGC8Y1R12"},
-    "beneficiary": {"name": "Alice Ltd", "account": "HK-SANDBOX-BANK 012-345678-001",
-                    "address": "1 Sandbox Road, Central, Hong Kong"},
+    "beneficiary": {
+        "name": "Alice Ltd",
+        "account": "HK-SANDBOX-BANK 012-345678-001",
+        "address": "1 Sandbox Road, Central, Hong Kong",
+    },
 }
-MISSING_ALL = [f"body.travel_rule.{party}.{name}" for party in ("originator", "beneficiary")
-               for name in ("name", "account", "address")]
+MISSING_ALL = [
+    f"body.travel_rule.{party}.{name}"
+    for party in ("originator", "beneficiary")
+    for name in ("name", "account", "address")
+]
 
 
 def _fields(problem: dict[str, Any]) -> list[str]:
@@ -38,15 +44,29 @@ def _transfer(app: FastAPI, sender: str, receiver: str, cnh: int, *, age: timede
     """An indexed Transfer between two customer wallets, observed `age` ago."""
     tx_hash = "0x" + secrets.token_hex(32)
     with app.state.sessionmaker.begin() as session:
-        session.add(ChainEvent(block_number=100, block_hash="0x" + secrets.token_hex(32), tx_hash=tx_hash,
-                               log_index=0, event="Transfer", from_address=sender, to_address=receiver,
-                               amount_units=fen_to_units(cnh * 100), request_id=None, explained=None,
-                               created_at=utc_now() - age))
+        session.add(
+            ChainEvent(
+                block_number=100,
+                block_hash="0x" + secrets.token_hex(32),
+                tx_hash=tx_hash,
+                log_index=0,
+                event="Transfer",
+                from_address=sender,
+                to_address=receiver,
+                amount_units=fen_to_units(cnh * 100),
+                request_id=None,
+                explained=None,
+                created_at=utc_now() - age,
+            )
+        )
     return tx_hash
 
 
 def test_transfers_between_customers_without_a_timely_record_are_flagged_in_the_compliance_report(
-    app: FastAPI, client: TestClient, make_key: Callable[..., str], make_customer: Callable[..., dict[str, Any]],
+    app: FastAPI,
+    client: TestClient,
+    make_key: Callable[..., str],
+    make_customer: Callable[..., dict[str, Any]],
     make_customer_key: Callable[[str], str],
 ) -> None:
     compliance, auditor = make_key("compliance"), make_key("auditor")
@@ -61,8 +81,11 @@ def test_transfers_between_customers_without_a_timely_record_are_flagged_in_the_
     awaiting = _transfer(app, b_wallet, a_wallet, 9_000, age=timedelta(minutes=5))
     _transfer(app, a_wallet, "0x" + "00" * 20, 50_000, age=two_days)  # a burn, not a customer transfer
 
-    record = {"tx_hash": recorded, "originator": {**FULL["originator"], "account": a_wallet},
-              "beneficiary": {"name": "Bob Ltd", "account": b_wallet, "id_number": "BR 12345678"}}
+    record: dict[str, Any] = {
+        "tx_hash": recorded,
+        "originator": {**FULL["originator"], "account": a_wallet},
+        "beneficiary": {"name": "Bob Ltd", "account": b_wallet, "id_number": "BR 12345678"},
+    }
     incomplete = {**record, "beneficiary": {"name": "Bob Ltd"}}
     problem = assert_problem(client.post("/v1/travel-rule/records", json=incomplete, headers=bearer(alice_key)), 422)
     assert (problem["rule_id"], _fields(problem)) == ("R25", ["body.beneficiary.account", "body.beneficiary.address"])
@@ -73,10 +96,15 @@ def test_transfers_between_customers_without_a_timely_record_are_flagged_in_the_
     assert (created.json()["complete"], created.json()["tx_hash"]) == (True, recorded)
 
     report = client.get("/v1/compliance/report", headers=bearer(compliance)).json()["travel_rule"]
-    assert (report["threshold"], report["transfers_at_or_above_threshold"], report["recorded"],
-            report["awaiting_record"]) == ("7300.00", 3, 1, 1)
+    assert (
+        report["threshold"],
+        report["transfers_at_or_above_threshold"],
+        report["recorded"],
+        report["awaiting_record"],
+    ) == ("7300.00", 3, 1, 1)
     assert [(f["tx_hash"], f["problem"], f["amount"]) for f in report["flagged"]] == [
-        (missing, "missing", "8000.000000")]
+        (missing, "missing", "8000.000000")
+    ]
     assert awaiting not in [f["tx_hash"] for f in report["flagged"]]
     # A record made after the window no longer clears it: it is late.
     late = {**record, "tx_hash": missing}
@@ -95,8 +123,10 @@ def test_a_redemption_at_the_threshold_needs_the_full_data_set_and_the_record_is
     add_buffer_capital(client, staff, "200.00")
     alice = new_customer(client, staff, name="Alice Ltd", deposit="8000.00")
     minted = request_mint(client, alice, "8000.00")
-    assert wait_for(client, f"/v1/mints/{minted.json()['id']}", alice.key, {"confirmed", "failed"})[
-        "status"] == "confirmed"
+    assert (
+        wait_for(client, f"/v1/mints/{minted.json()['id']}", alice.key, {"confirmed", "failed"})["status"]
+        == "confirmed"
+    )
     requirements = client.get("/v1/travel-rule/requirements", params={"amount": "7300.00"}).json()
     assert requirements["full_data_required"] is True and len(requirements["required_fields"]) == 6
 
@@ -104,16 +134,22 @@ def test_a_redemption_at_the_threshold_needs_the_full_data_set_and_the_record_is
         body = redemption_body(client, alice, amount)
         if travel_rule is not None:
             body["travel_rule"] = travel_rule
-        return client.post("/v1/redemptions", json=body, headers=bearer(alice.key, **{"Idempotency-Key":
-                                                                                    secrets.token_hex(8)}))
+        return client.post(
+            "/v1/redemptions", json=body, headers=bearer(alice.key, **{"Idempotency-Key": secrets.token_hex(8)})
+        )
 
     none_given = assert_problem(redeem("7300.00", None), 422)
     assert (none_given["reason_code"], none_given["rule_id"], _fields(none_given)) == (
-        "travel_rule_data_missing", "R25", MISSING_ALL)
+        "travel_rule_data_missing",
+        "R25",
+        MISSING_ALL,
+    )
     partial = {"originator": FULL["originator"], "beneficiary": {"name": "Alice Ltd"}}
     assert _fields(assert_problem(redeem("7300.00", partial), 422)) == [
-        "body.travel_rule.originator.account", "body.travel_rule.beneficiary.account",
-        "body.travel_rule.beneficiary.address"]
+        "body.travel_rule.originator.account",
+        "body.travel_rule.beneficiary.account",
+        "body.travel_rule.beneficiary.address",
+    ]
     full = {"originator": {**FULL["originator"], "account": alice.wallet.address}, "beneficiary": FULL["beneficiary"]}
     accepted = redeem("7300.00", full)
     assert accepted.status_code == 202, accepted.text
@@ -122,15 +158,20 @@ def test_a_redemption_at_the_threshold_needs_the_full_data_set_and_the_record_is
     small = redeem("100.00", None)  # below the threshold: data comes from the KYC file
     assert small.status_code == 202, small.text
 
-    records = client.get("/v1/travel-rule/records", params={"kind": "redemption"},
-                         headers=bearer(staff.auditor)).json()["items"]
+    records = client.get(
+        "/v1/travel-rule/records", params={"kind": "redemption"}, headers=bearer(staff.auditor)
+    ).json()["items"]
     by_subject = {r["subject_id"]: r for r in records}
     kept = by_subject[accepted.json()["id"]]
     assert (kept["full_data_required"], kept["complete"]) == (True, True)
     assert kept["beneficiary"]["address"] == FULL["beneficiary"]["address"]
     filled = by_subject[small.json()["id"]]
     assert (filled["full_data_required"], filled["originator"]["name"], filled["originator"]["id_number"]) == (
-        False, "Alice Ltd", alice.id)
+        False,
+        "Alice Ltd",
+        alice.id,
+    )
     mints = client.get("/v1/travel-rule/records", params={"kind": "mint"}, headers=bearer(staff.auditor)).json()
     assert [(r["subject_id"], r["beneficiary"]["account"]) for r in mints["items"]] == [
-        (minted.json()["id"], alice.wallet.address)]
+        (minted.json()["id"], alice.wallet.address)
+    ]

@@ -46,8 +46,11 @@ def test_a_redemption_never_pays_more_than_par(amount: int, profile_name: str) -
 
 def test_the_token_name_and_ticker_say_sandbox_and_test() -> None:  # R55
     source = (ROOT / "contracts" / "TCNHToken.sol").read_text(encoding="utf-8")
-    assert TOKEN_NAME == "Sandbox Offshore RMB"
-    assert '"tCNH"' in source or "'tCNH'" in source or "tCNH" in source
+    name = re.search(r'string private constant _NAME = "([^"]+)";', source)
+    symbol = re.search(r'string private constant _SYMBOL = "([^"]+)";', source)
+    assert name and symbol
+    assert (name.group(1), symbol.group(1)) == (TOKEN_NAME, "tCNH")  # the permit domain uses the same name
+    assert name.group(1).startswith("Sandbox") and symbol.group(1).startswith("t")
 
 
 def test_every_known_main_net_is_refused_unless_explicitly_allowed_and_local_chains_pass() -> None:  # R55
@@ -73,13 +76,22 @@ def test_the_compliance_report_carries_the_sandbox_banner_in_json_and_at_top_and
     )
 
     report = ComplianceReportOut(
-        generated_at=datetime(2026, 3, 2, tzinfo=UTC), profile="hk",
-        redemption_sla=SlaSectionOut(deadline_business_days=1, paid=0, paid_on_time=0, paid_late=[], overdue=[],
-                                     fee_disclosure="quote"),
-        travel_rule=TravelRuleSectionOut(threshold=730000, record_window_seconds=86400,
-                                         transfers_at_or_above_threshold=0, recorded=0, awaiting_record=0, flagged=[]),
+        generated_at=datetime(2026, 3, 2, tzinfo=UTC),
+        profile="hk",
+        redemption_sla=SlaSectionOut(
+            deadline_business_days=1, paid=0, paid_on_time=0, paid_late=[], overdue=[], fee_disclosure="quote"
+        ),
+        travel_rule=TravelRuleSectionOut(
+            threshold=730000,
+            record_window_seconds=86400,
+            transfers_at_or_above_threshold=0,
+            recorded=0,
+            awaiting_record=0,
+            flagged=[],
+        ),
         screening=ScreeningSectionOut(list_version="v", cases={}, blocked_customers=[]),
-        enforcement=EnforcementSectionOut(frozen_wallets=[], seizures=[]), pending_approvals={},
+        enforcement=EnforcementSectionOut(frozen_wallets=[], seizures=[]),
+        pending_approvals={},
     )
     assert report.model_dump()["banner"] == SANDBOX_BANNER == "SANDBOX — NOT A LICENSED STABLECOIN"
     html = render_html(report)

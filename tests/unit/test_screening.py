@@ -27,26 +27,32 @@ def test_normalisation_drops_accents_case_punctuation_and_legal_forms() -> None:
     assert normalise_name("The Vexmoor Arms Brokerage Limited") == "vexmoor arms brokerage"
 
 
-@pytest.mark.parametrize(("candidate", "listed"), [
-    ("Vexmoor Arms Brokerage Ltd", "Vexmoor Arms Brokerage Ltd"),  # identical
-    ("VEXMOOR ARMS BROKERAGE LIMITED", "Vexmoor Arms Brokerage Ltd"),  # case and legal form
-    ("Vexmore Arms Brokerage", "Vexmoor Arms Brokerage Ltd"),  # one typo
-    ("Quillfeather, Ostrogoth", "Ostrogoth Quillfeather"),  # word order
-    ("Ostrogoth Ignatius Quillfeather", "Ostrogoth Quillfeather"),  # an added middle name
-    ("Korvina Blackleger", "Corvina Blackledger"),  # transliteration and a dropped letter
-    ("Sablewind Shipping", "Sablewind Shipping Company"),
-])
+@pytest.mark.parametrize(
+    ("candidate", "listed"),
+    [
+        ("Vexmoor Arms Brokerage Ltd", "Vexmoor Arms Brokerage Ltd"),  # identical
+        ("VEXMOOR ARMS BROKERAGE LIMITED", "Vexmoor Arms Brokerage Ltd"),  # case and legal form
+        ("Vexmore Arms Brokerage", "Vexmoor Arms Brokerage Ltd"),  # one typo
+        ("Quillfeather, Ostrogoth", "Ostrogoth Quillfeather"),  # word order
+        ("Ostrogoth Ignatius Quillfeather", "Ostrogoth Quillfeather"),  # an added middle name
+        ("Korvina Blackleger", "Corvina Blackledger"),  # transliteration and a dropped letter
+        ("Sablewind Shipping", "Sablewind Shipping Company"),
+    ],
+)
 def test_variants_of_a_listed_name_score_at_or_above_the_threshold(candidate: str, listed: str) -> None:
     assert name_score(candidate, listed) >= NAME_MATCH_THRESHOLD
 
 
-@pytest.mark.parametrize(("candidate", "listed"), [
-    ("Lotus Trading Ltd", "Golden Dragon Trading"),  # one shared common word
-    ("Bob Shipping Ltd", "Sablewind Shipping Company"),
-    ("Vexmoor", "Vexmoor Arms Brokerage Ltd"),  # a fragment of the listed name
-    ("Alice Ltd", "Corvina Blackledger"),
-    ("Ltd", "Corvina Blackledger"),  # nothing left after the legal form
-])
+@pytest.mark.parametrize(
+    ("candidate", "listed"),
+    [
+        ("Lotus Trading Ltd", "Golden Dragon Trading"),  # one shared common word
+        ("Bob Shipping Ltd", "Sablewind Shipping Company"),
+        ("Vexmoor", "Vexmoor Arms Brokerage Ltd"),  # a fragment of the listed name
+        ("Alice Ltd", "Corvina Blackledger"),
+        ("Ltd", "Corvina Blackledger"),  # nothing left after the legal form
+    ],
+)
 def test_different_names_score_below_the_threshold(candidate: str, listed: str) -> None:
     assert name_score(candidate, listed) < NAME_MATCH_THRESHOLD
 
@@ -60,7 +66,8 @@ def test_the_score_is_symmetric_in_its_whole_name_part_and_an_integer_from_0_to_
 def test_screen_name_reports_each_entry_once_with_its_best_matching_name() -> None:
     hits = screen_name("Ostrogot Kwillfeather", sandbox_list())
     assert [(h.entry_id, h.kind, h.matched_value, h.score) for h in hits] == [
-        ("SBX-0002", "name", "Ostrogot Kwillfeather", 100)]
+        ("SBX-0002", "name", "Ostrogot Kwillfeather", 100)
+    ]
 
 
 def test_addresses_match_exactly_and_case_insensitively_never_by_similarity() -> None:
@@ -81,20 +88,35 @@ def test_the_shipped_list_is_valid_fictional_and_matches_none_of_the_test_custom
     raw = json.loads(SANDBOX_LIST_FILE.read_text(encoding="utf-8"))
     assert "FICTIONAL" in raw["notice"]
     assert all(e["program"].startswith("SANDBOX-FICTIONAL") for e in raw["entries"])
-    for name in ("Lotus Trading Ltd", "Alice Ltd", "Bob Ltd", "Other Ltd", "Mine Ltd", "Flow Ltd",
-                 "Alice Trading Ltd", "Bob Shipping Ltd", "Walk Customer Ltd", "Ada Lovelace", "Recovery Trust Ltd",
-                 "Harbour Lights Trading Ltd", "Carol Ltd"):
+    for name in (
+        "Lotus Trading Ltd",
+        "Alice Ltd",
+        "Bob Ltd",
+        "Other Ltd",
+        "Mine Ltd",
+        "Flow Ltd",
+        "Alice Trading Ltd",
+        "Bob Shipping Ltd",
+        "Walk Customer Ltd",
+        "Ada Lovelace",
+        "Recovery Trust Ltd",
+        "Harbour Lights Trading Ltd",
+        "Carol Ltd",
+    ):
         assert screen_name(name, sandbox_list()) == [], name
 
 
-@pytest.mark.parametrize(("change", "named"), [
-    ({"version": ""}, "version"),
-    ({"entries": [{"id": "A", "name": "X Y", "addresses": ["0x12"]}]}, "entries[0].addresses"),
-    ({"entries": [{"id": "A", "name": "---"}]}, "entries[0].name"),
-    ({"entries": [{"id": "A", "name": "X"}, {"id": "A", "name": "Y"}]}, "appears twice"),
-    ({"entries": [{"id": "A", "name": "X", "dob": "1970"}]}, "unknown keys"),
-    ({"surprise": 1}, "unknown keys"),
-])
+@pytest.mark.parametrize(
+    ("change", "named"),
+    [
+        ({"version": ""}, "version"),
+        ({"entries": [{"id": "A", "name": "X Y", "addresses": ["0x12"]}]}, "entries[0].addresses"),
+        ({"entries": [{"id": "A", "name": "---"}]}, "entries[0].name"),
+        ({"entries": [{"id": "A", "name": "X"}, {"id": "A", "name": "Y"}]}, "appears twice"),
+        ({"entries": [{"id": "A", "name": "X", "dob": "1970"}]}, "unknown keys"),
+        ({"surprise": 1}, "unknown keys"),
+    ],
+)
 def test_a_malformed_list_is_refused_naming_the_entry_and_field(change: dict[str, Any], named: str) -> None:
     data: dict[str, Any] = {"version": "v1", "entries": [], **change}
     with pytest.raises(ScreeningListError, match=named.replace("[", r"\[").replace("]", r"\]")):

@@ -23,8 +23,13 @@ FULL_PARTY = Party(name="Lotus Trading Ltd", account="0xabc", id_number="LEI 549
 def test_from_the_threshold_every_missing_field_of_both_parties_is_named(hk: RegimeProfile) -> None:
     check = check_travel_rule(hk.travel_rule_threshold_fen, None, hk)
     assert check.required and check.missing == (
-        "originator.name", "originator.account", "originator.address",
-        "beneficiary.name", "beneficiary.account", "beneficiary.address")
+        "originator.name",
+        "originator.account",
+        "originator.address",
+        "beneficiary.name",
+        "beneficiary.account",
+        "beneficiary.address",
+    )
     decision = check.decision
     assert (decision.allowed, decision.reason_code, decision.rule_id) == (False, "travel_rule_data_missing", "R25")
 
@@ -52,17 +57,25 @@ def test_transfers_are_recorded_awaiting_missing_or_late_against_the_profile_win
     big = fen_to_units(hk.travel_rule_threshold_fen)
 
     def transfer(tx: str, units: int, age: timedelta) -> ObservedTransfer:
-        return ObservedTransfer(tx_hash=tx, block_number=1, from_address="0xa", to_address="0xb",
-                                amount_units=units, observed_at=now - age)
+        return ObservedTransfer(
+            tx_hash=tx, block_number=1, from_address="0xa", to_address="0xb", amount_units=units, observed_at=now - age
+        )
 
-    transfers = [transfer("0xrecorded", big, window * 2), transfer("0xLATE", big, window * 2),
-                 transfer("0xmissing", big, window + timedelta(seconds=1)), transfer("0xawaiting", big, window),
-                 transfer("0xsmall", big - 1, window * 2)]
+    transfers = [
+        transfer("0xrecorded", big, window * 2),
+        transfer("0xLATE", big, window * 2),
+        transfer("0xmissing", big, window + timedelta(seconds=1)),
+        transfer("0xawaiting", big, window),
+        transfer("0xsmall", big - 1, window * 2),
+    ]
     records = {"0xrecorded": now - window - timedelta(hours=1), "0xlate": now}
     findings = assess_transfers(transfers, records, profile=hk, now=now)
     assert [(f.transfer.tx_hash, f.status, f.flagged) for f in findings] == [
-        ("0xrecorded", "recorded", False), ("0xLATE", "late", True), ("0xmissing", "missing", True),
-        ("0xawaiting", "awaiting_record", False)]
+        ("0xrecorded", "recorded", False),
+        ("0xLATE", "late", True),
+        ("0xmissing", "missing", True),
+        ("0xawaiting", "awaiting_record", False),
+    ]
 
 
 @pytest.mark.parametrize("name", ["hk", "eu-mica", "sg-mas", "us-genius"])
