@@ -1,6 +1,6 @@
 """Gas per operation: tCNH (every compliance check on) beside plain OpenZeppelin v5, same run.
 
-    python scripts/bench_gas.py [--json]
+python scripts/bench_gas.py [--json]
 """
 
 from __future__ import annotations

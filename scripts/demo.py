@@ -1,6 +1,6 @@
 """The sandbox demo: the issuer service on a spawned Anvil, walked end to end through the HTTP API.
 
-    bash scripts/demo.sh      (installs what is missing, then runs this)
+bash scripts/demo.sh      (installs what is missing, then runs this)
 """
 
 from __future__ import annotations

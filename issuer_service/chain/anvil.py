@@ -47,7 +47,7 @@ def free_port() -> int:
 
 def rpc_call(url: str, method: str, params: list[object] | None = None, timeout: float = 5.0) -> object:
     body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": method, "params": params or []}).encode()
-    request = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json"})
+    request = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json"})  # noqa: S310 - a local RPC URL
     with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - local RPC URL
         reply = json.loads(response.read())
     if "error" in reply:
@@ -113,10 +113,14 @@ def start_anvil(
     port = port or free_port()
     args = [
         str(anvil_binary()),
-        "--host", "127.0.0.1",
-        "--port", str(port),
-        "--chain-id", str(chain_id),
-        "--accounts", "0",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--chain-id",
+        str(chain_id),
+        "--accounts",
+        "0",
         "--silent",
     ]
     if state_file is not None:
@@ -127,8 +131,9 @@ def start_anvil(
     args += extra_args or []
     out = open(log_file, "ab") if log_file else subprocess.DEVNULL  # noqa: SIM115 - owned by the process
     process = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-    anvil = AnvilProcess(port=port, process=process, state_file=state_file, log_file=log_file,
-                         extra_args=extra_args or [])
+    anvil = AnvilProcess(
+        port=port, process=process, state_file=state_file, log_file=log_file, extra_args=extra_args or []
+    )
     deadline = time.monotonic() + startup_timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:

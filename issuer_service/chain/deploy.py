@@ -20,7 +20,7 @@ from issuer_service.chain.keys import RoleKeys
 from issuer_service.chain.networks import check_chain_allowed
 from issuer_service.chain.tx import send_and_wait
 
-TOKEN_CONTRACT = "TCNHToken"
+TOKEN_CONTRACT = "TCNHToken"  # noqa: S105 - a contract name
 ROLE_CONSTANTS = {
     "admin": "DEFAULT_ADMIN_ROLE",
     "minter_admin": "MINTER_ADMIN_ROLE",
@@ -107,8 +107,9 @@ def deploy(w3: Web3, config: DeployConfig, progress: Progress | None = None) -> 
     token = w3.eth.contract(address=address, abi=artifact.abi)
 
     say(f"configuring minter {keys.minter.address}")
-    send_and_wait(w3, keys.minter_admin, token.functions.configureMinter(keys.minter.address,
-                                                                          config.minter_allowance_units))
+    send_and_wait(
+        w3, keys.minter_admin, token.functions.configureMinter(keys.minter.address, config.minter_allowance_units)
+    )
     say("posting the first reserve attestation")
     now = w3.eth.get_block("latest")["timestamp"]
     send_and_wait(w3, keys.attestor, token.functions.attestReserves(config.initial_reserve_units, now))
@@ -168,4 +169,6 @@ def _require_funds(w3: Web3, keys: RoleKeys) -> None:
         if name in ("deployer", "minter_admin", "attestor") and w3.eth.get_balance(address) == 0
     ]
     if empty:
-        raise DeployError(f"these keys have no gas money on chain {w3.eth.chain_id}: {', '.join(empty)}; fund them first")
+        raise DeployError(
+            f"these keys have no gas money on chain {w3.eth.chain_id}: {', '.join(empty)}; fund them first"
+        )

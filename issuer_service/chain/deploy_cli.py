@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import signal
 import sys
@@ -24,15 +23,22 @@ console = Console(stderr=True, soft_wrap=True)
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="deploy", description="Deploy the tCNH sandbox token (R55).")
     parser.add_argument("--rpc-url", help="EVM JSON-RPC endpoint; default: spawn a local Anvil")
-    parser.add_argument("--keys-file", type=Path,
-                        help="JSON {\"keys\": {role: private key}} for deployer, admin, minter_admin, pauser, "
-                             "compliance, attestor, minter; default with a spawned Anvil: generate sandbox keys")
+    parser.add_argument(
+        "--keys-file",
+        type=Path,
+        help='JSON {"keys": {role: private key}} for deployer, admin, minter_admin, pauser, '
+        "compliance, attestor, minter; default with a spawned Anvil: generate sandbox keys",
+    )
     parser.add_argument("--out", type=Path, default=Path(".sandbox/deployment.json"), help="deployment file to write")
     parser.add_argument("--buffer-bps", type=int, default=200, help="reserve buffer in basis points (R1)")
     parser.add_argument("--max-attestation-age", type=int, default=86_400, help="seconds (R1)")
     parser.add_argument("--keep-running", action="store_true", help="keep the spawned Anvil running until Ctrl-C")
-    parser.add_argument("--i-know-this-is-mainnet", dest="allow_mainnet", action="store_true",
-                        help="allow a known main-net chain id (R55); you almost certainly do not want this")
+    parser.add_argument(
+        "--i-know-this-is-mainnet",
+        dest="allow_mainnet",
+        action="store_true",
+        help="allow a known main-net chain id (R55); you almost certainly do not want this",
+    )
     parser.add_argument("--json", action="store_true", help="print the deployment JSON on stdout")
     return parser
 
@@ -52,13 +58,19 @@ def main(argv: list[str] | None = None) -> int:
             w3 = Web3(Web3.HTTPProvider(anvil.url))
             console.print(f"[green]✓[/] Anvil at {anvil.url}")
         keys = _keys(args, w3, spawned=anvil is not None)
-        config = DeployConfig(keys=keys, buffer_bps=args.buffer_bps,
-                              max_attestation_age_s=args.max_attestation_age, allow_mainnet=args.allow_mainnet)
+        config = DeployConfig(
+            keys=keys,
+            buffer_bps=args.buffer_bps,
+            max_attestation_age_s=args.max_attestation_age,
+            allow_mainnet=args.allow_mainnet,
+        )
         with console.status("deploying") as status:
             deployment = deploy(w3, config, progress=lambda msg: status.update(msg))
         deployment.save(args.out)
-        console.print(f"[green]✓[/] tCNH at {deployment.token_address} on chain {deployment.chain_id} "
-                      f"(block {deployment.block_number}); roles verified")
+        console.print(
+            f"[green]✓[/] tCNH at {deployment.token_address} on chain {deployment.chain_id} "
+            f"(block {deployment.block_number}); roles verified"
+        )
         for role, address in deployment.roles.items():
             console.print(f"    {role:<13} {address}")
         console.print(f"    {'minter':<13} {', '.join(deployment.minters)}")
@@ -78,8 +90,10 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # the CLI promise: one line, no traceback
         if os.environ.get("CNH_DEBUG"):
             raise
-        console.print(f"[red]deploy failed:[/] {exc.__class__.__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
-                      " (set CNH_DEBUG=1 for details)")
+        console.print(
+            f"[red]deploy failed:[/] {exc.__class__.__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+            " (set CNH_DEBUG=1 for details)"
+        )
         return 1
     finally:
         if anvil is not None:

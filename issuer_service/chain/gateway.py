@@ -53,11 +53,15 @@ SIGNER_ROLE = {
     "unpause": "pauser",
 }
 ERC1271_MAGIC = bytes.fromhex("1626ba7e")
-ERC1271_ABI = [{
-    "name": "isValidSignature", "type": "function", "stateMutability": "view",
-    "inputs": [{"name": "hash", "type": "bytes32"}, {"name": "signature", "type": "bytes"}],
-    "outputs": [{"name": "", "type": "bytes4"}],
-}]
+ERC1271_ABI = [
+    {
+        "name": "isValidSignature",
+        "type": "function",
+        "stateMutability": "view",
+        "inputs": [{"name": "hash", "type": "bytes32"}, {"name": "signature", "type": "bytes"}],
+        "outputs": [{"name": "", "type": "bytes4"}],
+    }
+]
 
 
 class ChainUnavailable(RuntimeError):
@@ -111,8 +115,9 @@ class SigningState:
 
 
 class ChainGateway:
-    def __init__(self, rpc_url: str, deployment: Deployment, keys: RoleKeys, *, confirmations: int = 1,
-                 timeout_s: float = 10.0) -> None:
+    def __init__(
+        self, rpc_url: str, deployment: Deployment, keys: RoleKeys, *, confirmations: int = 1, timeout_s: float = 10.0
+    ) -> None:
         self.rpc_url = rpc_url
         self.deployment = deployment
         self.keys = keys
@@ -215,14 +220,16 @@ class ChainGateway:
         for event in (self.token.events.Transfer, self.token.events.Redeemed):
             logs = self._rpc(lambda ev=event: ev.get_logs(from_block=from_block, to_block=to_block))
             for log in logs:
-                events.append({
-                    "event": log["event"],
-                    "args": dict(log["args"]),
-                    "block_number": int(log["blockNumber"]),
-                    "block_hash": "0x" + bytes(log["blockHash"]).hex(),
-                    "tx_hash": "0x" + bytes(log["transactionHash"]).hex(),
-                    "log_index": int(log["logIndex"]),
-                })
+                events.append(
+                    {
+                        "event": log["event"],
+                        "args": dict(log["args"]),
+                        "block_number": int(log["blockNumber"]),
+                        "block_hash": "0x" + bytes(log["blockHash"]).hex(),
+                        "tx_hash": "0x" + bytes(log["transactionHash"]).hex(),
+                        "log_index": int(log["logIndex"]),
+                    }
+                )
         events.sort(key=lambda e: (e["block_number"], e["log_index"]))
         return events
 
@@ -263,8 +270,12 @@ class ChainGateway:
             **fees,
         }
         signed = account.sign_transaction(tx)
-        return SignedTx(signer=account.address, nonce=nonce, raw=bytes(signed.raw_transaction),
-                        tx_hash="0x" + bytes(signed.hash).hex())
+        return SignedTx(
+            signer=account.address,
+            nonce=nonce,
+            raw=bytes(signed.raw_transaction),
+            tx_hash="0x" + bytes(signed.hash).hex(),
+        )
 
     def fees(self) -> dict[str, int]:
         block = self._rpc(self.w3.eth.get_block, "latest")
@@ -287,11 +298,13 @@ class ChainGateway:
     # per row (toolchain.md: a batch POST is the fastest way to talk to the node).
     def signing_state(self) -> SigningState:
         """Latest block (fees, timestamp), the reserve attestation and the total supply, in one batch."""
-        block, reserve, supply = self._batch([
-            ("eth_getBlockByNumber", ["latest", False]),
-            ("eth_call", [{"to": self.token.address, "data": self.token.encode_abi("reserveState")}, "latest"]),
-            ("eth_call", [{"to": self.token.address, "data": self.token.encode_abi("totalSupply")}, "latest"]),
-        ])
+        block, reserve, supply = self._batch(
+            [
+                ("eth_getBlockByNumber", ["latest", False]),
+                ("eth_call", [{"to": self.token.address, "data": self.token.encode_abi("reserveState")}, "latest"]),
+                ("eth_call", [{"to": self.token.address, "data": self.token.encode_abi("totalSupply")}, "latest"]),
+            ]
+        )
         block = _result(block)
         attested, at, max_age, buffer = self.w3.codec.decode(["uint256"] * 4, _hex_bytes(_result(reserve)))
         (total,) = self.w3.codec.decode(["uint256"], _hex_bytes(_result(supply)))
@@ -320,8 +333,9 @@ class ChainGateway:
     def receipts(self, tx_hashes: Sequence[str]) -> dict[str, TxOutcome | None]:
         """Each transaction's mined result at any depth (None: no receipt), in one batch."""
         found: dict[str, TxOutcome | None] = {}
-        for tx_hash, response in zip(tx_hashes, self._batch([("eth_getTransactionReceipt", [h]) for h in tx_hashes]),
-                                     strict=True):
+        for tx_hash, response in zip(
+            tx_hashes, self._batch([("eth_getTransactionReceipt", [h]) for h in tx_hashes]), strict=True
+        ):
             receipt = _result(response)
             if receipt is None or receipt.get("blockNumber") is None:
                 found[tx_hash] = None
@@ -341,8 +355,10 @@ class ChainGateway:
         found = self.receipts(tx_hashes)
         if self.confirmations > 1 and any(found.values()):
             head = self.head()
-            found = {h: o if o is not None and head >= o.block_number + self.confirmations - 1 else None
-                     for h, o in found.items()}
+            found = {
+                h: o if o is not None and head >= o.block_number + self.confirmations - 1 else None
+                for h, o in found.items()
+            }
         return found
 
     def _batch(self, calls: list[tuple[str, list[Any]]], chunk: int = 200) -> list[dict[str, Any]]:
@@ -350,7 +366,7 @@ class ChainGateway:
         batches gets the calls one by one."""
         responses: list[dict[str, Any]] = []
         for start in range(0, len(calls), chunk):
-            part = calls[start:start + chunk]
+            part = calls[start : start + chunk]
             try:
                 answer: Any = self.w3.provider.make_batch_request(part)  # type: ignore[attr-defined]
                 if not isinstance(answer, list):  # the node refused the batch as a whole
@@ -441,7 +457,7 @@ def _fees_for(base_fee: int) -> dict[str, int]:
 
 
 def _classify_send_error(message: str) -> str | None:
-    """"known" (already in the pool or mined), "nonce_too_low" (the nonce is used: ours if mined,
+    """ "known" (already in the pool or mined), "nonce_too_low" (the nonce is used: ours if mined,
     else someone else's), or None for a real refusal."""
     message = message.lower()
     if "already known" in message or "already imported" in message or "known transaction" in message:

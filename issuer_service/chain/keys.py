@@ -46,7 +46,9 @@ class RoleKeys:
         try:
             return cls(**{name: Account.from_key(keys[name]) for name in ROLE_NAMES})
         except (ValueError, TypeError) as exc:
-            raise KeyFileError(f"a private key is malformed ({exc.__class__.__name__}); expect 0x + 64 hex digits") from None
+            raise KeyFileError(
+                f"a private key is malformed ({exc.__class__.__name__}); expect 0x + 64 hex digits"
+            ) from None
 
     @classmethod
     def load(cls, path: Path) -> RoleKeys:

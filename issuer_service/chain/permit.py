@@ -8,8 +8,8 @@ from eth_account import Account
 from eth_account.messages import encode_typed_data
 from eth_account.signers.local import LocalAccount
 
-TOKEN_NAME = "Sandbox Offshore RMB"
-TOKEN_VERSION = "1"
+TOKEN_NAME = "Sandbox Offshore RMB"  # noqa: S105 - EIP-712 domain name
+TOKEN_VERSION = "1"  # noqa: S105 - EIP-712 domain version
 
 
 @dataclass(frozen=True)
@@ -24,8 +24,16 @@ class PermitSignature:
 
 
 def permit_typed_data(
-    *, chain_id: int, token: str, owner: str, spender: str, value: int, nonce: int, deadline: int,
-    name: str = TOKEN_NAME, version: str = TOKEN_VERSION,
+    *,
+    chain_id: int,
+    token: str,
+    owner: str,
+    spender: str,
+    value: int,
+    nonce: int,
+    deadline: int,
+    name: str = TOKEN_NAME,
+    version: str = TOKEN_VERSION,
 ) -> dict[str, object]:
     return {
         "types": {
@@ -50,22 +58,60 @@ def permit_typed_data(
 
 
 def sign_permit(
-    holder: LocalAccount, *, chain_id: int, token: str, spender: str, value: int, nonce: int, deadline: int,
-    name: str = TOKEN_NAME, version: str = TOKEN_VERSION,
+    holder: LocalAccount,
+    *,
+    chain_id: int,
+    token: str,
+    spender: str,
+    value: int,
+    nonce: int,
+    deadline: int,
+    name: str = TOKEN_NAME,
+    version: str = TOKEN_VERSION,
 ) -> PermitSignature:
-    typed = permit_typed_data(chain_id=chain_id, token=token, owner=holder.address, spender=spender,
-                              value=value, nonce=nonce, deadline=deadline, name=name, version=version)
+    typed = permit_typed_data(
+        chain_id=chain_id,
+        token=token,
+        owner=holder.address,
+        spender=spender,
+        value=value,
+        nonce=nonce,
+        deadline=deadline,
+        name=name,
+        version=version,
+    )
     signed = Account.sign_message(encode_typed_data(full_message=typed), holder.key)
-    return PermitSignature(deadline=deadline, v=signed.v, r="0x" + signed.r.to_bytes(32, "big").hex(),
-                           s="0x" + signed.s.to_bytes(32, "big").hex())
+    return PermitSignature(
+        deadline=deadline,
+        v=signed.v,
+        r="0x" + signed.r.to_bytes(32, "big").hex(),
+        s="0x" + signed.s.to_bytes(32, "big").hex(),
+    )
 
 
 def recover_permit_signer(
-    *, chain_id: int, token: str, owner: str, spender: str, value: int, nonce: int, signature: PermitSignature,
-    name: str = TOKEN_NAME, version: str = TOKEN_VERSION,
+    *,
+    chain_id: int,
+    token: str,
+    owner: str,
+    spender: str,
+    value: int,
+    nonce: int,
+    signature: PermitSignature,
+    name: str = TOKEN_NAME,
+    version: str = TOKEN_VERSION,
 ) -> str:
     """Who signed this permit: the service checks it before spending gas on a burn (R13)."""
-    typed = permit_typed_data(chain_id=chain_id, token=token, owner=owner, spender=spender, value=value,
-                              nonce=nonce, deadline=signature.deadline, name=name, version=version)
+    typed = permit_typed_data(
+        chain_id=chain_id,
+        token=token,
+        owner=owner,
+        spender=spender,
+        value=value,
+        nonce=nonce,
+        deadline=signature.deadline,
+        name=name,
+        version=version,
+    )
     vrs = (signature.v, int(signature.r, 16), int(signature.s, 16))
     return str(Account.recover_message(encode_typed_data(full_message=typed), vrs=vrs))

@@ -77,8 +77,10 @@ def connect_configured_chain(settings: Settings) -> ChainRuntime:
     assert settings.rpc_url is not None
     deployment_file = Path(settings.deployment_file)
     if not deployment_file.exists():
-        raise ChainSetupError(f"RPC_URL is set but the deployment file {deployment_file} does not exist; "
-                              "deploy with `python scripts/deploy.py --rpc-url ...` or set CNH_DEPLOYMENT_FILE")
+        raise ChainSetupError(
+            f"RPC_URL is set but the deployment file {deployment_file} does not exist; "
+            "deploy with `python scripts/deploy.py --rpc-url ...` or set CNH_DEPLOYMENT_FILE"
+        )
     deployment = Deployment.load(deployment_file)
     keys = keys_from_settings(settings)
     gateway = ChainGateway(settings.rpc_url, deployment, keys, confirmations=settings.confirmations)
@@ -87,8 +89,10 @@ def connect_configured_chain(settings: Settings) -> ChainRuntime:
     except Exception as exc:  # noqa: BLE001
         raise ChainSetupError(f"cannot reach the chain at {settings.rpc_url}: {exc.__class__.__name__}") from exc
     if chain_id != deployment.chain_id:
-        raise ChainSetupError(f"the chain at {settings.rpc_url} has id {chain_id}, the deployment says "
-                              f"{deployment.chain_id}; point RPC_URL at the right chain")
+        raise ChainSetupError(
+            f"the chain at {settings.rpc_url} has id {chain_id}, the deployment says "
+            f"{deployment.chain_id}; point RPC_URL at the right chain"
+        )
     check_chain_allowed(chain_id, allow_mainnet=settings.allow_mainnet)
     return ChainRuntime(gateway=gateway)
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse
 
 from issuer_service.auth import Principal, require
 from issuer_service.dependencies import SessionDep
 from issuer_service.enforcement import service
 from issuer_service.enforcement.schemas import FreezeIn, SeizureCreate, SeizureOut, UnfreezeIn, WalletEnforcementOut
+from issuer_service.idempotency import IdempotencyKeyHeader, idempotent
 from issuer_service.pagination import CursorQuery, LimitQuery, Page
 
 router = APIRouter(tags=["enforcement"])
@@ -53,8 +55,22 @@ def freezes(address: str, session: SessionDep, principal: ReaderDep) -> WalletEn
     response_model=SeizureOut,
     summary="Ask to seize a frozen balance on a legal basis; a second principal approves (R24, R40)",
 )
-def request_seizure(body: SeizureCreate, request: Request, session: SessionDep, principal: ComplianceDep) -> SeizureOut:
-    return service.request_seizure(session, actor=principal, body=body, gateway=request.app.state.gateway)
+def request_seizure(
+    body: SeizureCreate,
+    request: Request,
+    session: SessionDep,
+    principal: ComplianceDep,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> JSONResponse:
+    gateway = request.app.state.gateway
+    return idempotent(
+        session,
+        principal,
+        request,
+        body,
+        lambda: service.request_seizure(session, actor=principal, body=body, gateway=gateway),
+        status_code=202,
+    )
 
 
 @router.get("/v1/seizures", response_model=Page[SeizureOut], summary="Seizures (R24)")

@@ -395,6 +395,12 @@ def _on_approved(
     wallet = wallets.get(session, seizure.wallet_id, lock=True)
     if wallet is None or not wallet.frozen:
         raise Conflict(f"wallet {seizure.address} is no longer frozen; the seizure cannot run")
+    recovery = wallets.get(session, seizure.recovery_wallet_id, lock=True)
+    if recovery is None or recovery.status != "active" or chain_target(session, recovery) == "frozen":
+        raise Conflict(
+            f"the recovery wallet {seizure.recovery_address} is no longer active and unfrozen; reject this "
+            "seizure and ask again with another recovery wallet"
+        )
     row = outbox.enqueue(
         session,
         function="burnFrozen",

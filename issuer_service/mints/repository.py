@@ -27,7 +27,8 @@ def get(session: Session, mint_id: str, *, lock: bool = False) -> Mint | None:
 def minted_since(session: Session, customer_id: str, since: datetime) -> int:
     """Fen this customer minted or has in flight since `since` (R12 daily limit)."""
     stmt = select(func.coalesce(func.sum(Mint.amount_fen), 0)).where(
-        Mint.customer_id == customer_id, Mint.created_at >= since, Mint.status.in_(COUNTED))
+        Mint.customer_id == customer_id, Mint.created_at >= since, Mint.status.in_(COUNTED)
+    )
     return int(session.execute(stmt).scalar_one())
 
 

@@ -17,39 +17,67 @@ from issuer_service.pagination import CursorQuery, LimitQuery, Page
 router = APIRouter(prefix="/v1/mints", tags=["mints"])
 
 
-@router.post("", status_code=202, response_model=MintOut,
-             summary="Request a mint against your confirmed fiat (R1, R10, R11, R12)",
-             responses={422: {"description": "a rule refused it; `reason_code` says which"}})
-def create_mint(body: MintCreate, request: Request, session: SessionDep,
-                principal: Annotated[Principal, Depends(require("customer"))],
-                idempotency_key: IdempotencyKeyHeader = None) -> JSONResponse:
+@router.post(
+    "",
+    status_code=202,
+    response_model=MintOut,
+    summary="Request a mint against your confirmed fiat (R1, R10, R11, R12)",
+    responses={422: {"description": "a rule refused it; `reason_code` says which"}},
+)
+def create_mint(
+    body: MintCreate,
+    request: Request,
+    session: SessionDep,
+    principal: Annotated[Principal, Depends(require("customer"))],
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> JSONResponse:
     profile = request.app.state.profile
-    return idempotent(session, principal, request, body,
-                      lambda: service.create_mint(session, actor=principal, body=body, profile=profile),
-                      status_code=202)
+    return idempotent(
+        session,
+        principal,
+        request,
+        body,
+        lambda: service.create_mint(session, actor=principal, body=body, profile=profile),
+        status_code=202,
+    )
 
 
 @router.get("", response_model=Page[MintOut], summary="List mints (customers see their own)")
-def list_mints(session: SessionDep, principal: Annotated[Principal, Depends(require("customer", "operator", "auditor"))],
-               limit: LimitQuery = 50, cursor: CursorQuery = None) -> Page[MintOut]:
+def list_mints(
+    session: SessionDep,
+    principal: Annotated[Principal, Depends(require("customer", "operator", "auditor"))],
+    limit: LimitQuery = 50,
+    cursor: CursorQuery = None,
+) -> Page[MintOut]:
     return service.list_mints(session, principal=principal, limit=limit, cursor=cursor)
 
 
 @router.get("/{mint_id}", response_model=MintOut, summary="A mint's status, transaction and audit reference")
-def get_mint(mint_id: str, session: SessionDep,
-             principal: Annotated[Principal, Depends(require("customer", "operator", "auditor"))]) -> MintOut:
+def get_mint(
+    mint_id: str,
+    session: SessionDep,
+    principal: Annotated[Principal, Depends(require("customer", "operator", "auditor"))],
+) -> MintOut:
     return service.get_mint(session, principal=principal, mint_id=mint_id)
 
 
-@router.post("/{mint_id}/approve", response_model=MintOut,
-             summary="Second approval of a mint above the threshold, by an operator (R12, R40)")
-def approve_mint(mint_id: str, session: SessionDep,
-                 principal: Annotated[Principal, Depends(require("operator"))]) -> MintOut:
+@router.post(
+    "/{mint_id}/approve",
+    response_model=MintOut,
+    summary="Second approval of a mint above the threshold, by an operator (R12, R40)",
+)
+def approve_mint(
+    mint_id: str, session: SessionDep, principal: Annotated[Principal, Depends(require("operator"))]
+) -> MintOut:
     return service.approve_mint(session, actor=principal, mint_id=mint_id)
 
 
-@router.post("/{mint_id}/reject", response_model=MintOut,
-             summary="Decline a mint waiting for approval; its fiat is released (R40)")
-def reject_mint(mint_id: str, session: SessionDep,
-                principal: Annotated[Principal, Depends(require("operator"))]) -> MintOut:
+@router.post(
+    "/{mint_id}/reject",
+    response_model=MintOut,
+    summary="Decline a mint waiting for approval; its fiat is released (R40)",
+)
+def reject_mint(
+    mint_id: str, session: SessionDep, principal: Annotated[Principal, Depends(require("operator"))]
+) -> MintOut:
     return service.reject_mint(session, actor=principal, mint_id=mint_id)

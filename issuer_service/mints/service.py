@@ -62,9 +62,19 @@ def _transition(session: Session, mint: Mint, to: str, *, actor: str, data: dict
         raise Conflict(f"mint {mint.id} is {mint.status}; it cannot become {to}")
     previous, mint.status, mint.updated_at = mint.status, to, utc_now()
     record = append_audit(
-        session, actor=actor, action=f"mint.{to}", entity_type="mint", entity_id=mint.id,
-        data={"from": previous, "to": to, "customer_id": mint.customer_id, "wallet": mint.wallet_address,
-              "amount_fen": mint.amount_fen, **(data or {})},
+        session,
+        actor=actor,
+        action=f"mint.{to}",
+        entity_type="mint",
+        entity_id=mint.id,
+        data={
+            "from": previous,
+            "to": to,
+            "customer_id": mint.customer_id,
+            "wallet": mint.wallet_address,
+            "amount_fen": mint.amount_fen,
+            **(data or {}),
+        },
         rule_ids=_RULES_BY_STATUS.get(to, []),
     )
     mint.last_audit_seq = record.seq
@@ -106,40 +116,90 @@ def create_mint(session: Session, *, actor: Principal, body: MintCreate, profile
     )
     if not decision.allowed:
         # Nothing was changed: the request's transaction rolls back with this error.
-        raise RuleRejected(decision.message, reason_code=decision.reason_code or "rejected", rule_id=decision.rule_id or "",
-                           field="body.amount" if decision.reason_code in _AMOUNT_CODES else "body.wallet"
-                           if decision.reason_code in _WALLET_CODES else None)
+        raise RuleRejected(
+            decision.message,
+            reason_code=decision.reason_code or "rejected",
+            rule_id=decision.rule_id or "",
+            field="body.amount"
+            if decision.reason_code in _AMOUNT_CODES
+            else "body.wallet"
+            if decision.reason_code in _WALLET_CODES
+            else None,
+        )
     assert wallet is not None
     fiat.reserve(session, customer.id, amount)  # R10: available → reserved
     reserves.mint_accepted(pool, amount)  # the fiat moves into the reserve account (R1, R3)
     now = utc_now()
-    mint = repository.add(session, Mint(
-        id=new_id("mnt"), customer_id=customer.id, wallet_id=wallet.id, wallet_address=wallet.address,
-        amount_fen=amount, status="requested", requested_by=actor.id, created_at=now, updated_at=now,
-    ))
-    append_audit(session, actor=actor.id, action="mint.requested", entity_type="mint", entity_id=mint.id,
-                 data={"customer_id": customer.id, "wallet": wallet.address, "amount_fen": amount,
-                       "available_fen_after": account.available_fen, "reserve_cash_fen_after": pool.cash_fen},
-                 rule_ids=["R1", "R10", "R11"])
-    travel_rule.record_mint(session, mint_id=mint.id, wallet=wallet.address, amount_fen=amount, customer=customer,
-                            profile=profile, actor=actor.id)  # R25: the data is on file for the issuer's own mint
+    mint = repository.add(
+        session,
+        Mint(
+            id=new_id("mnt"),
+            customer_id=customer.id,
+            wallet_id=wallet.id,
+            wallet_address=wallet.address,
+            amount_fen=amount,
+            status="requested",
+            requested_by=actor.id,
+            created_at=now,
+            updated_at=now,
+        ),
+    )
+    append_audit(
+        session,
+        actor=actor.id,
+        action="mint.requested",
+        entity_type="mint",
+        entity_id=mint.id,
+        data={
+            "customer_id": customer.id,
+            "wallet": wallet.address,
+            "amount_fen": amount,
+            "available_fen_after": account.available_fen,
+            "reserve_cash_fen_after": pool.cash_fen,
+        },
+        rule_ids=["R1", "R10", "R11"],
+    )
+    travel_rule.record_mint(
+        session,
+        mint_id=mint.id,
+        wallet=wallet.address,
+        amount_fen=amount,
+        customer=customer,
+        profile=profile,
+        actor=actor.id,
+    )  # R25: the data is on file for the issuer's own mint
     if decision.needs_second_approval:
-        _transition(session, mint, "pending_approval", actor=actor.id,
-                    data={"threshold_fen": profile.mint_approval_threshold_fen})
+        _transition(
+            session,
+            mint,
+            "pending_approval",
+            actor=actor.id,
+            data={"threshold_fen": profile.mint_approval_threshold_fen},
+        )
     else:
         _approve(session, mint, actor=actor.id)
     return to_out(mint)
 
 
-_AMOUNT_CODES = {"insufficient_fiat", "reserve_insufficient", "over_single_mint_limit", "over_daily_limit",
-                 "over_global_cap"}
+_AMOUNT_CODES = {
+    "insufficient_fiat",
+    "reserve_insufficient",
+    "over_single_mint_limit",
+    "over_daily_limit",
+    "over_global_cap",
+}
 _WALLET_CODES = {"wallet_not_owned", "wallet_not_allowlisted", "wallet_frozen"}
 
 
 def _approve(session: Session, mint: Mint, *, actor: str, data: dict[str, Any] | None = None) -> None:
     _transition(session, mint, "approved", actor=actor, data=data)
-    row = outbox.enqueue(session, function="mint", args=[mint.wallet_address, fen_to_units(mint.amount_fen)],
-                         entity_type="mint", entity_id=mint.id)
+    row = outbox.enqueue(
+        session,
+        function="mint",
+        args=[mint.wallet_address, fen_to_units(mint.amount_fen)],
+        entity_type="mint",
+        entity_id=mint.id,
+    )
     mint.chain_tx_id = row.id
 
 
@@ -195,10 +255,20 @@ def list_mints(session: Session, *, principal: Principal, limit: int, cursor: st
 
 def to_out(mint: Mint) -> MintOut:
     return MintOut(
-        id=mint.id, customer_id=mint.customer_id, wallet=mint.wallet_address, amount=mint.amount_fen,
-        status=mint.status, reason_code=mint.reason_code, reason=mint.reason, requested_by=mint.requested_by,
-        approved_by=mint.approved_by, tx_hash=mint.tx_hash, block_number=mint.block_number,
-        audit_ref=mint.last_audit_seq, created_at=mint.created_at, updated_at=mint.updated_at,
+        id=mint.id,
+        customer_id=mint.customer_id,
+        wallet=mint.wallet_address,
+        amount=mint.amount_fen,
+        status=mint.status,
+        reason_code=mint.reason_code,
+        reason=mint.reason,
+        requested_by=mint.requested_by,
+        approved_by=mint.approved_by,
+        tx_hash=mint.tx_hash,
+        block_number=mint.block_number,
+        audit_ref=mint.last_audit_seq,
+        created_at=mint.created_at,
+        updated_at=mint.updated_at,
     )
 
 
@@ -224,9 +294,18 @@ def _on_confirmed(session: Session, row: ChainTx) -> None:
     fiat.settle_reserved(session, mint.customer_id, mint.amount_fen)
     reserves.mint_confirmed(pool, mint.amount_fen)
     mint.block_number, mint.confirmed_at = row.block_number, utc_now()
-    _transition(session, mint, "confirmed", actor=WORKER,
-                data={"tx_hash": row.tx_hash, "block_number": row.block_number, "block_hash": row.block_hash,
-                      "outstanding_fen_after": pool.outstanding_fen})
+    _transition(
+        session,
+        mint,
+        "confirmed",
+        actor=WORKER,
+        data={
+            "tx_hash": row.tx_hash,
+            "block_number": row.block_number,
+            "block_hash": row.block_hash,
+            "outstanding_fen_after": pool.outstanding_fen,
+        },
+    )
 
 
 def _on_failed(session: Session, row: ChainTx, reason: str) -> None:

@@ -28,8 +28,9 @@ WORKER = "worker"
 
 
 class ReorgRepair:
-    def __init__(self, sessions: sessionmaker[Session], gateway: ChainGateway, *, window_blocks: int = 64,
-                 every_s: float = 3.0) -> None:
+    def __init__(
+        self, sessions: sessionmaker[Session], gateway: ChainGateway, *, window_blocks: int = 64, every_s: float = 3.0
+    ) -> None:
         self.sessions = sessions
         self.gateway = gateway
         self.window_blocks = window_blocks
@@ -47,11 +48,13 @@ class ReorgRepair:
         head = self.gateway.head()
         repaired = 0
         with self.sessions.begin() as session:
-            stmt = (select(ChainTx)
-                    .where(ChainTx.status == "confirmed", ChainTx.block_number > head - self.window_blocks)
-                    # Original order across signers: an attestation must land before the mint it covers.
-                    .order_by(ChainTx.block_number, ChainTx.sent_at, ChainTx.id)
-                    .with_for_update(skip_locked=True))
+            stmt = (
+                select(ChainTx)
+                .where(ChainTx.status == "confirmed", ChainTx.block_number > head - self.window_blocks)
+                # Original order across signers: an attestation must land before the mint it covers.
+                .order_by(ChainTx.block_number, ChainTx.sent_at, ChainTx.id)
+                .with_for_update(skip_locked=True)
+            )
             for row in session.scalars(stmt):
                 repaired += self._repair(session, row)
         return repaired
@@ -86,6 +89,12 @@ class ReorgRepair:
         return 1
 
     def _audit(self, session: Session, row: ChainTx, action: str, data: dict[str, object]) -> None:
-        append_audit(session, actor=WORKER, action=action, entity_type=row.entity_type, entity_id=row.entity_id,
-                     data={"chain_tx_id": row.id, "function": row.function, "tx_hash": row.tx_hash,
-                           "nonce": row.nonce, **data}, rule_ids=["R16"])
+        append_audit(
+            session,
+            actor=WORKER,
+            action=action,
+            entity_type=row.entity_type,
+            entity_id=row.entity_id,
+            data={"chain_tx_id": row.id, "function": row.function, "tx_hash": row.tx_hash, "nonce": row.nonce, **data},
+            rule_ids=["R16"],
+        )

@@ -17,13 +17,25 @@ from issuer_service.outbox.models import ChainTx, SignerNonce
 
 
 def enqueue(
-    session: Session, *, function: str, args: list[Any], entity_type: str, entity_id: str,
+    session: Session,
+    *,
+    function: str,
+    args: list[Any],
+    entity_type: str,
+    entity_id: str,
 ) -> ChainTx:
     now = utc_now()
     row = ChainTx(
-        id=new_id("ctx"), function=function, args_json=json.dumps(args), entity_type=entity_type,
-        entity_id=entity_id, status="pending", attempts=0,
-        not_before=now, created_at=now, updated_at=now,
+        id=new_id("ctx"),
+        function=function,
+        args_json=json.dumps(args),
+        entity_type=entity_type,
+        entity_id=entity_id,
+        status="pending",
+        attempts=0,
+        not_before=now,
+        created_at=now,
+        updated_at=now,
     )
     session.add(row)
     session.flush()
@@ -45,7 +57,7 @@ def claim(session: Session, status: str, *, limit: int, now: datetime) -> Sequen
 
 
 def lock_nonce(session: Session, address: str) -> SignerNonce | None:
-    return session.scalars(select(SignerNonce).where(SignerNonce.address == address)).first()  # BROKEN ON PURPOSE
+    return session.scalars(lock_for_update(select(SignerNonce).where(SignerNonce.address == address))).first()
 
 
 def create_nonce(session: Session, address: str, next_nonce: int) -> SignerNonce:

@@ -25,18 +25,28 @@ class TokenOut(BaseModel):
     chain_id: int = Field(description="EVM chain id.", examples=[31337])
     address: str = Field(description="Token contract.", examples=["0xe27E63C5F809E2cf95F8250b6ec423B849B5b9Bc"])
     rpc_url: str = Field(description="JSON-RPC endpoint to read balances.", examples=["http://127.0.0.1:8545"])
-    redemption_spender: str = Field(description="Sign your redemption permit for this spender.",
-                                    examples=["0xb2DC31D37393B76D86D02B37FABE03281E9BD3b7"])
-    permit_domain: dict[str, object] = Field(description="EIP-712 domain for permits.",
-                                             examples=[{"name": "Sandbox Offshore RMB", "version": "1"}])
-    banner: str = Field(default="SANDBOX — NOT A LICENSED STABLECOIN", description="R55.",
-                        examples=["SANDBOX — NOT A LICENSED STABLECOIN"])
+    redemption_spender: str = Field(
+        description="Sign your redemption permit for this spender.",
+        examples=["0xb2DC31D37393B76D86D02B37FABE03281E9BD3b7"],
+    )
+    permit_domain: dict[str, object] = Field(
+        description="EIP-712 domain for permits.", examples=[{"name": "Sandbox Offshore RMB", "version": "1"}]
+    )
+    banner: str = Field(
+        default="SANDBOX — NOT A LICENSED STABLECOIN",
+        description="R55.",
+        examples=["SANDBOX — NOT A LICENSED STABLECOIN"],
+    )
 
 
 class FaucetIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    address: str = Field(min_length=1, max_length=64, description="One of your bound wallets.",
-                         examples=["0x5173d6802bC4f3F7926C1196c4d0A86B2FC2D440"])
+    address: str = Field(
+        min_length=1,
+        max_length=64,
+        description="One of your bound wallets.",
+        examples=["0x5173d6802bC4f3F7926C1196c4d0A86B2FC2D440"],
+    )
 
 
 class FaucetOut(BaseModel):
@@ -56,16 +66,27 @@ def token(request: Request) -> TokenOut:
     from issuer_service.chain.permit import TOKEN_NAME, TOKEN_VERSION
 
     gateway = _gateway(request)
-    return TokenOut(name=TOKEN_NAME, symbol="tCNH", decimals=6, chain_id=gateway.chain_id,
-                    address=gateway.token_address, rpc_url=gateway.rpc_url,
-                    redemption_spender=gateway.redemption_spender,
-                    permit_domain={"name": TOKEN_NAME, "version": TOKEN_VERSION, "chainId": gateway.chain_id,
-                                   "verifyingContract": gateway.token_address})
+    return TokenOut(
+        name=TOKEN_NAME,
+        symbol="tCNH",
+        decimals=6,
+        chain_id=gateway.chain_id,
+        address=gateway.token_address,
+        rpc_url=gateway.rpc_url,
+        redemption_spender=gateway.redemption_spender,
+        permit_domain={
+            "name": TOKEN_NAME,
+            "version": TOKEN_VERSION,
+            "chainId": gateway.chain_id,
+            "verifyingContract": gateway.token_address,
+        },
+    )
 
 
 @router.post("/v1/sandbox/faucet", response_model=FaucetOut, summary="Gas for a bound wallet on a local chain (R55)")
-def faucet(body: FaucetIn, request: Request, session: SessionDep,
-           principal: Annotated[Principal, Depends(require("customer"))]) -> FaucetOut:
+def faucet(
+    body: FaucetIn, request: Request, session: SessionDep, principal: Annotated[Principal, Depends(require("customer"))]
+) -> FaucetOut:
     gateway = _gateway(request)
     address = parse_address(body.address, field="body.address")
     wallet = wallets.get_by_address(session, address)

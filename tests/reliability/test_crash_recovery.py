@@ -51,8 +51,17 @@ class Client:
     def __init__(self, stack: Stack) -> None:
         self.http = httpx.Client(base_url=stack.base_url, timeout=10)
 
-    def call(self, method: str, path: str, key: str | None, *, json: Any = None, params: Any = None,
-             idempotency_key: str | None = None, deadline_s: float = 90) -> httpx.Response:
+    def call(
+        self,
+        method: str,
+        path: str,
+        key: str | None,
+        *,
+        json: Any = None,
+        params: Any = None,
+        idempotency_key: str | None = None,
+        deadline_s: float = 90,
+    ) -> httpx.Response:
         headers = {"Authorization": f"Bearer {key}"} if key else {}
         if idempotency_key:
             headers["Idempotency-Key"] = idempotency_key
@@ -76,25 +85,55 @@ class Client:
 
 def _setup(client: Client, stack: Stack) -> tuple[dict[str, str], list[dict[str, Any]]]:
     admin = stack.admin_key
-    staff = {r: client.ok("POST", "/v1/api-keys", admin, json={"role": r, "label": r})["key"]
-             for r in ("operator", "compliance", "treasury", "auditor")}
+    staff = {
+        r: client.ok("POST", "/v1/api-keys", admin, json={"role": r, "label": r})["key"]
+        for r in ("operator", "compliance", "treasury", "auditor")
+    }
     checker = client.ok("POST", "/v1/api-keys", admin, json={"role": "treasury", "label": "checker"})["key"]
-    asset = client.ok("POST", "/v1/reserves/assets", staff["treasury"], json={
-        "kind": "cash", "custodian": "Sandbox Bank", "currency": "CNH", "nominal": "100000.00", "reference": "CAP"})
+    asset = client.ok(
+        "POST",
+        "/v1/reserves/assets",
+        staff["treasury"],
+        json={
+            "kind": "cash",
+            "custodian": "Sandbox Bank",
+            "currency": "CNH",
+            "nominal": "100000.00",
+            "reference": "CAP",
+        },
+    )
     client.ok("POST", f"/v1/reserves/assets/{asset['id']}/approve", checker)
     customers = []
     for index in range(CUSTOMERS):
-        customer = client.ok("POST", "/v1/customers", staff["operator"],
-                             json={"name": f"Customer {index}", "kind": "institution", "jurisdiction": "HK"})
-        client.ok("POST", f"/v1/customers/{customer['id']}/kyc", staff["compliance"],
-                  json={"decision": "approved", "risk": "low", "reference": f"KYC-{index}"})
+        customer = client.ok(
+            "POST",
+            "/v1/customers",
+            staff["operator"],
+            json={"name": f"Customer {index}", "kind": "institution", "jurisdiction": "HK"},
+        )
+        client.ok(
+            "POST",
+            f"/v1/customers/{customer['id']}/kyc",
+            staff["compliance"],
+            json={"decision": "approved", "risk": "low", "reference": f"KYC-{index}"},
+        )
         key = client.ok("POST", f"/v1/customers/{customer['id']}/api-keys", admin, json={})["key"]
         wallet: LocalAccount = Account.create()
         challenge = client.ok("GET", "/v1/wallets/challenge", key, params={"address": wallet.address})
         signature = wallet.sign_message(encode_defunct(text=challenge["message"])).signature
         client.ok("POST", "/v1/wallets", key, json={"address": wallet.address, "signature": "0x" + signature.hex()})
-        client.ok("POST", "/v1/deposits", staff["operator"], idempotency_key=uuid.uuid4().hex, json={
-            "customer_id": customer["id"], "amount": "100000.00", "currency": "CNH", "bank_reference": f"B-{index}"})
+        client.ok(
+            "POST",
+            "/v1/deposits",
+            staff["operator"],
+            idempotency_key=uuid.uuid4().hex,
+            json={
+                "customer_id": customer["id"],
+                "amount": "100000.00",
+                "currency": "CNH",
+                "bank_reference": f"B-{index}",
+            },
+        )
         customers.append({"id": customer["id"], "key": key, "wallet": wallet})
     for customer in customers:
         _wait(client, f"/v1/wallets/{customer['wallet'].address}", customer["key"], {"active"})
@@ -112,24 +151,48 @@ def _wait(client: Client, path: str, key: str, done: set[str], timeout: float = 
     raise AssertionError(f"{path} stuck at {body['status']}")
 
 
-def _customer_load(client: Client, stack: Stack, customer: dict[str, Any], count: int,
-                   accepted: dict[str, list[str]], rng: random.Random) -> None:
+def _customer_load(
+    client: Client,
+    stack: Stack,
+    customer: dict[str, Any],
+    count: int,
+    accepted: dict[str, list[str]],
+    rng: random.Random,
+) -> None:
     """Mints (fire and forget) interleaved with redemptions (one in flight, as permits are sequential)."""
     token = client.ok("GET", "/v1/token", None)
     w3 = stack.w3
-    nonce_abi = [{"name": "nonces", "type": "function", "stateMutability": "view",
-                  "inputs": [{"name": "o", "type": "address"}], "outputs": [{"name": "", "type": "uint256"}]}]
+    nonce_abi = [
+        {
+            "name": "nonces",
+            "type": "function",
+            "stateMutability": "view",
+            "inputs": [{"name": "o", "type": "address"}],
+            "outputs": [{"name": "", "type": "uint256"}],
+        }
+    ]
     contract = w3.eth.contract(address=token["address"], abi=nonce_abi)
     redemption_open: str | None = None
     for _ in range(count):
         if redemption_open is None and rng.random() < 0.3 and accepted["mint"]:
             nonce = contract.functions.nonces(customer["wallet"].address).call()
             deadline = int(w3.eth.get_block("latest")["timestamp"]) + 7200
-            permit = sign_permit(customer["wallet"], chain_id=token["chain_id"], token=token["address"],
-                                 spender=token["redemption_spender"], value=UNITS, nonce=nonce, deadline=deadline)
-            response = client.call("POST", "/v1/redemptions", customer["key"], idempotency_key=uuid.uuid4().hex,
-                                   json={"wallet": customer["wallet"].address, "amount": "1.00",
-                                         "permit": permit.as_dict()})
+            permit = sign_permit(
+                customer["wallet"],
+                chain_id=token["chain_id"],
+                token=token["address"],
+                spender=token["redemption_spender"],
+                value=UNITS,
+                nonce=nonce,
+                deadline=deadline,
+            )
+            response = client.call(
+                "POST",
+                "/v1/redemptions",
+                customer["key"],
+                idempotency_key=uuid.uuid4().hex,
+                json={"wallet": customer["wallet"].address, "amount": "1.00", "permit": permit.as_dict()},
+            )
             if response.status_code == 202:
                 redemption_open = response.json()["id"]
                 accepted["redemption"].append(redemption_open)
@@ -137,8 +200,13 @@ def _customer_load(client: Client, stack: Stack, customer: dict[str, Any], count
                 assert response.status_code in (409, 422), response.text
         else:
             amount = f"{rng.randint(1, 5)}.00"
-            response = client.call("POST", "/v1/mints", customer["key"], idempotency_key=uuid.uuid4().hex,
-                                   json={"wallet": customer["wallet"].address, "amount": amount})
+            response = client.call(
+                "POST",
+                "/v1/mints",
+                customer["key"],
+                idempotency_key=uuid.uuid4().hex,
+                json={"wallet": customer["wallet"].address, "amount": amount},
+            )
             assert response.status_code == 202, response.text
             accepted["mint"].append(response.json()["id"])
         if redemption_open is not None:
@@ -162,10 +230,13 @@ def test_sigkill_of_api_and_worker_under_load_loses_and_doubles_nothing(stack: S
 
     killer_thread = threading.Thread(target=killer)
     killer_thread.start()
-    workers = [threading.Thread(target=_customer_load, args=(Client(stack), stack, customer,
-                                                              REQUESTS // CUSTOMERS, accepted,
-                                                              random.Random(i)))
-               for i, customer in enumerate(customers)]
+    workers = [
+        threading.Thread(
+            target=_customer_load,
+            args=(Client(stack), stack, customer, REQUESTS // CUSTOMERS, accepted, random.Random(i)),
+        )
+        for i, customer in enumerate(customers)
+    ]
     for thread in workers:
         thread.start()
     for thread in workers:
@@ -185,13 +256,17 @@ def test_sigkill_of_api_and_worker_under_load_loses_and_doubles_nothing(stack: S
         mints = db.execute(text("SELECT id, status, amount_fen, tx_hash, customer_id FROM mints")).all()
         redemptions = db.execute(text("SELECT id, status, amount_fen, chain_request_id FROM redemptions")).all()
         pool = db.execute(text("SELECT outstanding_fen, in_flight_mint_fen FROM reserve_pool")).one()
-        open_txs = db.execute(text("SELECT count(*) FROM chain_txs WHERE status IN ('pending','signed','sent')")
-                              ).scalar_one()
+        open_txs = db.execute(
+            text("SELECT count(*) FROM chain_txs WHERE status IN ('pending','signed','sent')")
+        ).scalar_one()
         nonces = dict(db.execute(text("SELECT address, next_nonce FROM signer_nonces")).all())
-        deposits = dict(db.execute(text(
-            "SELECT customer_id, sum(amount_fen) FROM deposits GROUP BY customer_id")).all())
-        accounts = {row[0]: (row[1], row[2]) for row in db.execute(text(
-            "SELECT customer_id, available_fen, reserved_fen FROM fiat_accounts")).all()}
+        deposits = dict(
+            db.execute(text("SELECT customer_id, sum(amount_fen) FROM deposits GROUP BY customer_id")).all()
+        )
+        accounts = {
+            row[0]: (row[1], row[2])
+            for row in db.execute(text("SELECT customer_id, available_fen, reserved_fen FROM fiat_accounts")).all()
+        }
     engine.dispose()
 
     # Exactly once: every accepted id exists once and is final; nothing unaccepted was created.
@@ -225,5 +300,7 @@ def test_sigkill_of_api_and_worker_under_load_loses_and_doubles_nothing(stack: S
 
     verify = client.ok("GET", "/v1/audit-log/verify", staff["auditor"])
     assert verify["ok"] is True
-    print(f"\ncrash test: {len(mints)} mints, {len(redemptions)} redemptions accepted; kills {stack.kills}; "
-          f"supply {supply // UNITS} tCNH; {verify['entries']} audit records verified")
+    print(
+        f"\ncrash test: {len(mints)} mints, {len(redemptions)} redemptions accepted; kills {stack.kills}; "
+        f"supply {supply // UNITS} tCNH; {verify['entries']} audit records verified"
+    )

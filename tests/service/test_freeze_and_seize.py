@@ -54,7 +54,9 @@ def test_seizure_burns_the_frozen_balance_remints_it_to_recovery_and_supply_stay
 
     # R24: only a frozen balance can be seized.
     refused = assert_problem(
-        client.post("/v1/seizures", json=seize, headers=bearer(staff.compliance)), 422, field="body.wallet"
+        client.post("/v1/seizures", json=seize, headers=bearer(staff.compliance, **{"Idempotency-Key": "seize-0"})),
+        422,
+        field="body.wallet",
     )
     assert (refused["reason_code"], refused["rule_id"]) == ("wallet_not_frozen", "R24")
 
@@ -70,9 +72,15 @@ def test_seizure_burns_the_frozen_balance_remints_it_to_recovery_and_supply_stay
     mint_refused = assert_problem(request_mint(client, alice, "1.00"), 422)
     assert (mint_refused["reason_code"], mint_refused["rule_id"]) == ("wallet_frozen", "R24")
 
-    requested = client.post("/v1/seizures", json=seize, headers=bearer(staff.compliance))
+    requested = client.post(
+        "/v1/seizures", json=seize, headers=bearer(staff.compliance, **{"Idempotency-Key": "seize-1"})
+    )
     assert requested.status_code == 202, requested.text
     seizure = requested.json()
+    replayed = client.post(
+        "/v1/seizures", json=seize, headers=bearer(staff.compliance, **{"Idempotency-Key": "seize-1"})
+    )
+    assert replayed.json()["id"] == seizure["id"]  # a retried request asks once
     assert (seizure["status"], seizure["amount"]) == ("pending_approval", "100.00")  # the whole frozen balance
     approval = f"/v1/approvals/{seizure['approval_id']}/approve"
     # R40: not the requester, and only the roles the policy names.

@@ -29,8 +29,11 @@ def test_200_concurrent_mints_against_reserves_for_100_mint_exactly_100_on_chain
         alice = new_customer(client, staff, deposit="200.00")
 
         def mint(_: int) -> Any:
-            return client.post("/v1/mints", json={"wallet": alice.wallet.address, "amount": "1.00"},
-                               headers=bearer(alice.key, **{"Idempotency-Key": uuid.uuid4().hex}))
+            return client.post(
+                "/v1/mints",
+                json={"wallet": alice.wallet.address, "amount": "1.00"},
+                headers=bearer(alice.key, **{"Idempotency-Key": uuid.uuid4().hex}),
+            )
 
         with ThreadPoolExecutor(16) as pool:
             responses = list(pool.map(mint, range(200)))
@@ -42,7 +45,8 @@ def test_200_concurrent_mints_against_reserves_for_100_mint_exactly_100_on_chain
         assert {p["reason_code"] for p in refused} == {"reserve_insufficient"}
         for mint_id in accepted:
             assert wait_for(client, f"/v1/mints/{mint_id}", alice.key, {"confirmed", "failed"}, 120)["status"] == (
-                "confirmed")
+                "confirmed"
+            )
         reserves = client.get("/v1/reserves").json()
         assert reserves["outstanding"] == "100.00"
         assert gateway.total_supply() == 100 * 10**6
@@ -60,8 +64,11 @@ def test_concurrent_requests_with_one_idempotency_key_mint_once(
         alice = new_customer(client, staff, deposit="100.00")
 
         def mint(_: int) -> Any:
-            return client.post("/v1/mints", json={"wallet": alice.wallet.address, "amount": "7.00"},
-                               headers=bearer(alice.key, **{"Idempotency-Key": "one-key-for-all"}))
+            return client.post(
+                "/v1/mints",
+                json={"wallet": alice.wallet.address, "amount": "7.00"},
+                headers=bearer(alice.key, **{"Idempotency-Key": "one-key-for-all"}),
+            )
 
         with ThreadPoolExecutor(16) as pool:
             responses = list(pool.map(mint, range(100)))

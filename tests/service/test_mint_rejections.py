@@ -44,8 +44,17 @@ def _balance(client: Any, customer: Customer) -> dict[str, str]:
     return {"available": body["available"], "reserved": body["reserved"]}
 
 
-def _assert_refused(client: Any, response: Any, db_engine: Engine, *, reason: str, rule: str, field: str | None,
-                    customer: Customer, balance_before: dict[str, str]) -> None:
+def _assert_refused(
+    client: Any,
+    response: Any,
+    db_engine: Engine,
+    *,
+    reason: str,
+    rule: str,
+    field: str | None,
+    customer: Customer,
+    balance_before: dict[str, str],
+) -> None:
     problem = assert_problem(response, 422, field=field)
     assert problem["reason_code"] == reason
     assert problem["rule_id"] == rule
@@ -60,8 +69,16 @@ def test_mint_without_confirmed_fiat_is_rejected_insufficient_fiat(
     add_buffer_capital(chain_client, staff, "100.00")
     alice = new_customer(chain_client, staff, deposit="10.00")
     before = _balance(chain_client, alice)
-    _assert_refused(chain_client, request_mint(chain_client, alice, "10.01"), db_engine, reason="insufficient_fiat",
-                    rule="R10", field="body.amount", customer=alice, balance_before=before)
+    _assert_refused(
+        chain_client,
+        request_mint(chain_client, alice, "10.01"),
+        db_engine,
+        reason="insufficient_fiat",
+        rule="R10",
+        field="body.amount",
+        customer=alice,
+        balance_before=before,
+    )
 
 
 def test_mint_to_a_wallet_not_bound_to_the_customer_is_rejected(
@@ -72,11 +89,27 @@ def test_mint_to_a_wallet_not_bound_to_the_customer_is_rejected(
     bob = new_customer(chain_client, staff, name="Bob Ltd")
     before = _balance(chain_client, alice)
     stranger = Customer(id=alice.id, key=alice.key, wallet=Account.create())
-    _assert_refused(chain_client, request_mint(chain_client, stranger, "1.00"), db_engine, reason="wallet_not_owned",
-                    rule="R11", field="body.wallet", customer=alice, balance_before=before)
+    _assert_refused(
+        chain_client,
+        request_mint(chain_client, stranger, "1.00"),
+        db_engine,
+        reason="wallet_not_owned",
+        rule="R11",
+        field="body.wallet",
+        customer=alice,
+        balance_before=before,
+    )
     other = Customer(id=alice.id, key=alice.key, wallet=bob.wallet)  # Bob's active wallet
-    _assert_refused(chain_client, request_mint(chain_client, other, "1.00"), db_engine, reason="wallet_not_owned",
-                    rule="R11", field="body.wallet", customer=alice, balance_before=before)
+    _assert_refused(
+        chain_client,
+        request_mint(chain_client, other, "1.00"),
+        db_engine,
+        reason="wallet_not_owned",
+        rule="R11",
+        field="body.wallet",
+        customer=alice,
+        balance_before=before,
+    )
 
 
 def test_mint_for_a_customer_without_approved_kyc_is_rejected(
@@ -86,15 +119,27 @@ def test_mint_for_a_customer_without_approved_kyc_is_rejected(
     deposit_fiat(chain_client, staff, customer_id, "10.00")
     pending = Customer(id=customer_id, key=key, wallet=Account.create())
     before = _balance(chain_client, pending)
-    _assert_refused(chain_client, request_mint(chain_client, pending, "1.00"), db_engine, reason="kyc_not_approved",
-                    rule="R20", field=None, customer=pending, balance_before=before)
+    _assert_refused(
+        chain_client,
+        request_mint(chain_client, pending, "1.00"),
+        db_engine,
+        reason="kyc_not_approved",
+        rule="R20",
+        field=None,
+        customer=pending,
+        balance_before=before,
+    )
     # Nor can such a customer bind a wallet.
-    challenge = chain_client.get("/v1/wallets/challenge", params={"address": pending.wallet.address},
-                                 headers=bearer(key))
+    challenge = chain_client.get(
+        "/v1/wallets/challenge", params={"address": pending.wallet.address}, headers=bearer(key)
+    )
     assert challenge.status_code == 200
     signature = pending.wallet.sign_message(encode_defunct(text=challenge.json()["message"])).signature
-    bound = chain_client.post("/v1/wallets", json={"address": pending.wallet.address,
-                                                   "signature": "0x" + signature.hex()}, headers=bearer(key))
+    bound = chain_client.post(
+        "/v1/wallets",
+        json={"address": pending.wallet.address, "signature": "0x" + signature.hex()},
+        headers=bearer(key),
+    )
     assert assert_problem(bound, 422)["reason_code"] == "kyc_not_approved"
 
 
@@ -102,9 +147,16 @@ def test_mint_beyond_reserves_plus_buffer_is_rejected(chain_client: Any, staff: 
     # R1: with no buffer capital, 2% buffer cannot be met by the customer's fiat alone.
     alice = new_customer(chain_client, staff, deposit="100.00")
     before = _balance(chain_client, alice)
-    _assert_refused(chain_client, request_mint(chain_client, alice, "100.00"), db_engine,
-                    reason="reserve_insufficient", rule="R1", field="body.amount", customer=alice,
-                    balance_before=before)
+    _assert_refused(
+        chain_client,
+        request_mint(chain_client, alice, "100.00"),
+        db_engine,
+        reason="reserve_insufficient",
+        rule="R1",
+        field="body.amount",
+        customer=alice,
+        balance_before=before,
+    )
     add_buffer_capital(chain_client, staff, "2.00")  # exactly 2% of 100.00
     accepted = request_mint(chain_client, alice, "100.00")
     assert accepted.status_code == 202, accepted.text
@@ -117,8 +169,16 @@ def test_pause_stops_mints_and_the_token_and_only_two_admins_resume_both(
     alice = new_customer(chain_client, staff, deposit="10.00")
     before = _balance(chain_client, alice)
     assert chain_client.post("/v1/admin/pause", headers=bearer(staff.admin)).status_code == 200
-    _assert_refused(chain_client, request_mint(chain_client, alice, "1.00"), db_engine, reason="paused", rule="R41",
-                    field=None, customer=alice, balance_before=before)
+    _assert_refused(
+        chain_client,
+        request_mint(chain_client, alice, "1.00"),
+        db_engine,
+        reason="paused",
+        rule="R41",
+        field=None,
+        customer=alice,
+        balance_before=before,
+    )
     _until(lambda: gateway.paused())  # the token itself stops too
     second_admin = make_key("admin")
     assert chain_client.post("/v1/admin/resume", headers=bearer(staff.admin)).status_code == 202
@@ -133,9 +193,16 @@ def test_mint_above_the_single_mint_limit_is_rejected(chain_client: Any, staff: 
     add_buffer_capital(chain_client, staff, "1000000.00")
     alice = new_customer(chain_client, staff, deposit="10000000.01")
     before = _balance(chain_client, alice)
-    _assert_refused(chain_client, request_mint(chain_client, alice, "10000000.01"), db_engine,
-                    reason="over_single_mint_limit", rule="R12", field="body.amount", customer=alice,
-                    balance_before=before)
+    _assert_refused(
+        chain_client,
+        request_mint(chain_client, alice, "10000000.01"),
+        db_engine,
+        reason="over_single_mint_limit",
+        rule="R12",
+        field="body.amount",
+        customer=alice,
+        balance_before=before,
+    )
 
 
 def test_mint_at_the_approval_threshold_waits_for_an_operator_who_is_not_the_requester(
@@ -208,8 +275,9 @@ def test_redemption_with_an_expired_permit_or_wrong_amount_is_rejected(
     refused = chain_client.post("/v1/redemptions", json=expired, headers=bearer(alice.key, **{"Idempotency-Key": "e"}))
     assert_problem(refused, 422, field="body.permit.deadline")
     wrong_value = redemption_body(chain_client, alice, "10.00", units=11 * 10**6)
-    refused = chain_client.post("/v1/redemptions", json=wrong_value,
-                                headers=bearer(alice.key, **{"Idempotency-Key": "w"}))
+    refused = chain_client.post(
+        "/v1/redemptions", json=wrong_value, headers=bearer(alice.key, **{"Idempotency-Key": "w"})
+    )
     assert_problem(refused, 422, field="body.permit")
     too_much = redemption_body(chain_client, alice, "50.01")
     refused = chain_client.post("/v1/redemptions", json=too_much, headers=bearer(alice.key, **{"Idempotency-Key": "t"}))

@@ -45,8 +45,11 @@ def test_full_flow_mints_transfers_redeems_and_keeps_ledger_chain_and_audit_cons
 
     quote = client.get("/v1/redemptions/quote", params={"amount": "100.00"}).json()
     assert (quote["fee"], quote["payout"]) == ("0.00", "100.00")
-    redeemed = client.post("/v1/redemptions", json=redemption_body(client, bob, "100.00"),
-                           headers=bearer(bob.key, **{"Idempotency-Key": "bob-redeem-1"}))
+    redeemed = client.post(
+        "/v1/redemptions",
+        json=redemption_body(client, bob, "100.00"),
+        headers=bearer(bob.key, **{"Idempotency-Key": "bob-redeem-1"}),
+    )
     assert redeemed.status_code == 202, redeemed.text
     redemption = wait_for(client, f"/v1/redemptions/{redeemed.json()['id']}", bob.key, {"paid", "failed"})
     assert redemption["status"] == "paid", redemption
@@ -62,10 +65,20 @@ def test_full_flow_mints_transfers_redeems_and_keeps_ledger_chain_and_audit_cons
 
     verify = client.get("/v1/audit-log/verify", headers=bearer(staff.auditor)).json()
     assert verify["ok"] is True and verify["entries"] > 10
-    actions = [r["action"] for r in client.get("/v1/audit-log", params={"limit": 200},
-                                               headers=bearer(staff.auditor)).json()["items"]]
-    for expected in ("mint.requested", "mint.approved", "mint.submitted", "mint.confirmed",
-                     "redemption.requested", "redemption.burned", "redemption.paid", "wallet.allow_listed"):
+    actions = [
+        r["action"]
+        for r in client.get("/v1/audit-log", params={"limit": 200}, headers=bearer(staff.auditor)).json()["items"]
+    ]
+    for expected in (
+        "mint.requested",
+        "mint.approved",
+        "mint.submitted",
+        "mint.confirmed",
+        "redemption.requested",
+        "redemption.burned",
+        "redemption.paid",
+        "wallet.allow_listed",
+    ):
         assert expected in actions
     # R16: the burn is recorded before the payout.
     assert actions.index("redemption.burned") < actions.index("redemption.paid")

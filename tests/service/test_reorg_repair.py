@@ -43,7 +43,9 @@ def test_mint_dropped_by_a_deep_reorg_is_resent_once_and_reconciles(
     _until(lambda: chain_client.get("/readyz").status_code == 200)
     minted = gateway.token.events.Minted.get_logs(from_block=0)
     assert [("0x" + bytes(log["transactionHash"]).hex()) for log in minted] == [mint["tx_hash"]]
-    actions = [r["action"] for r in chain_client.get("/v1/audit-log", params={"limit": 200},
-                                                     headers=bearer(staff.auditor)).json()["items"]]
+    actions = [
+        r["action"]
+        for r in chain_client.get("/v1/audit-log", params={"limit": 200}, headers=bearer(staff.auditor)).json()["items"]
+    ]
     assert "chain_tx.reorg_resent" in actions  # the indexer's own rewind is tested in test_indexer.py
     assert chain_client.get("/v1/audit-log/verify", headers=bearer(staff.auditor)).json()["ok"] is True
