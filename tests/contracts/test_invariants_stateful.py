@@ -423,6 +423,8 @@ class TokenMachine(RuleBasedStateMachine):
         expected: Expected = None
         if caller.address not in m.minters:
             expected = ("NotMinter(address)", (caller.address,))
+        elif amount == 0:
+            expected = ("ZeroAmount()", ())
         elif m.paused:
             expected = ("EnforcedPause()", ())
         elif not signed and current != MAX_UINT256 and current < amount:

@@ -182,15 +182,18 @@ def redemption_body(
     }
 
 
-def wait_until(predicate: Callable[[], Any], *, timeout: float, what: str, interval: float = 0.2) -> Any:
-    """Poll `predicate` until it returns something truthy (returned), or fail naming `what`."""
+def wait_until(
+    predicate: Callable[[], Any], *, timeout: float, what: str | Callable[[], str], interval: float = 0.2
+) -> Any:
+    """Poll `predicate` until it returns something truthy (returned), or fail naming `what` (a text,
+    or a function giving one, to report the last state seen)."""
     deadline = time.monotonic() + timeout
     while True:
         value = predicate()
         if value:
             return value
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what() if callable(what) else what}")
         time.sleep(interval)
 
 
@@ -202,7 +205,7 @@ def wait_status(api: Api, path: str, key: str, done: set[str], timeout: float = 
         last = api.ok("GET", path, key)
         return last["status"] in done
 
-    wait_until(reached, timeout=timeout, what=f"{path} to become one of {sorted(done)} (last: {last.get('status')})")
+    wait_until(reached, timeout=timeout, what=lambda: f"{path} to become one of {sorted(done)} (last: {last})")
     return last
 
 

@@ -117,12 +117,21 @@ class Stack:
         """One more API process (with its in-process worker by default) on `port`, sharing the
         database, the chain and the signing keys with the others; `name` names it and its log file,
         `env` adds to its environment. Returns its base URL once it answers /healthz."""
-        env = {**self.env(), "CNH_PORT": str(port), "CNH_WORKER_IN_PROCESS": "true" if with_worker else "false",
-               **(env or {})}
+        env = {
+            **self.env(),
+            "CNH_PORT": str(port),
+            "CNH_WORKER_IN_PROCESS": "true" if with_worker else "false",
+            **(env or {}),
+        }
         log = open(self.folder / f"{name}.log", "ab")  # noqa: SIM115 - owned by the child
         self.processes[name] = subprocess.Popen(
-            [sys.executable, "-m", "issuer_service", "serve"], env=env, cwd=ROOT, stdout=log,
-            stderr=subprocess.STDOUT, start_new_session=True)
+            [sys.executable, "-m", "issuer_service", "serve"],
+            env=env,
+            cwd=ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         base_url = f"http://127.0.0.1:{port}"
         self.wait_healthy(base_url=base_url)
         return base_url
@@ -133,8 +142,7 @@ class Stack:
 
     def start_chain(self) -> None:
         """The chain comes back on the same port with the state it had when it stopped."""
-        self.anvil = start_anvil(port=self.anvil.port, state_file=self.anvil.state_file,
-                                 log_file=self.anvil.log_file)
+        self.anvil = start_anvil(port=self.anvil.port, state_file=self.anvil.state_file, log_file=self.anvil.log_file)
 
     def secrets(self) -> dict[str, str]:
         """Every secret the processes hold, by name: the admin API key, the API-key pepper (when

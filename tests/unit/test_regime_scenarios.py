@@ -132,7 +132,8 @@ def test_government_debt_with_200_days_left_is_eligible_except_under_us_genius(n
     assert assess_asset(bill, profile(name), as_of=REQUESTED_AT.date()).eligible is eligible
 
 
-def test_no_comparison_in_compliance_or_the_service_branches_on_a_profile_name() -> None:  # R60: "profiles are data, not code branches"
+def test_no_comparison_in_compliance_or_the_service_branches_on_a_profile_name() -> None:
+    """R60: profiles are data, not code branches."""
     names = set(PROFILES)
     offenders = []
     for package in (compliance, issuer_service):
