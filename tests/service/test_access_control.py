@@ -517,6 +517,7 @@ def test_every_endpoint_answers_every_role_no_key_revoked_keys_and_another_custo
             failures.append(f"public route {route} answered differently per caller: {statuses}")
     logging.getLogger().setLevel(logging.DEBUG)
     _resume_if_paused(world)
+    print(f"\naccess walk: {len(served)} routes, {walked} calls, {len(failures)} unexpected answers")
     assert not failures, f"{len(failures)} of {walked} calls broke the access table:\n" + "\n".join(failures)
 
 
