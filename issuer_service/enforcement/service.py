@@ -42,6 +42,7 @@ from issuer_service.enforcement.schemas import (
 )
 from issuer_service.errors import Conflict, NotFound, RuleRejected
 from issuer_service.ids import new_id
+from issuer_service.lifecycle import Lifecycle
 from issuer_service.outbox import repository as outbox
 from issuer_service.outbox.handlers import OutboxHandler, register
 from issuer_service.outbox.models import ChainTx
@@ -255,32 +256,18 @@ _EDGES = {
     "burned": {"remint_submitted", "remint_failed"},
     "remint_submitted": {"completed", "remint_failed"},
 }
+SEIZURE_LIFECYCLE = Lifecycle("seizure", _EDGES, {})
 
 
 def _transition(session: Session, seizure: Seizure, to: str, *, actor: str, data: dict[str, Any] | None = None) -> None:
-    """The only way a seizure changes status: checks the edge and writes the audit record (R50)."""
-    if to not in _EDGES.get(seizure.status, set()):
-        raise Conflict(f"seizure {seizure.id} is {seizure.status}; it cannot become {to}")
-    previous, seizure.status, seizure.updated_at = seizure.status, to, utc_now()
-    record = append_audit(
-        session,
-        actor=actor,
-        action=f"seizure.{to}",
-        entity_type="seizure",
-        entity_id=seizure.id,
-        data={
-            "from": previous,
-            "to": to,
-            "wallet": seizure.address,
-            "recovery_wallet": seizure.recovery_address,
-            "amount_fen": seizure.amount_fen,
-            "legal_basis": seizure.legal_basis,
-            "case_reference": seizure.case_reference,
-            **(data or {}),
-        },
+    """The only way a seizure changes status (R50)."""
+    SEIZURE_LIFECYCLE.move(
+        session, seizure, to, actor=actor,
+        data={"wallet": seizure.address, "recovery_wallet": seizure.recovery_address,
+              "amount_fen": seizure.amount_fen, "legal_basis": seizure.legal_basis,
+              "case_reference": seizure.case_reference, **(data or {})},
         rule_ids=["R24", "R40"] if to in ("approved", "rejected") else ["R16", "R24"],
     )
-    seizure.last_audit_seq = record.seq
 
 
 def request_seizure(

@@ -25,6 +25,7 @@ from issuer_service.due_diligence import service as due_diligence
 from issuer_service.errors import Conflict, Forbidden, NotFound, RuleRejected
 from issuer_service.fiat_accounts import service as fiat
 from issuer_service.ids import new_id
+from issuer_service.lifecycle import Lifecycle
 from issuer_service.limits import service as limits
 from issuer_service.mints import repository
 from issuer_service.mints.models import Mint
@@ -46,7 +47,7 @@ _EDGES = {
     "approved": {"submitted", "failed"},
     "submitted": {"confirmed", "failed"},
 }
-_RULES_BY_STATUS = {
+_RULES_BY_STATUS: dict[str, list[str]] = {
     "pending_approval": ["R12", "R40"],
     "approved": ["R1", "R10", "R11", "R12"],
     "submitted": ["R1"],
@@ -54,30 +55,23 @@ _RULES_BY_STATUS = {
     "rejected": ["R40"],
     "failed": ["R10"],
 }
+MINT_LIFECYCLE = Lifecycle("mint", _EDGES, _RULES_BY_STATUS)
 
 
 def _transition(session: Session, mint: Mint, to: str, *, actor: str, data: dict[str, Any] | None = None) -> None:
-    """The only way a mint changes status: checks the edge, writes the audit record (R50)."""
-    if to not in _EDGES.get(mint.status, set()):
-        raise Conflict(f"mint {mint.id} is {mint.status}; it cannot become {to}")
-    previous, mint.status, mint.updated_at = mint.status, to, utc_now()
-    record = append_audit(
+    """The only way a mint changes status (R50)."""
+    MINT_LIFECYCLE.move(
         session,
+        mint,
+        to,
         actor=actor,
-        action=f"mint.{to}",
-        entity_type="mint",
-        entity_id=mint.id,
         data={
-            "from": previous,
-            "to": to,
             "customer_id": mint.customer_id,
             "wallet": mint.wallet_address,
             "amount_fen": mint.amount_fen,
             **(data or {}),
         },
-        rule_ids=_RULES_BY_STATUS.get(to, []),
     )
-    mint.last_audit_seq = record.seq
     webhooks.emit(session, mint.customer_id, f"mint.{to}", to_out(mint).model_dump(mode="json"))
 
 

@@ -32,6 +32,7 @@ from issuer_service.due_diligence import service as due_diligence
 from issuer_service.errors import Conflict, Forbidden, NotFound, RuleRejected, ValidationFailed
 from issuer_service.fiat_accounts import service as fiat
 from issuer_service.ids import new_id
+from issuer_service.lifecycle import Lifecycle
 from issuer_service.limits import service as limits
 from issuer_service.outbox import repository as outbox
 from issuer_service.outbox.handlers import OutboxHandler, register
@@ -55,21 +56,15 @@ _EDGES = {
     "burned": {"paid"},
 }
 _RULES_BY_STATUS = {"burn_submitted": ["R13"], "burned": ["R16"], "paid": ["R13", "R14", "R16"], "failed": ["R13"]}
+REDEMPTION_LIFECYCLE = Lifecycle("redemption", _EDGES, _RULES_BY_STATUS)
 
 
 def _transition(session: Session, redemption: Redemption, to: str, *, actor: str,
                 data: dict[str, Any] | None = None) -> None:
-    """The only way a redemption changes status: checks the edge, writes the audit record (R50)."""
-    if to not in _EDGES.get(redemption.status, set()):
-        raise Conflict(f"redemption {redemption.id} is {redemption.status}; it cannot become {to}")
-    previous, redemption.status, redemption.updated_at = redemption.status, to, utc_now()
-    record = append_audit(
-        session, actor=actor, action=f"redemption.{to}", entity_type="redemption", entity_id=redemption.id,
-        data={"from": previous, "to": to, "customer_id": redemption.customer_id, "wallet": redemption.wallet_address,
-              "amount_fen": redemption.amount_fen, **(data or {})},
-        rule_ids=_RULES_BY_STATUS.get(to, []),
-    )
-    redemption.last_audit_seq = record.seq
+    """The only way a redemption changes status (R50)."""
+    REDEMPTION_LIFECYCLE.move(session, redemption, to, actor=actor, data={
+        "customer_id": redemption.customer_id, "wallet": redemption.wallet_address,
+        "amount_fen": redemption.amount_fen, **(data or {})})
     webhooks.emit(session, redemption.customer_id, f"redemption.{to}", to_out(redemption).model_dump(mode="json"))
 
 
