@@ -12,6 +12,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -37,6 +38,16 @@ def anvil_binary() -> Path:
     if found:
         return Path(found)
     raise AnvilError(f"anvil not found at {candidate}: run `bash scripts/bootstrap.sh`")
+
+
+def _die_with_parent() -> None:
+    """Linux: Anvil gets SIGTERM when the process that spawned it dies, however it dies, so a
+    killed service or test run leaves no orphan chain behind."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        pr_set_pdeathsig = 1
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
 
 
 def free_port() -> int:
@@ -130,7 +141,8 @@ def start_anvil(
         args += ["--block-time", str(block_time)]
     args += extra_args or []
     out = open(log_file, "ab") if log_file else subprocess.DEVNULL  # noqa: SIM115 - owned by the process
-    process = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    process = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+                               preexec_fn=_die_with_parent)
     anvil = AnvilProcess(
         port=port, process=process, state_file=state_file, log_file=log_file, extra_args=extra_args or []
     )
