@@ -301,8 +301,8 @@ class ChainGateway:
         block, reserve, supply = self._batch(
             [
                 ("eth_getBlockByNumber", ["latest", False]),
-                ("eth_call", [{"to": self.token.address, "data": self.token.encode_abi("reserveState")}, "latest"]),
-                ("eth_call", [{"to": self.token.address, "data": self.token.encode_abi("totalSupply")}, "latest"]),
+                ("eth_call", [{"to": self.token.address, "data": self.calldata("reserveState", [])}, "latest"]),
+                ("eth_call", [{"to": self.token.address, "data": self.calldata("totalSupply", [])}, "latest"]),
             ]
         )
         block = _result(block)

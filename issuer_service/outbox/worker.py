@@ -43,6 +43,7 @@ from issuer_service.outbox.models import ChainTx
 log = logging.getLogger("issuer_service.worker")
 
 BLOCK_TIMESTAMP = "$block_timestamp"  # attestReserves' asOf, filled in when signed
+RESIGNED = "re-signed:"  # last_error of a row sent back to pending because its nonce was taken
 # Mints the attestation does not cover yet, while an attestation queued earlier waits behind them
 # in the claim order: step them aside this long so the next claim reaches the attestation.
 ATTESTATION_WAIT = timedelta(milliseconds=100)
@@ -194,6 +195,11 @@ class OutboxWorker:
     def _submitted(self, session: Session, rows: Sequence[ChainTx]) -> None:
         """The domain handlers, after every RPC and every signature of the step (module docstring)."""
         for row in rows:
+            if (row.last_error or "").startswith(RESIGNED):
+                # Re-signed after another transaction took its nonce: the business object already
+                # went to "submitted" the first time; calling the handler again would be refused
+                # and would keep this row from ever being sent.
+                continue
             handler = handler_for(row.entity_type)
             if handler is not None and handler.on_submitted is not None:
                 handler.on_submitted(session, row)
@@ -317,6 +323,7 @@ class OutboxWorker:
         if counter is not None and counter.next_nonce < chain_next:
             counter.next_nonce = chain_next
         log.warning("nonce %s of %s was used elsewhere; re-signing %s", row.nonce, row.signer, row.id)
+        row.last_error = f"{RESIGNED} nonce {row.nonce} of {row.signer} was used by another transaction"
         row.status, row.raw_tx, row.tx_hash, row.nonce = "pending", None, None, None
         row.updated_at = utc_now()
 

@@ -1,0 +1,376 @@
+"""The outbox worker, stepped by hand against the session Anvil: batched JSON-RPC (one round trip per
+step, whatever the batch size), confirmation in the step that broadcasts, idempotent re-broadcast,
+re-signing when another transaction took the nonce, per-row failure and backoff, the R1 gate with
+its attestation, and the parallel loops of `run_forever`."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import warnings
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from eth_account import Account
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    from fastapi.testclient import TestClient
+
+from issuer_service.app import create_app
+from issuer_service.chain.gateway import ChainGateway
+from issuer_service.outbox import repository
+from issuer_service.outbox.models import ChainTx, SignerNonce
+from issuer_service.outbox.worker import BLOCK_TIMESTAMP, OutboxWorker
+from issuer_service.worker.runner import build_worker
+from tests.chain_fixtures import TokenEnv
+from tests.service.flow import (
+    Customer,
+    Staff,
+    add_buffer_capital,
+    bind_wallet,
+    deposit_fiat,
+    onboard,
+    request_mint,
+    staff_keys,
+)
+from tests.service.service_helpers import bearer, make_settings
+
+UNITS_PER_CNH = 1_000_000
+
+
+@dataclass
+class Rig:
+    """The API without its background worker, and a worker the test steps itself."""
+
+    client: TestClient
+    staff: Staff
+    worker: OutboxWorker
+    sessions: sessionmaker[Session]
+    gateway: ChainGateway
+
+    def settle(self, rounds: int = 50) -> None:
+        """Step the worker until no outbox row is open (or fail)."""
+        for _ in range(rounds):
+            self.worker.run_once()
+            with self.sessions() as session:
+                depth = repository.depth(session)
+            if not any(depth.get(s) for s in ("pending", "signed", "sent")):
+                return
+            time.sleep(0.02)
+        raise AssertionError(f"the outbox did not settle: {depth}")
+
+    def customer(self, name: str, deposit: str) -> Customer:
+        customer_id, key = onboard(self.client, self.staff, name=name)
+        wallet = bind_wallet(self.client, key, wait=False)
+        self.settle()  # the allow-listing goes through the outbox
+        deposit_fiat(self.client, self.staff, customer_id, deposit)
+        return Customer(id=customer_id, key=key, wallet=wallet)
+
+    def mints(self, customer: Customer, count: int, amount: str = "1.00") -> list[str]:
+        ids = []
+        for _ in range(count):
+            response = request_mint(self.client, customer, amount)
+            assert response.status_code == 202, response.text
+            ids.append(str(response.json()["id"]))
+        return ids
+
+    def rows(self, function: str = "mint") -> list[ChainTx]:
+        with self.sessions() as session:
+            stmt = select(ChainTx).where(ChainTx.function == function).order_by(ChainTx.created_at, ChainTx.id)
+            return list(session.scalars(stmt))
+
+    def mint_status(self, customer: Customer, mint_id: str) -> str:
+        return str(self.client.get(f"/v1/mints/{mint_id}", headers=bearer(customer.key)).json()["status"])
+
+
+@pytest.fixture
+def rig(database_url: str, tmp_path: Path, gateway: ChainGateway) -> Iterator[Rig]:
+    app = create_app(make_settings(database_url, tmp_path, worker_in_process=False), gateway=gateway)
+    with TestClient(app) as client:
+        worker = build_worker(app.state.sessionmaker, gateway, app.state.profile)
+        worker.extra_steps = []  # the indexer and friends have their own tests
+        yield Rig(
+            client=client, staff=staff_keys(client), worker=worker, sessions=app.state.sessionmaker, gateway=gateway
+        )
+
+
+@pytest.fixture
+def rpc_calls(gateway: ChainGateway, monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
+    """HTTP round trips to the node, by kind: "single" requests and "batch" requests."""
+    calls: Counter[str] = Counter()
+    provider = gateway.w3.provider
+    single, batch = provider.make_request, provider.make_batch_request  # type: ignore[attr-defined]
+
+    def counted_single(*args: Any, **kwargs: Any) -> Any:
+        calls["single"] += 1
+        return single(*args, **kwargs)
+
+    def counted_batch(*args: Any, **kwargs: Any) -> Any:
+        calls["batch"] += 1
+        return batch(*args, **kwargs)
+
+    monkeypatch.setattr(provider, "make_request", counted_single)
+    monkeypatch.setattr(provider, "make_batch_request", counted_batch)
+    return calls
+
+
+def _primed(rig: Rig) -> Customer:
+    """A customer whose first mint is confirmed, so the attestation and the minter's nonce counter exist."""
+    add_buffer_capital(rig.client, rig.staff, "100.00")
+    alice = rig.customer("Alice Ltd", deposit="100.00")
+    (first,) = rig.mints(alice, 1)
+    rig.settle()
+    assert rig.mint_status(alice, first) == "confirmed"
+    return alice
+
+
+def test_a_batch_of_mints_is_signed_sent_and_confirmed_in_three_rpc_round_trips(
+    rig: Rig, gateway: ChainGateway, rpc_calls: Counter[str]
+) -> None:  # R1
+    alice = _primed(rig)
+    ids = rig.mints(alice, 20)
+    rpc_calls.clear()
+
+    assert rig.worker.sign_pending() == 20
+    assert rpc_calls == {"batch": 1}  # block (fees, timestamp), reserve attestation, supply: one batch
+    assert {r.status for r in rig.rows()[1:]} == {"signed"}
+    assert [r.nonce for r in rig.rows()[1:]] == list(range(rig.rows()[1].nonce or 0, (rig.rows()[1].nonce or 0) + 20))
+
+    rpc_calls.clear()
+    assert rig.worker.broadcast_signed() == 20
+    assert rpc_calls == {"batch": 2}  # every eth_sendRawTransaction, then every receipt
+    # Mined at once (automine): confirmed in the step that sent them, handlers in the same transaction.
+    assert {r.status for r in rig.rows()} == {"confirmed"}
+    assert all(r.block_number and r.block_hash and r.gas_used for r in rig.rows())
+    assert {rig.mint_status(alice, i) for i in ids} == {"confirmed"}
+    assert gateway.balance_of(alice.wallet.address) == 21 * UNITS_PER_CNH
+
+
+def test_rebroadcast_after_a_crash_between_send_and_commit_confirms_the_same_bytes_without_re_signing(
+    rig: Rig, gateway: ChainGateway
+) -> None:
+    alice = _primed(rig)
+    ids = rig.mints(alice, 3)
+    rig.worker.sign_pending()
+    signed = {r.id: (r.nonce, r.tx_hash) for r in rig.rows()[1:]}
+    with rig.sessions() as session:
+        counter_before = session.scalars(select(SignerNonce.next_nonce)).all()
+    for row in rig.rows()[1:]:  # a previous worker sent them and died before recording it
+        assert gateway.broadcast(row.raw_tx or b"") == "sent"
+
+    assert rig.worker.broadcast_signed() == 3  # "nonce too low", but the receipts are ours
+    assert {r.id: (r.nonce, r.tx_hash) for r in rig.rows()[1:]} == signed
+    assert {r.status for r in rig.rows()} == {"confirmed"}
+    with rig.sessions() as session:
+        assert session.scalars(select(SignerNonce.next_nonce)).all() == counter_before
+    assert {rig.mint_status(alice, i) for i in ids} == {"confirmed"}
+    assert gateway.balance_of(alice.wallet.address) == 4 * UNITS_PER_CNH  # not one mint doubled
+
+
+def test_a_nonce_taken_by_another_transaction_is_re_signed_with_a_fresh_nonce(
+    rig: Rig, gateway: ChainGateway, token_env: TokenEnv
+) -> None:
+    alice = _primed(rig)
+    (mint_id,) = rig.mints(alice, 1)
+    rig.worker.sign_pending()
+    row = rig.rows()[-1]
+    taken = row.nonce
+    assert taken is not None
+    # Someone else used the minter key with that nonce (a shared key, or a manual transaction).
+    minter = token_env.keys.minter
+    other = minter.sign_transaction(
+        {
+            "chainId": gateway.chain_id,
+            "nonce": taken,
+            "to": minter.address,
+            "value": 0,
+            "gas": 21_000,
+            "type": 2,
+            **gateway.fees(),
+        }
+    )
+    token_env.w3.eth.wait_for_transaction_receipt(token_env.w3.eth.send_raw_transaction(other.raw_transaction))
+
+    rig.worker.broadcast_signed()
+    again = rig.rows()[-1]
+    assert (again.status, again.nonce, again.tx_hash, again.raw_tx) == ("pending", None, None, None)
+    assert (again.last_error or "").startswith("re-signed: nonce")
+
+    rig.settle()
+    final = rig.rows()[-1]
+    assert final.status == "confirmed" and final.nonce == taken + 1
+    assert rig.mint_status(alice, mint_id) == "confirmed"
+    assert gateway.balance_of(alice.wallet.address) == 2 * UNITS_PER_CNH
+
+
+def test_a_row_the_node_refuses_backs_off_alone_while_the_rest_of_its_batch_is_confirmed(
+    rig: Rig, gateway: ChainGateway
+) -> None:
+    alice = _primed(rig)
+    rig.mints(alice, 3)
+    rig.worker.sign_pending()
+    last = rig.rows()[-1]
+    with rig.sessions.begin() as session:  # the highest nonce, so the others have no gap before them
+        session.get(ChainTx, last.id).raw_tx = b"\x02not a transaction"  # type: ignore[union-attr]
+
+    rig.worker.broadcast_signed()
+    rows = rig.rows()
+    assert [r.status for r in rows[1:]] == ["confirmed", "confirmed", "signed"]
+    refused = rows[-1]
+    assert refused.attempts == 1 and "node refused the transaction" in (refused.last_error or "")
+    assert refused.not_before > rows[1].updated_at  # backing off, not retried at once
+    assert gateway.balance_of(alice.wallet.address) == 3 * UNITS_PER_CNH
+
+
+def test_mints_wait_for_an_attestation_that_is_signed_in_the_same_step_even_behind_a_full_batch(
+    rig: Rig, gateway: ChainGateway
+) -> None:  # R1
+    rig.worker.batch_size = 3  # fewer than the waiting mints: a queued attestation would never be claimed
+    add_buffer_capital(rig.client, rig.staff, "10.00")
+    alice = rig.customer("Alice Ltd", deposit="50.00")
+    ids = rig.mints(alice, 7)
+    assert gateway.reserve_state().attested_reserve_units == 0  # the deployment attested nothing
+
+    assert rig.worker.sign_pending() == 0  # no mint is signed while the attestation does not cover it
+    assert {r.status for r in rig.rows()} == {"pending"}
+    (attestation,) = rig.rows("attestReserves")
+    assert attestation.status == "signed"
+    reserve_units, as_of = json.loads(attestation.args_json)
+    assert reserve_units == (10 + 7) * UNITS_PER_CNH and as_of != BLOCK_TIMESTAMP
+
+    rig.settle()
+    assert {rig.mint_status(alice, i) for i in ids} == {"confirmed"}
+    assert gateway.total_supply() == 7 * UNITS_PER_CNH
+    assert gateway.reserve_state().attested_reserve_units == 17 * UNITS_PER_CNH
+
+
+def test_an_attestation_queued_behind_a_full_batch_of_waiting_mints_is_still_reached(
+    rig: Rig, gateway: ChainGateway
+) -> None:  # R1
+    rig.worker.batch_size = 3
+    add_buffer_capital(rig.client, rig.staff, "10.00")
+    alice = rig.customer("Alice Ltd", deposit="50.00")
+    ids = rig.mints(alice, 7)
+    with rig.sessions.begin() as session:  # queued as pending, after the mints (an older worker did this)
+        repository.enqueue(
+            session,
+            function="attestReserves",
+            args=[17 * UNITS_PER_CNH, BLOCK_TIMESTAMP],
+            entity_type="attestation",
+            entity_id="reserve",
+        )
+
+    rig.settle(rounds=100)
+    assert len(rig.rows("attestReserves")) == 1
+    assert {rig.mint_status(alice, i) for i in ids} == {"confirmed"}
+    assert gateway.total_supply() == 7 * UNITS_PER_CNH
+
+
+def test_signing_reads_the_ledger_before_the_chain_so_a_mint_finishing_in_between_is_never_missed(
+    rig: Rig, monkeypatch: pytest.MonkeyPatch
+) -> None:  # R1
+    alice = _primed(rig)
+    rig.mints(alice, 2)
+    order: list[str] = []
+    in_flight, state = repository.in_flight_mint_units, rig.gateway.signing_state
+    monkeypatch.setattr(repository, "in_flight_mint_units", lambda s: order.append("ledger") or in_flight(s))
+    monkeypatch.setattr(rig.gateway, "signing_state", lambda: order.append("chain") or state())
+    assert rig.worker.sign_pending() == 2
+    assert order == ["ledger", "chain"]
+
+
+def test_run_forever_confirms_mints_in_parallel_loops_and_stops_every_thread(rig: Rig, gateway: ChainGateway) -> None:
+    alice = _primed(rig)
+    rig.worker.extra_steps = [lambda: 0]
+    stop = threading.Event()
+    runner = threading.Thread(target=rig.worker.run_forever, args=(stop,), name="outbox-test")
+    runner.start()
+    try:
+        ids = rig.mints(alice, 5)
+        deadline = time.monotonic() + 30
+        while {rig.mint_status(alice, i) for i in ids} != {"confirmed"}:
+            assert time.monotonic() < deadline, [rig.mint_status(alice, i) for i in ids]
+            time.sleep(0.05)
+    finally:
+        stop.set()
+        runner.join(30)
+    assert not runner.is_alive()
+    assert not [t.name for t in threading.enumerate() if t.name in ("outbox-send", "outbox-extra")]
+    assert gateway.balance_of(alice.wallet.address) == 6 * UNITS_PER_CNH
+
+
+# ------------------------------------------------------------------ gateway (no database)
+@pytest.mark.parametrize(
+    ("function", "args"),
+    [
+        ("mint", ["$holder", 10_000]),
+        ("attestReserves", [10**30, 1_700_000_000]),
+        ("addToAllowList", ["$holder"]),
+        ("freeze", ["$holder"]),
+        ("burnFrozen", ["$holder", 5, "0x" + "ab" * 32]),
+        ("reserveState", []),
+        ("pause", []),
+    ],
+)
+def test_calldata_is_exactly_what_web3_encodes(gateway: ChainGateway, function: str, args: list[Any]) -> None:
+    holder = Account.create().address
+    args = [holder if a == "$holder" else a for a in args]
+    assert gateway.calldata(function, args) == gateway.token.encode_abi(function, args=args)
+
+
+def test_calldata_leaves_arguments_web3_would_refuse_to_web3(gateway: ChainGateway) -> None:
+    lower = Account.create().address.lower()  # not checksummed: web3 refuses it
+    with pytest.raises(Exception) as expected:
+        gateway.token.encode_abi("mint", args=[lower, 1])
+    with pytest.raises(type(expected.value)):
+        gateway.calldata("mint", [lower, 1])
+    with pytest.raises(Exception):  # noqa: B017 - whatever web3 raises for a negative uint256
+        gateway.calldata("mint", [Account.create().address, -1])
+
+
+def test_outcomes_wait_for_the_configured_confirmations_and_receipts_do_not(token_env: TokenEnv) -> None:
+    deep = ChainGateway(token_env.anvil.url, token_env.deployment, token_env.keys, confirmations=3)
+    holder = token_env.new_account(allow=True)
+    token_env.attest(10**12)
+    receipt = token_env.send(token_env.keys.minter, token_env.token.functions.mint(holder.address, 10))
+    tx_hash = "0x" + bytes(receipt["transactionHash"]).hex()
+    missing = "0x" + "00" * 32
+
+    assert deep.outcomes([tx_hash, missing]) == {tx_hash: None, missing: None}
+    found = deep.receipts([tx_hash, missing])
+    assert found[missing] is None and found[tx_hash] is not None
+    assert (found[tx_hash].block_number, found[tx_hash].success) == (receipt["blockNumber"], True)
+    token_env.w3.provider.make_request("anvil_mine", [2])
+    outcome = deep.outcomes([tx_hash])[tx_hash]
+    assert outcome == deep.outcome(tx_hash) == found[tx_hash]
+
+
+def test_broadcast_many_classifies_each_answer_like_broadcast(gateway: ChainGateway, token_env: TokenEnv) -> None:
+    sender = token_env.new_account()
+    fees = gateway.fees()
+
+    def raw(nonce: int) -> bytes:
+        tx = {
+            "chainId": gateway.chain_id,
+            "nonce": nonce,
+            "to": sender.address,
+            "value": 0,
+            "gas": 21_000,
+            "type": 2,
+            **fees,
+        }
+        return bytes(sender.sign_transaction(tx).raw_transaction)
+
+    first, second = raw(0), raw(1)
+    assert gateway.broadcast_many([first]) == ["sent"]
+    answers = gateway.broadcast_many([first, second, b"\x02junk"])
+    assert answers[0] in ("known", "nonce_too_low") and answers[1] == "sent"
+    assert isinstance(answers[2], Exception) and "decode" in str(answers[2]).lower()
