@@ -65,8 +65,8 @@ class OutboxWorker:
         max_attempts: int = 8,
     ) -> None:
         # batch_size bounds how long one step holds the audit head and reserve pool locks that API
-        # requests wait for (about a millisecond per row on PostgreSQL); 50 keeps that well inside
-        # the accept-latency goal while amortising each commit and round trip over many rows.
+        # requests wait for (a few milliseconds per row on PostgreSQL); 50 keeps the worker's share of
+        # that wait short while amortising each commit and round trip over many rows.
         self.sessions = sessions
         self.gateway = gateway
         self.ledger_reserve_fen = ledger_reserve_fen
