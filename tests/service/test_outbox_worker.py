@@ -132,7 +132,7 @@ def _primed(rig: Rig) -> Customer:
     return alice
 
 
-def test_a_batch_of_mints_is_signed_sent_and_confirmed_in_three_rpc_round_trips(
+def test_a_batch_of_mints_is_signed_sent_and_confirmed_in_batched_round_trips(
     rig: Rig, gateway: ChainGateway, rpc_calls: Counter[str]
 ) -> None:  # R1
     alice = _primed(rig)
@@ -147,7 +147,16 @@ def test_a_batch_of_mints_is_signed_sent_and_confirmed_in_three_rpc_round_trips(
     rpc_calls.clear()
     assert rig.worker.broadcast_signed() == 20
     assert rpc_calls == {"batch": 2}  # every eth_sendRawTransaction, then every receipt
-    # Mined at once (automine): confirmed in the step that sent them, handlers in the same transaction.
+    # Automine mines each one as it arrives, so they are confirmed in the step that sent them, handlers
+    # in the same transaction. On a loaded machine Anvil may publish the last receipts a moment later:
+    # those stragglers are confirmed by the next step, again in one round trip for all of them.
+    stragglers = [r for r in rig.rows() if r.status == "sent"]
+    assert len(stragglers) < 20
+    if stragglers:
+        time.sleep(0.5)
+        rpc_calls.clear()
+        assert rig.worker.confirm_sent() == len(stragglers)
+        assert rpc_calls == {"batch": 1}
     assert {r.status for r in rig.rows()} == {"confirmed"}
     assert all(r.block_number and r.block_hash and r.gas_used for r in rig.rows())
     assert {rig.mint_status(alice, i) for i in ids} == {"confirmed"}
