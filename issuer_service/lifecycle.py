@@ -43,7 +43,10 @@ class Lifecycle:
         if to not in self.edges.get(obj.status, set()):
             raise Conflict(f"{self.entity_type} {obj.id} is {obj.status}; it cannot become {to}")
         previous, obj.status, obj.updated_at = obj.status, to, utc_now()
-        record = append_audit(
+        def written(seq: int) -> None:
+            obj.last_audit_seq = seq
+
+        append_audit(
             session,
             actor=actor,
             action=f"{self.entity_type}.{to}",
@@ -51,5 +54,5 @@ class Lifecycle:
             entity_id=obj.id,
             data={"from": previous, "to": to, **data},
             rule_ids=list(rule_ids if rule_ids is not None else self.rules_by_status.get(to, [])),
+            on_written=written,
         )
-        obj.last_audit_seq = record.seq

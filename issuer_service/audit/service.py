@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import event
 from sqlalchemy.orm import Session, sessionmaker
 
 from compliance.audit_chain import canonical_json, make_record, verify_chain
@@ -20,6 +22,12 @@ VERIFY_CHUNK = 1000
 EXPORT_CHUNK = 1000
 
 
+@dataclass
+class _Pending:
+    fields: dict[str, Any]
+    on_written: Callable[[int], None] | None
+
+
 def append_audit(
     session: Session,
     *,
@@ -29,28 +37,91 @@ def append_audit(
     entity_id: str,
     data: Mapping[str, Any],
     rule_ids: Sequence[str] = (),
-) -> AuditRecord:
+    on_written: Callable[[int], None] | None = None,
+) -> None:
     """Append one record in the caller's transaction (R50): it commits or rolls back together
     with the state change it describes. Never commits. `data` must be canonical-JSON-able (no
-    floats: amounts are int fen) and must never hold secrets."""
-    head = repository.lock_head(session)
-    seq = head.seq + 1
-    record = make_record(
-        head.hash,
-        seq,
-        at=iso_utc(utc_now()),
+    floats: amounts are int fen) and must never hold secrets.
+
+    The record is chained when the transaction commits (`before_commit`), after everything else in
+    it: the chain head is one row every appender locks, so holding it only for the commit keeps
+    concurrent requests from queueing behind each other's whole transaction. Records keep the
+    order they were appended in. `on_written(seq)` runs once the record has its place, still
+    inside the transaction (e.g. to store the seq on the object it describes)."""
+    fields: dict[str, Any] = {
+        "actor": actor,
+        "action": action,
+        "entity_type": entity_type,
+        "entity_id": entity_id,
+        "data": dict(data),
+        "rule_ids": list(rule_ids),
+        "request_id": current_request_id(),
+    }
+    canonical_json(fields)  # refuse a float or a non-JSON value here, where the caller can see it
+    session.info.setdefault(_PENDING, []).append(_Pending(fields, on_written))
+
+
+def append_audit_now(
+    session: Session,
+    *,
+    actor: str,
+    action: str,
+    entity_type: str,
+    entity_id: str,
+    data: Mapping[str, Any],
+    rule_ids: Sequence[str] = (),
+) -> AuditRecord:
+    """`append_audit`, chained at once (after any records still pending in this transaction), for
+    callers that need the record's seq before the transaction ends. Holds the chain head until
+    the transaction ends: use it on rare paths only."""
+    append_audit(
+        session,
         actor=actor,
         action=action,
         entity_type=entity_type,
         entity_id=entity_id,
-        data=dict(data),
-        rule_ids=list(rule_ids),
-        request_id=current_request_id(),
+        data=data,
+        rule_ids=rule_ids,
     )
-    repository.insert_entry(session, record)
-    head.seq, head.hash = seq, str(record["hash"])
+    written = write_pending_audit(session)
+    return written[-1]
+
+
+def write_pending_audit(session: Session) -> list[AuditRecord]:
+    """Chain this transaction's pending records now: lock the head, insert them in order, move it."""
+    pending: list[_Pending] = session.info.pop(_PENDING, [])
+    if not pending:
+        return []
+    session.flush()  # the state changes first, so the head is locked for as short a time as possible
+    head = repository.lock_head(session)
+    at = iso_utc(utc_now())
+    records: list[AuditRecord] = []
+    seq, prev_hash = head.seq, head.hash
+    for item in pending:
+        seq += 1
+        record = make_record(prev_hash, seq, at=at, **item.fields)
+        repository.insert_entry(session, record)
+        prev_hash = str(record["hash"])
+        records.append(AuditRecord.model_validate(record))
+        if item.on_written is not None:
+            item.on_written(seq)
+    head.seq, head.hash = seq, prev_hash
     session.flush()
-    return AuditRecord.model_validate(record)
+    return records
+
+
+_PENDING = "cnh.audit.pending"
+
+
+@event.listens_for(Session, "before_commit")
+def _chain_pending_records(session: Session) -> None:
+    if session.get_nested_transaction() is None:  # a savepoint's release is not the commit
+        write_pending_audit(session)
+
+
+@event.listens_for(Session, "after_rollback")
+def _drop_pending_records(session: Session) -> None:
+    session.info.pop(_PENDING, None)
 
 
 def list_audit(

@@ -344,7 +344,7 @@ def request_seizure(
         requester=actor,
     )
     seizure.approval_id = request.id
-    record = append_audit(
+    append_audit(
         session,
         actor=actor.id,
         action="seizure.requested",
@@ -359,8 +359,8 @@ def request_seizure(
             "approval_id": request.id,
         },
         rule_ids=["R24", "R40"],
+        on_written=lambda seq: setattr(seizure, "last_audit_seq", seq),
     )
-    seizure.last_audit_seq = record.seq
     return seizure_out(seizure)
 
 

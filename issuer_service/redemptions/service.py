@@ -128,14 +128,14 @@ def create_redemption(session: Session, *, actor: Principal, body: RedemptionCre
     redemption.chain_tx_id = row.id
     travel_rule.record_redemption(session, redemption_id=redemption.id, wallet=address, amount_fen=amount,
                                   customer=customer, body=body.travel_rule, profile=profile, actor=actor.id)  # R25
-    record = append_audit(session, actor=actor.id, action="redemption.requested", entity_type="redemption",
+    append_audit(session, actor=actor.id, action="redemption.requested", entity_type="redemption",
                           entity_id=redemption.id,
                           data={"customer_id": customer.id, "wallet": address, "amount_fen": amount,
                                 "fee_fen": redemption.fee_fen, "payout_fen": redemption.payout_fen,
                                 "deadline_at": redemption.deadline_at.isoformat(),
                                 "chain_request_id": redemption.chain_request_id},
-                          rule_ids=["R13", "R14", "R20"])
-    redemption.last_audit_seq = record.seq
+                          rule_ids=["R13", "R14", "R20"],
+                          on_written=lambda seq: setattr(redemption, "last_audit_seq", seq))
     return to_out(redemption)
 
 

@@ -20,7 +20,7 @@ from compliance.approvals import check_second_approval
 from compliance.profiles import RegimeProfile
 from compliance.reserve_assets import AssetAssessment, ReserveAssetInput, assess_asset, concentration
 from compliance.reserve_policy import required_reserve_fen, reserve_surplus_fen
-from issuer_service.audit.service import append_audit
+from issuer_service.audit.service import append_audit, append_audit_now
 from issuer_service.auth import Principal
 from issuer_service.clock import utc_now
 from issuer_service.errors import Conflict, Forbidden, NotFound, ValidationFailed
@@ -237,7 +237,7 @@ def _decide_asset(
     status = "active" if approve else "rejected"
     asset.status, asset.approved_by = status, actor.id if approve else None
     account = repository.accounts_by_asset(session, [asset.id]).get(asset.id)
-    record = append_audit(
+    record = append_audit_now(
         session,
         actor=actor.id,
         action=f"reserve_asset.{'approved' if approve else 'rejected'}",
@@ -329,7 +329,7 @@ def decide_valuation(
             valuation.valued_at,
         )
     valuation.status = status  # the audit record below shows the decision
-    record = append_audit(
+    record = append_audit_now(
         session,
         actor=actor.id,
         action=f"reserve_valuation.{'approved' if approve else 'rejected'}",

@@ -20,7 +20,7 @@ from compliance.money import format_units
 from compliance.profiles import RegimeProfile
 from compliance.reserve_assets import concentration, valuation_age_seconds
 from compliance.reserve_policy import required_reserve_fen, reserve_surplus_fen
-from issuer_service.audit.service import SYSTEM_ACTOR, append_audit
+from issuer_service.audit.service import SYSTEM_ACTOR, append_audit_now
 from issuer_service.chain.gateway import ChainUnavailable
 from issuer_service.clock import utc_now
 from issuer_service.ids import new_id
@@ -88,7 +88,7 @@ def draw_statement(
         "chain_block": chain_block,
     }
     rule_ids = ["R5", "R52"] + ([] if fully_backed else ["R1"]) + (["R6"] if over_limit else [])
-    record = append_audit(
+    record = append_audit_now(
         session,
         actor=actor,
         action="reserve_statement.drawn" if fully_backed else "reserve_statement.breach",

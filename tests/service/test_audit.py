@@ -229,3 +229,73 @@ def test_a_float_in_audit_data_is_refused_and_nothing_is_written(database_url: s
             assert verify_audit_log(session).entries == 0
     finally:
         engine.dispose()
+
+
+def _append(session: Any, entity_id: str, **extra: Any) -> None:
+    append_audit(session, actor="t", action="t.appended", entity_type="t", entity_id=entity_id, data={}, **extra)
+
+
+def test_records_are_chained_at_commit_in_the_order_appended_and_report_their_seq(database_url: str) -> None:
+    run_migrations(database_url)
+    engine = make_engine(database_url)
+    sessions = make_sessionmaker(engine)
+    seen: list[tuple[str, int]] = []
+    try:
+        with sessions.begin() as session:
+            for name in ("first", "second", "third"):
+                _append(session, name, on_written=lambda seq, name=name: seen.append((name, seq)))
+            # Nothing is chained before the commit: the head is not held for the transaction's body.
+            assert session.execute(text("SELECT count(*) FROM audit_log")).scalar_one() == 0
+        with sessions() as session:
+            rows = session.execute(text("SELECT entity_id, seq FROM audit_log ORDER BY seq")).all()
+            assert verify_audit_log(session).ok is True
+    finally:
+        engine.dispose()
+    assert [tuple(r) for r in rows] == [("first", 1), ("second", 2), ("third", 3)]
+    assert seen == [("first", 1), ("second", 2), ("third", 3)]
+
+
+def test_records_of_a_rolled_back_transaction_are_never_written(database_url: str) -> None:
+    run_migrations(database_url)
+    engine = make_engine(database_url)
+    sessions = make_sessionmaker(engine)
+    try:
+        with pytest.raises(RuntimeError, match="boom"), sessions.begin() as session:
+            _append(session, "lost")
+            raise RuntimeError("boom")
+        with sessions.begin() as session:
+            _append(session, "kept")
+        with sessions() as session:
+            ids = session.execute(text("SELECT entity_id FROM audit_log ORDER BY seq")).scalars().all()
+            assert verify_audit_log(session).entries == 1
+    finally:
+        engine.dispose()
+    assert ids == ["kept"]
+
+
+def test_an_open_transaction_with_a_pending_record_does_not_block_other_appenders(pg_database_url: str) -> None:
+    """The reason records are chained at commit: a slow request must not queue every other one."""
+    run_migrations(pg_database_url)
+    engine = make_engine(pg_database_url)
+    sessions = make_sessionmaker(engine)
+    try:
+        with sessions.begin() as slow:
+            _append(slow, "slow")
+            slow.execute(text("SELECT 1"))  # the slow request is mid-way, its transaction open
+            done = threading.Event()
+
+            def other() -> None:
+                with sessions.begin() as session:
+                    _append(session, "fast")
+                done.set()
+
+            thread = threading.Thread(target=other)
+            thread.start()
+            assert done.wait(10), "another appender waited for an open transaction's pending record"
+            thread.join()
+        with sessions() as session:
+            ids = session.execute(text("SELECT entity_id FROM audit_log ORDER BY seq")).scalars().all()
+            assert verify_audit_log(session).ok is True
+    finally:
+        engine.dispose()
+    assert ids == ["fast", "slow"]

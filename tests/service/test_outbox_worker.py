@@ -122,6 +122,17 @@ def rpc_calls(gateway: ChainGateway, monkeypatch: pytest.MonkeyPatch) -> Counter
     return calls
 
 
+def _confirm_stragglers(rig: Rig) -> int:
+    """Confirm rows whose receipts Anvil published just after the sending step looked (automine
+    mines asynchronously; on a loaded machine the last receipts of a batch can lag)."""
+    confirmed = 0
+    deadline = time.monotonic() + 10
+    while any(r.status == "sent" for r in rig.rows()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+        confirmed += rig.worker.confirm_sent()
+    return confirmed
+
+
 def _primed(rig: Rig) -> Customer:
     """A customer whose first mint is confirmed, so the attestation and the minter's nonce counter exist."""
     add_buffer_capital(rig.client, rig.staff, "100.00")
@@ -153,10 +164,9 @@ def test_a_batch_of_mints_is_signed_sent_and_confirmed_in_batched_round_trips(
     stragglers = [r for r in rig.rows() if r.status == "sent"]
     assert len(stragglers) < 20
     if stragglers:
-        time.sleep(0.5)
         rpc_calls.clear()
-        assert rig.worker.confirm_sent() == len(stragglers)
-        assert rpc_calls == {"batch": 1}
+        assert _confirm_stragglers(rig) == len(stragglers)
+        assert rpc_calls["single"] == 0  # each retry is one batch for all of them
     assert {r.status for r in rig.rows()} == {"confirmed"}
     assert all(r.block_number and r.block_hash and r.gas_used for r in rig.rows())
     assert {rig.mint_status(alice, i) for i in ids} == {"confirmed"}
@@ -231,6 +241,7 @@ def test_a_row_the_node_refuses_backs_off_alone_while_the_rest_of_its_batch_is_c
         session.get(ChainTx, last.id).raw_tx = b"\x02not a transaction"  # type: ignore[union-attr]
 
     rig.worker.broadcast_signed()
+    _confirm_stragglers(rig)
     rows = rig.rows()
     assert [r.status for r in rows[1:]] == ["confirmed", "confirmed", "signed"]
     refused = rows[-1]
