@@ -46,9 +46,23 @@ def credit(session: Session, customer_id: str, amount_fen: int) -> FiatAccount:
     return account
 
 
+def get_account(session: Session, customer_id: str) -> FiatAccount:
+    """The account as last committed, unlocked: a first look; money moves only under `lock_account`."""
+    account = repository.get(session, customer_id)
+    if account is None:
+        raise NotFound(f"customer {customer_id} has no fiat account")
+    return account
+
+
 def reserve(session: Session, customer_id: str, amount_fen: int) -> FiatAccount:
     """Allocate available fiat to a mint in flight (R10); refused if there is not enough."""
     account = lock_account(session, customer_id)
+    allocate(account, amount_fen)
+    return account
+
+
+def allocate(account: FiatAccount, amount_fen: int) -> None:
+    """`reserve` on an account the caller has locked."""
     if account.available_fen < _positive(amount_fen):
         raise RuleRejected(
             f"confirmed fiat available is {format_fen(account.available_fen)} CNH, less than "
@@ -60,7 +74,6 @@ def reserve(session: Session, customer_id: str, amount_fen: int) -> FiatAccount:
     account.available_fen -= amount_fen
     account.reserved_fen += amount_fen
     account.updated_at = utc_now()
-    return account
 
 
 def release(session: Session, customer_id: str, amount_fen: int) -> FiatAccount:

@@ -24,11 +24,14 @@ def get(session: Session, mint_id: str, *, lock: bool = False) -> Mint | None:
     return session.execute(lock_for_update(stmt) if lock else stmt).scalar_one_or_none()
 
 
-def minted_since(session: Session, customer_id: str, since: datetime) -> int:
-    """Fen this customer minted or has in flight since `since` (R12 daily limit)."""
+def minted_since(session: Session, customer_id: str, since: datetime, *, excluding: str | None = None) -> int:
+    """Fen this customer minted or has in flight since `since` (R12 daily limit), leaving out the
+    mint `excluding` (the one being decided, already written)."""
     stmt = select(func.coalesce(func.sum(Mint.amount_fen), 0)).where(
         Mint.customer_id == customer_id, Mint.created_at >= since, Mint.status.in_(COUNTED)
     )
+    if excluding is not None:
+        stmt = stmt.where(Mint.id != excluding)
     return int(session.execute(stmt).scalar_one())
 
 

@@ -6,12 +6,14 @@ in the same transaction (R50).
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from compliance.approval_policy import default_policy
 from compliance.approvals import check_second_approval
+from compliance.decision import Decision
 from compliance.mint_rules import MintContext, check_mint
 from compliance.money import fen_to_units
 from compliance.profiles import RegimeProfile
@@ -76,53 +78,39 @@ def _transition(session: Session, mint: Mint, to: str, *, actor: str, data: dict
 
 
 def create_mint(session: Session, *, actor: Principal, body: MintCreate, profile: RegimeProfile) -> MintOut:
+    """Accept a mint: the rules decide on a first, lock-free read (most refusals end there), the
+    rows are written, and only then are the reserve pool and the customer's fiat account locked,
+    the figures that concurrent requests change read again and the rules re-run on them before
+    the money moves. The pool lock is global, so it is held for the few statements before the
+    commit only, not for the whole request."""
     if actor.customer_id is None:
         raise Forbidden("mints are requested with a customer key")
     address = parse_address(body.wallet, field="body.wallet")
     amount = body.amount
-    # Lock order everywhere: reserve pool, then the customer's fiat account. The pool lock makes
-    # the R1 check and the reservation atomic across concurrent requests and processes.
-    pool = reserves.lock_pool(session)
-    account = fiat.lock_account(session, actor.customer_id)
     customer = customers.get(session, actor.customer_id)
     if customer is None:
         raise NotFound(f"customer {actor.customer_id} not found")
     wallet = wallets.get_by_address(session, address)
-    decision = check_mint(
-        MintContext(
-            amount_fen=amount,
-            customer_kyc_status=customer.kyc_status,
-            customer_risk=customer.risk,
-            customer_active=customer.status == "active",
-            customer_available_fen=account.available_fen,
-            wallet_owned_by_customer=wallet is not None and wallet.customer_id == customer.id,
-            wallet_status=wallet.status if wallet else "unknown",
-            wallet_frozen=bool(wallet and wallet.frozen),
-            paused=is_paused(session),
-            reserve_pool_fen=reserves.reserve_value_fen(session, pool, profile),
-            outstanding_supply_fen=pool.outstanding_fen + pool.in_flight_mint_fen,
-            minted_today_fen=repository.minted_since(session, customer.id, start_of_business_day(utc_now())),
-            global_issued_fen=pool.outstanding_fen + pool.in_flight_mint_fen,
-            enhanced_due_diligence_pending=due_diligence.edd_pending(session, customer),  # R20
-            daily_limit_fen=limits.daily_mint_override(session, customer.id),  # R12: approved limit change
-        ),
-        profile,
+    pool, account = reserves.read_pool(session), fiat.get_account(session, customer.id)
+    context = MintContext(
+        amount_fen=amount,
+        customer_kyc_status=customer.kyc_status,
+        customer_risk=customer.risk,
+        customer_active=customer.status == "active",
+        customer_available_fen=account.available_fen,
+        wallet_owned_by_customer=wallet is not None and wallet.customer_id == customer.id,
+        wallet_status=wallet.status if wallet else "unknown",
+        wallet_frozen=bool(wallet and wallet.frozen),
+        paused=is_paused(session),
+        reserve_pool_fen=reserves.reserve_value_fen(session, pool, profile),
+        outstanding_supply_fen=pool.outstanding_fen + pool.in_flight_mint_fen,
+        minted_today_fen=repository.minted_since(session, customer.id, start_of_business_day(utc_now())),
+        global_issued_fen=pool.outstanding_fen + pool.in_flight_mint_fen,
+        enhanced_due_diligence_pending=due_diligence.edd_pending(session, customer),  # R20
+        daily_limit_fen=limits.daily_mint_override(session, customer.id),  # R12: approved limit change
     )
-    if not decision.allowed:
-        # Nothing was changed: the request's transaction rolls back with this error.
-        raise RuleRejected(
-            decision.message,
-            reason_code=decision.reason_code or "rejected",
-            rule_id=decision.rule_id or "",
-            field="body.amount"
-            if decision.reason_code in _AMOUNT_CODES
-            else "body.wallet"
-            if decision.reason_code in _WALLET_CODES
-            else None,
-        )
-    assert wallet is not None
-    fiat.reserve(session, customer.id, amount)  # R10: available → reserved
-    reserves.mint_accepted(pool, amount)  # the fiat moves into the reserve account (R1, R3)
+    first = _decided(context, profile)
+    assert wallet is not None  # an unknown wallet was refused above
     now = utc_now()
     mint = repository.add(
         session,
@@ -144,13 +132,7 @@ def create_mint(session: Session, *, actor: Principal, body: MintCreate, profile
         action="mint.requested",
         entity_type="mint",
         entity_id=mint.id,
-        data={
-            "customer_id": customer.id,
-            "wallet": wallet.address,
-            "amount_fen": amount,
-            "available_fen_after": account.available_fen,
-            "reserve_cash_fen_after": pool.cash_fen,
-        },
+        data={"customer_id": customer.id, "wallet": wallet.address, "amount_fen": amount},
         rule_ids=["R1", "R10", "R11"],
     )
     travel_rule.record_mint(
@@ -162,17 +144,61 @@ def create_mint(session: Session, *, actor: Principal, body: MintCreate, profile
         profile=profile,
         actor=actor.id,
     )  # R25: the data is on file for the issuer's own mint
-    if decision.needs_second_approval:
+    if not first.needs_second_approval:
+        _enqueue(session, mint)
+    session.flush()
+
+    # Lock order everywhere: reserve pool, then the customer's fiat account. Under both locks the
+    # R1 check and the reservation are atomic across concurrent requests and processes (R1, R10,
+    # R12: supply, fiat and today's total as the previous holder of the locks committed them).
+    pool = reserves.lock_pool(session)
+    account = fiat.lock_account(session, customer.id)
+    locked = _decided(
+        replace(
+            context,
+            customer_available_fen=account.available_fen,
+            reserve_pool_fen=reserves.reserve_value_fen(session, pool, profile),
+            outstanding_supply_fen=pool.outstanding_fen + pool.in_flight_mint_fen,
+            global_issued_fen=pool.outstanding_fen + pool.in_flight_mint_fen,
+            minted_today_fen=repository.minted_since(
+                session, customer.id, start_of_business_day(utc_now()), excluding=mint.id
+            ),
+        ),
+        profile,
+    )
+    assert locked.needs_second_approval == first.needs_second_approval  # amount and profile only
+    fiat.allocate(account, amount)  # R10: available → reserved
+    reserves.mint_accepted(pool, amount)  # the fiat moves into the reserve account (R1, R3)
+    after = {"available_fen_after": account.available_fen, "reserve_cash_fen_after": pool.cash_fen}
+    if locked.needs_second_approval:
         _transition(
             session,
             mint,
             "pending_approval",
             actor=actor.id,
-            data={"threshold_fen": profile.mint_approval_threshold_fen},
+            data={"threshold_fen": profile.mint_approval_threshold_fen, **after},
         )
     else:
-        _approve(session, mint, actor=actor.id)
+        _transition(session, mint, "approved", actor=actor.id, data=after)
     return to_out(mint)
+
+
+def _decided(context: MintContext, profile: RegimeProfile) -> Decision:
+    """The rules' decision, or the refusal as a problem naming the field to fix. Nothing was
+    changed yet: the request's transaction rolls back with the error."""
+    decision = check_mint(context, profile)
+    if not decision.allowed:
+        raise RuleRejected(
+            decision.message,
+            reason_code=decision.reason_code or "rejected",
+            rule_id=decision.rule_id or "",
+            field="body.amount"
+            if decision.reason_code in _AMOUNT_CODES
+            else "body.wallet"
+            if decision.reason_code in _WALLET_CODES
+            else None,
+        )
+    return decision
 
 
 _AMOUNT_CODES = {
@@ -187,6 +213,11 @@ _WALLET_CODES = {"wallet_not_owned", "wallet_not_allowlisted", "wallet_frozen"}
 
 def _approve(session: Session, mint: Mint, *, actor: str, data: dict[str, Any] | None = None) -> None:
     _transition(session, mint, "approved", actor=actor, data=data)
+    _enqueue(session, mint)
+
+
+def _enqueue(session: Session, mint: Mint) -> None:
+    """The on-chain mint, sent by the outbox worker once this transaction commits."""
     row = outbox.enqueue(
         session,
         function="mint",

@@ -52,6 +52,11 @@ def lock_pool(session: Session) -> ReservePool:
     return repository.lock_pool(session)
 
 
+def read_pool(session: Session) -> ReservePool:
+    """The pool as last committed, unlocked: a first look; decisions are taken again under `lock_pool`."""
+    return repository.get_pool(session) or repository.lock_pool(session)
+
+
 def today() -> date:
     return utc_now().date()
 
