@@ -2,8 +2,8 @@
 
 Spawns the issuer service (which spawns Anvil and deploys tCNH) on the embedded SQLite default,
 then walks, through the Python SDK (`cnh_sdk`): staff keys → buffer capital → onboard two
-customers → KYC → wallet proof → deposit → mint → transfer between customers → redeem → audit
-verify, and prints where to look.
+customers → KYC → wallet proof → deposit → mint → transfer between customers → redeem →
+attestation report with a holder's proof of liabilities → audit verify, and prints where to look.
 """
 
 from __future__ import annotations
@@ -22,7 +22,8 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from rich.console import Console
 
-from cnh_sdk import Client, CnhError, RetryPolicy, Token, TransportError
+from cnh_sdk import Attestation, Client, CnhError, ProblemError, RetryPolicy, Token, TransportError
+from compliance.verify_proof import verify_proof
 from issuer_service.chain.anvil import free_port
 
 console = Console(soft_wrap=True)
@@ -115,15 +116,39 @@ def walkthrough(cnh: Client, admin: str) -> list[tuple[str, str, str]]:
                    f"(fee {quote.fee}) before {_iso(redemption.deadline_at)} (R13, R14, R16)",
          redemption.burn_tx_hash or "")
 
+    attestation = _attest(staff["auditor"], redemption.block_number or mint.block_number or 0)
+    reports = []
+    for kind in ("html", "pdf", "json"):
+        path = SANDBOX / f"attestation-block-{attestation.as_of_block}.{kind}"
+        path.write_bytes(staff["auditor"].attestation_report(attestation.id, kind))
+        reports.append(path)
+    proof = lotus.liability_proof(attestation.id, lotus_wallet.address)
+    included = verify_proof(proof, published_root=attestation.proof_of_liabilities_root)
+    step("attestation", f"block {attestation.as_of_block}: {attestation.result}, supply {attestation.supply} CNH, "
+                        f"{attestation.holders} holders in the proof of liabilities, Lotus's proof "
+                        f"{'verifies' if included.ok else 'FAILS'} offline (R52-R54)", str(reports[0]))
+
     verify = staff["auditor"].verify_audit_log()
     step("audit log", f"{verify.entries} hash-chained records, verify ok={verify.ok} (R50)",
          verify.head_hash[:18] + "…")
     reserves = cnh.get_reserves()
     step("reserves", f"supply {reserves.supply} CNH, reserves {reserves.reserves} CNH, ratio "
                      f"{reserves.ratio}, fully backed: {reserves.fully_backed} (R1)")
-    if mint.status != "confirmed" or redemption.status != "paid" or not verify.ok:
+    if mint.status != "confirmed" or redemption.status != "paid" or not verify.ok or not included.ok:
         raise DemoError("the flow did not complete; see the service log")
     return steps
+
+
+def _attest(auditor: Client, block: int, timeout: float = 60.0) -> Attestation:
+    """An attestation at `block`, waiting while the indexer (a moment behind the chain) reaches it."""
+    give_up = time.monotonic() + timeout
+    while True:
+        try:
+            return auditor.create_attestation(block)
+        except ProblemError as exc:
+            if exc.reason_code != "block_not_indexed" or time.monotonic() > give_up:
+                raise
+            time.sleep(0.2)
 
 
 def _iso(moment: datetime) -> str:
@@ -164,6 +189,8 @@ def main(argv: list[str] | None = None) -> int:
         console.print(f"\n[bold green]The whole flow worked[/] ({len(steps)} steps).")
         console.print("\n[bold]Where to look[/]")
         console.print(f"  API docs        {base_url}/docs   (while the service runs)")
+        console.print(f"  attestation     {SANDBOX}/attestation-block-*.html / .pdf / .json (open the HTML)")
+        console.print(f"  transparency    {base_url}/transparency   (while the service runs)")
         console.print(f"  reserves        {base_url}/v1/reserves")
         console.print(f"  audit log       {base_url}/v1/audit-log  (auditor key) and /v1/audit-log/verify")
         console.print(f"  database        {SANDBOX / 'issuer.db'} (SQLite)   service log {SANDBOX / 'service.log'}")

@@ -110,9 +110,6 @@ def idempotent(
     """Run `create` once per (principal, Idempotency-Key); replay its response on retries."""
     key = _checked_key(request.headers.get(HEADER))
     request_hash = _request_hash(request, body)
-    existing = _find(session, principal.id, key)
-    if existing is not None:
-        return _replay(existing, request_hash)
     record = IdempotencyRecord(
         principal_id=principal.id,
         key=key,
@@ -127,7 +124,8 @@ def idempotent(
         with session.begin_nested():
             session.add(record)
     except IntegrityError:
-        # A concurrent request with the same key committed first (we waited for it on the index).
+        # The key was used before (a retry), or a concurrent request with it committed first (we
+        # waited for it on the index). Trying the insert first saves a lookup on every new request.
         winner = _find(session, principal.id, key)
         if winner is None:  # pragma: no cover - the unique violation means it exists
             raise

@@ -42,6 +42,12 @@ def main() -> int:
         help="run the outbox worker as its own process instead of inside the API process",
     )
     parser.add_argument(
+        "--api-processes",
+        type=int,
+        default=defaults.api_processes,
+        help=f"API processes, each client talking to one (default {defaults.api_processes})",
+    )
+    parser.add_argument(
         "--pg-url",
         default=defaults.pg_server_url,
         help="PostgreSQL server (a database is created there and dropped afterwards)",
@@ -54,6 +60,7 @@ def main() -> int:
         clients=args.clients,
         raw_txs=args.raw_txs,
         separate_worker=args.separate_worker,
+        api_processes=args.api_processes,
         pg_server_url=args.pg_url,
         log_dir=args.log_dir,
     )
@@ -68,7 +75,10 @@ def main() -> int:
 
 def print_table(result: BenchResult) -> None:
     worker = "separate process" if result.separate_worker else "in-process"
-    print(f"\n{result.mints} mints from {result.clients} concurrent clients, PostgreSQL, outbox worker {worker}\n")
+    print(
+        f"\n{result.mints} mints from {result.clients} concurrent clients, PostgreSQL, "
+        f"{result.api_processes} API process(es), outbox worker {worker}\n"
+    )
     ratio_ok = "ok" if result.ratio >= GOAL_RATIO else "BELOW GOAL"
     p99_ok = "ok" if result.p99_ms <= GOAL_P99_MS else "OVER GOAL"
     raw_runs = " / ".join(f"{r:.1f}" for r in result.raw_runs_tx_per_s)

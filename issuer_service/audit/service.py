@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import event
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
 
 from compliance.audit_chain import canonical_json, make_record, verify_chain
 from issuer_service.audit import repository
@@ -119,9 +119,29 @@ def _chain_pending_records(session: Session) -> None:
         write_pending_audit(session)
 
 
-@event.listens_for(Session, "after_rollback")
-def _drop_pending_records(session: Session) -> None:
-    session.info.pop(_PENDING, None)
+_MARKS = "cnh.audit.savepoint_marks"
+
+
+@event.listens_for(Session, "after_transaction_create")
+def _mark_savepoint(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.nested:  # records appended inside a savepoint go if it is rolled back
+        session.info.setdefault(_MARKS, {})[transaction] = len(session.info.get(_PENDING, []))
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _drop_rolled_back_records(session: Session, previous_transaction: SessionTransaction) -> None:
+    mark = session.info.get(_MARKS, {}).get(previous_transaction)
+    if previous_transaction.nested and mark is not None:
+        del session.info.get(_PENDING, [])[mark:]
+    elif previous_transaction.parent is None:
+        session.info.pop(_PENDING, None)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_savepoints(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None:  # (a savepoint's own end comes before its soft-rollback event)
+        session.info.pop(_MARKS, None)
+        session.info.pop(_PENDING, None)  # committed already, or the transaction was abandoned
 
 
 def list_audit(

@@ -77,6 +77,7 @@ class BenchConfig:
     amount: str = "1.00"  # CNH per mint, below the maker-checker threshold
     buffer_capital: str = "1000000.00"  # treasury's own capital (R1 buffer), recorded through the API
     separate_worker: bool = False  # run the outbox worker as its own process
+    api_processes: int = 1  # API processes behind the clients (each client talks to one, round robin)
     pg_server_url: str = DEFAULT_PG_SERVER
     timeout_s: float = 300.0
     log_dir: Path | None = None  # keep the service's logs here (default: a temporary directory)
@@ -87,6 +88,7 @@ class BenchResult:
     mints: int
     clients: int
     separate_worker: bool
+    api_processes: int
     mints_per_s: float
     accepts_per_s: float
     elapsed_s: float  # first request → last mint confirmed
@@ -238,9 +240,13 @@ def fresh_database(server_url: str) -> Iterator[str]:
 # --------------------------------------------------------------------------------- the service
 @dataclass
 class Service:
-    url: str
-    processes: list[subprocess.Popen[bytes]]
+    urls: list[str]  # one per API process
+    processes: list[subprocess.Popen[bytes]]  # the API processes first, then the worker if separate
     log_dir: Path
+
+    @property
+    def url(self) -> str:
+        return self.urls[0]
 
     def alive(self) -> bool:
         return all(p.poll() is None for p in self.processes)
@@ -266,8 +272,11 @@ def run_service(
     *,
     separate_worker: bool,
     log_dir: Path,
+    api_processes: int = 1,
 ) -> Iterator[Service]:
-    """The real service (uvicorn) in a subprocess, pointed at `anvil` and `database_url`."""
+    """The real service (uvicorn) in subprocesses, pointed at `anvil` and `database_url`: one or more
+    API processes on their own ports (as behind a load balancer; the first one runs the in-process
+    outbox worker unless it runs separately) and the separate worker if asked for."""
     log_dir.mkdir(parents=True, exist_ok=True)
     deployment_file, key_file = log_dir / "deployment.json", log_dir / "keys.json"
     deployment.save(deployment_file)
@@ -282,26 +291,30 @@ def run_service(
         "CNH_KEY_FILE": str(key_file),
         "CNH_ADMIN_API_KEY": ADMIN_KEY,
         "CNH_API_KEY_PEPPER": PEPPER,
-        "CNH_WORKER_IN_PROCESS": "false" if separate_worker else "true",
     }
     processes: list[subprocess.Popen[bytes]] = []
 
-    def spawn(name: str, *args: str) -> None:
+    def spawn(name: str, *args: str, in_process_worker: bool = False) -> None:
         out = open(log_dir / f"{name}.log", "wb")  # noqa: SIM115 - owned by the child process
         processes.append(
             subprocess.Popen(
                 [sys.executable, "-m", "issuer_service", *args],
                 cwd=log_dir,
-                env=env,
+                env={**env, "CNH_WORKER_IN_PROCESS": "true" if in_process_worker else "false"},
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
         )
 
-    spawn("api", "serve", "--port", str(port))
-    service = Service(url=f"http://127.0.0.1:{port}", processes=processes, log_dir=log_dir)
+    spawn("api", "serve", "--port", str(port), in_process_worker=not separate_worker)
+    service = Service(urls=[f"http://127.0.0.1:{port}"], processes=processes, log_dir=log_dir)
     try:
+        _wait_healthy(service)  # the first one migrates the database; the others find it ready
+        for index in range(1, api_processes):
+            port = free_port()
+            spawn(f"api-{index}", "serve", "--port", str(port))
+            service.urls.append(f"http://127.0.0.1:{port}")
         _wait_healthy(service)
         if separate_worker:  # after the API has migrated the database
             spawn("worker", "worker")
@@ -316,7 +329,7 @@ def _wait_healthy(service: Service, timeout: float = 60.0) -> None:
         if not service.alive():
             raise BenchError(f"the service exited; see {service.log_dir / 'api.log'}")
         with suppress(httpx.HTTPError):
-            if httpx.get(service.url + "/healthz", timeout=1.0).status_code == 200:
+            if all(httpx.get(url + "/healthz", timeout=1.0).status_code == 200 for url in service.urls):
                 return
         time.sleep(0.1)
     raise BenchError(f"the service did not answer /healthz within {timeout:.0f} s")
@@ -455,8 +468,11 @@ def wait_confirmed(conninfo: str, total: int, timeout: float, *, poll_s: float =
             time.sleep(poll_s)
 
 
-def request_mints(base_url: str, clients: list[Client], total: int, amount: str) -> tuple[float, list[float], float]:
-    """`total` mints from len(clients) threads, back to back; returns (start, latencies in s, last 202)."""
+def request_mints(
+    base_urls: list[str], clients: list[Client], total: int, amount: str
+) -> tuple[float, list[float], float]:
+    """`total` mints from len(clients) threads, back to back, client i talking to API process
+    i mod len(base_urls); returns (start, latencies in s, last 202)."""
     shares = [total // len(clients) + (1 if i < total % len(clients) else 0) for i in range(len(clients))]
     latencies: list[list[float]] = [[] for _ in clients]
     last_accept = [0.0] * len(clients)
@@ -467,7 +483,7 @@ def request_mints(base_url: str, clients: list[Client], total: int, amount: str)
     def run(index: int) -> None:
         client = clients[index]
         body = {"wallet": client.wallet.address, "amount": amount}
-        with httpx.Client(base_url=base_url, timeout=30.0) as http:
+        with httpx.Client(base_url=base_urls[index % len(base_urls)], timeout=30.0) as http:
             http.get("/healthz")  # open the connection before the clock starts
             barrier.wait()
             for _ in range(shares[index]):
@@ -529,30 +545,36 @@ def run(config: BenchConfig | None = None, progress: Progress | None = None) -> 
             )
             with fresh_database(config.pg_server_url) as conninfo:
                 say(
-                    f"starting the service on PostgreSQL ({'separate' if config.separate_worker else 'in-process'} "
-                    "outbox worker)"
+                    f"starting the service on PostgreSQL ({config.api_processes} API process(es), "
+                    f"{'separate' if config.separate_worker else 'in-process'} outbox worker)"
                 )
                 with (
                     run_service(
-                        anvil, deployment, keys, conninfo, separate_worker=config.separate_worker, log_dir=log_dir
+                        anvil,
+                        deployment,
+                        keys,
+                        conninfo,
+                        separate_worker=config.separate_worker,
+                        log_dir=log_dir,
+                        api_processes=config.api_processes,
                     ) as service,
                     httpx.Client(base_url=service.url, timeout=30.0) as http,
                 ):
                     say(f"setting up {config.clients} customers through the API")
                     clients = set_up(http, config.clients, deposit, config.buffer_capital)
                     say("warm-up: one mint per client")
-                    _, _, _ = request_mints(service.url, clients, config.clients, config.amount)
+                    _, _, _ = request_mints(service.urls, clients, config.clients, config.amount)
                     wait_confirmed(conninfo, config.clients, config.timeout_s)
                     say(f"measuring: {config.mints} mints from {config.clients} concurrent clients")
                     groups = {
-                        "api": [service.processes[0].pid],
-                        "worker": [p.pid for p in service.processes[1:]],
+                        "api": [p.pid for p in service.processes[: config.api_processes]],
+                        "worker": [p.pid for p in service.processes[config.api_processes :]],
                         "anvil": [anvil.process.pid],
                         "postgres": _postgres_backends(database := conninfo.rsplit("/", 1)[1]),
                     }
                     load_avg = [os.getloadavg()[0]]
                     cpu_before = cpu_sample(groups)
-                    start, latencies, last_accept = request_mints(service.url, clients, config.mints, config.amount)
+                    start, latencies, last_accept = request_mints(service.urls, clients, config.mints, config.amount)
                     done = wait_confirmed(conninfo, config.clients + config.mints, config.timeout_s)
                     groups["postgres"] = sorted(set(groups["postgres"]) | set(_postgres_backends(database)))
                     cpu_after = cpu_sample(groups)
@@ -568,6 +590,7 @@ def run(config: BenchConfig | None = None, progress: Progress | None = None) -> 
         mints=config.mints,
         clients=config.clients,
         separate_worker=config.separate_worker,
+        api_processes=config.api_processes,
         mints_per_s=config.mints / elapsed,
         accepts_per_s=config.mints / accept_elapsed,
         elapsed_s=elapsed,

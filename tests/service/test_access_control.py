@@ -39,6 +39,7 @@ from issuer_service.auth import hash_api_key
 from issuer_service.chain.gateway import ChainGateway
 from issuer_service.logging_setup import JsonFormatter
 from tests.chain_fixtures import TokenEnv
+from tests.service.attestation_helpers import attest
 from tests.service.flow import (
     Customer,
     Staff,
@@ -328,8 +329,9 @@ def _build_world(app: FastAPI, client: TestClient, engine: Engine, logs: LogCapt
     )
     wait_for(client, f"/v1/redemptions/{redemption['id']}", alice.key, {"paid"}, 60)
     last_mint = _created(request_mint(client, alice, "1.00"), 202)
-    wait_for(client, f"/v1/mints/{last_mint['id']}", alice.key, {"confirmed"}, 60)
-    attestation = _created(client.post("/v1/attestations", json={}, headers=bearer(staff.auditor)))
+    confirmed = wait_for(client, f"/v1/mints/{last_mint['id']}", alice.key, {"confirmed"}, 60)
+    # At the last mint's block, once the indexer has reached it (the newest indexed block may lag).
+    attestation = _created(attest(client, staff.auditor, confirmed["block_number"]))
     webhook = _created(
         client.post("/v1/webhooks", json={"url": "http://127.0.0.1:9/cnh-hook"}, headers=bearer(alice.key))
     )

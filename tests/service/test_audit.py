@@ -299,3 +299,45 @@ def test_an_open_transaction_with_a_pending_record_does_not_block_other_appender
     finally:
         engine.dispose()
     assert ids == ["fast", "slow"]
+
+
+def test_a_rolled_back_savepoint_drops_only_the_records_appended_inside_it(database_url: str) -> None:
+    run_migrations(database_url)
+    engine = make_engine(database_url)
+    sessions = make_sessionmaker(engine)
+    try:
+        with sessions.begin() as session:
+            _append(session, "before")
+            with pytest.raises(RuntimeError, match="inner"), session.begin_nested():
+                _append(session, "inside, rolled back")
+                raise RuntimeError("inner")
+            with session.begin_nested():
+                _append(session, "inside, released")
+            _append(session, "after")
+        with sessions() as session:
+            ids = session.execute(text("SELECT entity_id FROM audit_log ORDER BY seq")).scalars().all()
+            assert verify_audit_log(session).ok is True
+    finally:
+        engine.dispose()
+    assert ids == ["before", "inside, released", "after"]
+
+
+def test_records_of_a_session_closed_without_commit_are_not_carried_into_its_next_transaction(
+    database_url: str,
+) -> None:
+    run_migrations(database_url)
+    engine = make_engine(database_url)
+    sessions = make_sessionmaker(engine)
+    try:
+        session = sessions()
+        session.execute(text("SELECT 1"))
+        _append(session, "abandoned")
+        session.close()
+        with session.begin():
+            _append(session, "next")
+        session.close()
+        with sessions() as check:
+            ids = check.execute(text("SELECT entity_id FROM audit_log ORDER BY seq")).scalars().all()
+    finally:
+        engine.dispose()
+    assert ids == ["next"]
