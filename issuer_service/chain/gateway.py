@@ -397,16 +397,6 @@ class ChainGateway:
             gas_used=int(receipt["gasUsed"]),
         )
 
-    def mined_at(self, tx_hash: str) -> tuple[int, str, bool] | None:
-        """(block number, block hash, succeeded) of the transaction's receipt at any depth, or None."""
-        try:
-            receipt = self._rpc(self.w3.eth.get_transaction_receipt, tx_hash)
-        except TransactionNotFound:
-            return None
-        if receipt is None:
-            return None
-        return int(receipt["blockNumber"]), "0x" + bytes(receipt["blockHash"]).hex(), int(receipt["status"]) == 1
-
     def is_mined(self, tx_hash: str) -> bool:
         """Whether the chain has a receipt for this hash, at any depth."""
         try:

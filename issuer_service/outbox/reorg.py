@@ -55,13 +55,19 @@ class ReorgRepair:
                 .order_by(ChainTx.block_number, ChainTx.sent_at, ChainTx.id)
                 .with_for_update(skip_locked=True)
             )
-            for row in session.scalars(stmt):
-                repaired += self._repair(session, row)
+            rows = session.scalars(stmt).all()
+            if not rows:
+                return 0
+            receipts = self.gateway.receipts([row.tx_hash or "" for row in rows])  # one batch for the window
+            for row in rows:
+                outcome = receipts.get(row.tx_hash or "")
+                mined = None if outcome is None else (outcome.block_number, outcome.block_hash, outcome.success)
+                repaired += self._repair(session, row, mined)
         return repaired
 
-    def _repair(self, session: Session, row: ChainTx) -> int:
+    def _repair(self, session: Session, row: ChainTx, mined: tuple[int, str, bool] | None) -> int:
+        """`mined`: (block, block hash, succeeded) of the transaction's receipt now, or None."""
         assert row.tx_hash is not None and row.raw_tx is not None
-        mined = self.gateway.mined_at(row.tx_hash)
         if mined is not None and mined[:2] == (row.block_number, row.block_hash):
             return 0
         if mined is None and row.block_hash is None and self.gateway.is_pending(row.tx_hash):
