@@ -341,28 +341,29 @@ def refuse_listed_address(session: Session, address: str) -> None:
 
 
 # ---------------------------------------------------------------- cases
-def _locked_open_case(session: Session, case_id: str) -> ScreeningCase:
+def _decide_case(session: Session, *, actor: Principal, case_id: str, body: CaseDecisionIn, to: str) -> ScreeningCase:
+    """Record compliance's decision on an open case (locked, so two officers cannot both decide)."""
     case = repository.get_case(session, case_id, lock=True)
     if case is None:
         raise NotFound(f"no screening case {case_id}")
     if case.status != "open":
         raise Conflict(f"screening case {case_id} is {case.status}; only an open case can be decided")
-    return case
-
-
-def clear_case(session: Session, *, actor: Principal, case_id: str, body: CaseDecisionIn) -> CaseOut:
-    """A false positive: lift the case's holds; unblock the customer when nothing else is unresolved."""
-    case = _locked_open_case(session, case_id)
-    case.status, case.decided_by, case.decided_at, case.decision_note = "cleared", actor.id, utc_now(), body.note
+    case.status, case.decided_by, case.decided_at, case.decision_note = to, actor.id, utc_now(), body.note
     append_audit(
         session,
         actor=actor.id,
-        action="screening.case_cleared",
+        action=f"screening.case_{to}",
         entity_type="screening_case",
         entity_id=case.id,
         data={"customer_id": case.customer_id, "entry_id": case.entry_id, "note": body.note},
         rule_ids=["R23"],
     )
+    return case
+
+
+def clear_case(session: Session, *, actor: Principal, case_id: str, body: CaseDecisionIn) -> CaseOut:
+    """A false positive: lift the case's holds; unblock the customer when nothing else is unresolved."""
+    case = _decide_case(session, actor=actor, case_id=case_id, body=body, to="cleared")
     enforcement.release_case_holds(session, case_id=case.id, actor=actor.id, reason=f"screening case {case.id} cleared")
     customer = customers.lock(session, case.customer_id)
     if (
@@ -385,18 +386,7 @@ def clear_case(session: Session, *, actor: Principal, case_id: str, body: CaseDe
 
 def confirm_case(session: Session, *, actor: Principal, case_id: str, body: CaseDecisionIn) -> CaseOut:
     """A true match: the customer stays blocked and the wallets frozen (R23); seizure may follow (R24)."""
-    case = _locked_open_case(session, case_id)
-    case.status, case.decided_by, case.decided_at, case.decision_note = "confirmed", actor.id, utc_now(), body.note
-    append_audit(
-        session,
-        actor=actor.id,
-        action="screening.case_confirmed",
-        entity_type="screening_case",
-        entity_id=case.id,
-        data={"customer_id": case.customer_id, "entry_id": case.entry_id, "note": body.note},
-        rule_ids=["R23"],
-    )
-    return case_out(case)
+    return case_out(_decide_case(session, actor=actor, case_id=case_id, body=body, to="confirmed"))
 
 
 def get_case(session: Session, case_id: str) -> CaseOut:
