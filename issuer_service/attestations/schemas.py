@@ -14,6 +14,7 @@ class AttestationCreate(BaseModel):
     as_of_block: int | None = Field(
         default=None,
         ge=0,
+        strict=True,  # a JSON integer: true or "5" is refused, not read as a block number
         description="Block to attest at: any block from the token's deployment up to the newest indexed one, e.g. a "
         "random past day's block (R52). Omitted: the newest indexed block.",
         examples=[1234],

@@ -17,9 +17,10 @@ Bytes32Hex = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^
 class PermitIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    deadline: int = Field(ge=0, lt=2**63, description="Unix time after which the permit is void.",
+    # strict: JSON integers only (true or "27" is refused, not coerced)
+    deadline: int = Field(ge=0, lt=2**63, strict=True, description="Unix time after which the permit is void.",
                           examples=[1795636179])
-    v: int = Field(ge=0, le=255, description="Signature v (27 or 28).", examples=[27])
+    v: int = Field(ge=0, le=255, strict=True, description="Signature v (27 or 28).", examples=[27])
     r: Bytes32Hex = Field(description="Signature r, 0x + 64 hex.", examples=["0x" + "ab" * 32])
     s: Bytes32Hex = Field(description="Signature s, 0x + 64 hex.", examples=["0x" + "cd" * 32])
 

@@ -391,6 +391,21 @@ def test_78_digit_numbers_anywhere_else_are_refused_and_change_nothing(world: Wo
     assert_unchanged(before, world.state())
 
 
+def test_booleans_and_numeric_strings_are_not_read_as_integers(world: World) -> None:
+    """JSON true is not block 1 and "27" is not 27: integer fields take JSON integers only (found by
+    schemathesis: {"as_of_block": true} built an attestation at block 1)."""
+    alice, staff = world.alice, world.staff
+    before = world.state()
+    permit = {"deadline": 2**40, "v": 27, "r": "0x" + "11" * 32, "s": "0x" + "22" * 32}
+    for name, value in (("deadline", True), ("v", True), ("deadline", "1099511627776"), ("v", "27")):
+        body = {"wallet": alice.wallet.address, "amount": "1.00", "permit": {**permit, name: value}}
+        assert_problem(post(world, "/v1/redemptions", body, alice.key), 422, field=f"body.permit.{name}")
+    for value in (True, False, "1", 1.0):
+        attestation = post(world, "/v1/attestations", {"as_of_block": value}, staff.auditor)
+        assert_problem(attestation, 422, field="body.as_of_block")
+    assert_unchanged(before, world.state())
+
+
 def _chain_now(world: World) -> int:
     return world.token.now()
 
