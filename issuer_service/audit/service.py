@@ -83,26 +83,26 @@ def append_audit_now(
         data=data,
         rule_ids=rule_ids,
     )
-    written = write_pending_audit(session)
-    return written[-1]
+    return AuditRecord.model_validate(write_pending_audit(session)[-1])
 
 
-def write_pending_audit(session: Session) -> list[AuditRecord]:
-    """Chain this transaction's pending records now: lock the head, insert them in order, move it."""
+def write_pending_audit(session: Session) -> list[dict[str, Any]]:
+    """Chain this transaction's pending records now: lock the head, insert them in order, move it.
+    Returns the records as hashed."""
     pending: list[_Pending] = session.info.pop(_PENDING, [])
     if not pending:
         return []
     session.flush()  # the state changes first, so the head is locked for as short a time as possible
     head = repository.lock_head(session)
     at = iso_utc(utc_now())
-    records: list[AuditRecord] = []
+    records: list[dict[str, Any]] = []
     seq, prev_hash = head.seq, head.hash
     for item in pending:
         seq += 1
         record = make_record(prev_hash, seq, at=at, **item.fields)
         repository.insert_entry(session, record)
         prev_hash = str(record["hash"])
-        records.append(AuditRecord.model_validate(record))
+        records.append(record)
         if item.on_written is not None:
             item.on_written(seq)
     head.seq, head.hash = seq, prev_hash
