@@ -33,6 +33,8 @@ from cnh_sdk.errors import (
 )
 from cnh_sdk.models import (
     ApiKey,
+    Approval,
+    ApprovalVote,
     Attestation,
     AttestationSummary,
     AuditRecord,
@@ -68,6 +70,8 @@ __all__ = [
     "DEFAULT_BASE_URL",
     "Amount",
     "ApiKey",
+    "Approval",
+    "ApprovalVote",
     "AsyncClient",
     "Attestation",
     "AttestationSummary",

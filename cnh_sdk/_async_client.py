@@ -39,6 +39,7 @@ from cnh_sdk.models import (
     REDEMPTION_FINAL,
     WALLET_SETTLED,
     ApiKey,
+    Approval,
     Attestation,
     AttestationSummary,
     AuditRecord,
@@ -275,6 +276,23 @@ class AsyncClient:
     async def revoke_api_key(self, key_id: str) -> ApiKey:
         response = await self._request("DELETE", f"/v1/api-keys/{key_id}")
         return ApiKey.model_validate(response.json())
+
+    async def request_role_change(self, key_id: str, role: StaffRole, reason: str) -> Approval:
+        """Ask for a staff key's new role (admin); it applies once a second admin approves it with
+        `approve_request` (R40, R42). Until then the key keeps its role."""
+        return await self._post(Approval, f"/v1/api-keys/{key_id}/role", {"role": role, "reason": reason})
+
+    # --- approvals (maker-checker, R40) --------------------------------------------------------
+
+    async def get_approval(self, approval_id: str) -> Approval:
+        return await self._get(Approval, f"/v1/approvals/{approval_id}")
+
+    async def approve_request(
+        self, approval_id: str, *, reference: str | None = None, note: str | None = None
+    ) -> Approval:
+        """Approve as a principal other than the requester; the change runs with the last approval."""
+        body = {name: value for name, value in (("reference", reference), ("note", note)) if value is not None}
+        return await self._post(Approval, f"/v1/approvals/{approval_id}/approve", body)
 
     # --- customers -----------------------------------------------------------------------------
 

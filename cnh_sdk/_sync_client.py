@@ -41,6 +41,7 @@ from cnh_sdk.models import (
     REDEMPTION_FINAL,
     WALLET_SETTLED,
     ApiKey,
+    Approval,
     Attestation,
     AttestationSummary,
     AuditRecord,
@@ -277,6 +278,23 @@ class Client:
     def revoke_api_key(self, key_id: str) -> ApiKey:
         response = self._request("DELETE", f"/v1/api-keys/{key_id}")
         return ApiKey.model_validate(response.json())
+
+    def request_role_change(self, key_id: str, role: StaffRole, reason: str) -> Approval:
+        """Ask for a staff key's new role (admin); it applies once a second admin approves it with
+        `approve_request` (R40, R42). Until then the key keeps its role."""
+        return self._post(Approval, f"/v1/api-keys/{key_id}/role", {"role": role, "reason": reason})
+
+    # --- approvals (maker-checker, R40) --------------------------------------------------------
+
+    def get_approval(self, approval_id: str) -> Approval:
+        return self._get(Approval, f"/v1/approvals/{approval_id}")
+
+    def approve_request(
+        self, approval_id: str, *, reference: str | None = None, note: str | None = None
+    ) -> Approval:
+        """Approve as a principal other than the requester; the change runs with the last approval."""
+        body = {name: value for name, value in (("reference", reference), ("note", note)) if value is not None}
+        return self._post(Approval, f"/v1/approvals/{approval_id}/approve", body)
 
     # --- customers -----------------------------------------------------------------------------
 

@@ -326,3 +326,34 @@ class SystemStatus(ApiModel):
     paused: bool
     pending_approval_id: str | None = None
     requested_by: str | None = None
+
+
+class ApprovalVote(ApiModel):
+    approver_id: str
+    approver_role: str
+    reference: str | None = None
+    note: str | None = None
+    created_at: datetime
+
+
+class Approval(ApiModel):
+    """A maker-checker request (R40): `payload` is the exact change that runs once enough distinct
+    principals with one of `approver_roles` approve; the requester never counts."""
+
+    id: str
+    action: str
+    subject_type: str
+    subject_id: str
+    summary: str
+    payload: dict[str, Any]
+    status: Literal["pending", "approved", "rejected", "cancelled"]
+    required_approvals: int
+    approver_roles: list[str]
+    requested_by: str
+    requester_role: str
+    approvals: list[ApprovalVote] = []
+    rule_ids: list[str] = []
+    created_at: datetime
+    decided_by: str | None = None
+    decided_at: datetime | None = None
+    decision_note: str | None = None

@@ -1,1 +1,1 @@
-"""API keys: issue, revoke, bootstrap (R42, R43)."""
+"""API keys: issue, change a staff role with a second admin's approval, revoke, bootstrap (R40, R42, R43)."""

@@ -6,8 +6,15 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Response
 
-from issuer_service.api_keys import service
-from issuer_service.api_keys.schemas import ApiKeyOut, CreatedApiKey, CustomerKeyCreate, StaffKeyCreate
+from issuer_service.api_keys import role_changes, service
+from issuer_service.api_keys.schemas import (
+    ApiKeyOut,
+    CreatedApiKey,
+    CustomerKeyCreate,
+    RoleChangeIn,
+    StaffKeyCreate,
+)
+from issuer_service.approvals.schemas import ApprovalOut
 from issuer_service.auth import Principal, require
 from issuer_service.dependencies import SessionDep, SettingsDep
 
@@ -31,6 +38,16 @@ def create_staff_key(
 @router.delete("/v1/api-keys/{key_id}", summary="Revoke a key")
 def revoke_key(key_id: KeyIdPath, session: SessionDep, principal: AdminDep) -> ApiKeyOut:
     return service.revoke_key(session, actor=principal, key_id=key_id)
+
+
+@router.post(
+    "/v1/api-keys/{key_id}/role",
+    status_code=202,
+    response_model=ApprovalOut,
+    summary="Ask for a staff key's role change; it applies once a second admin approves (R40, R42)",
+)
+def request_role_change(key_id: KeyIdPath, body: RoleChangeIn, session: SessionDep, principal: AdminDep) -> ApprovalOut:
+    return role_changes.request_role_change(session, actor=principal, key_id=key_id, role=body.role, reason=body.reason)
 
 
 @router.post("/v1/customers/{customer_id}/api-keys", status_code=201, summary="Issue a customer key (shown once)")

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 StaffRole = Literal["admin", "operator", "compliance", "treasury", "auditor"]
 
@@ -18,6 +18,20 @@ class StaffKeyCreate(BaseModel):
     )
     label: str = Field(
         min_length=1, max_length=100, description="Who or what uses the key.", examples=["ops desk - Alice"]
+    )
+
+
+class RoleChangeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    role: StaffRole = Field(
+        description="The staff role the key should have once a second admin approves (R40, R42). "
+        "A customer key keeps its role, and no key becomes a customer key.",
+        examples=["compliance"],
+    )
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)] = Field(
+        description="Why; shown to the approving admin and kept in the audit log (R50).",
+        examples=["moved from the ops desk to the KYC team"],
     )
 
 

@@ -124,3 +124,22 @@ def test_webhook_subscriptions_are_created_listed_and_deleted(admin: Client) -> 
     with pytest.raises(ValidationFailed) as unknown_event:
         lotus.create_webhook("http://127.0.0.1:9/hooks", events=["mint.exploded"])
     assert unknown_event.value.errors[0].field.startswith("body.events")
+
+
+def test_a_role_change_asked_through_the_sdk_applies_once_a_second_admin_approves(admin: Client) -> None:
+    # R40, R42: one admin asks, a different admin approves, and only then does the key's role change.
+    created = admin.create_api_key("operator", "ops desk, moving to treasury")
+    moving = admin.with_key(created.key)
+    second_admin = admin.with_key(admin.create_api_key("admin", "second admin").key)
+    change = admin.request_role_change(created.id, "treasury", "moved to the treasury team")
+    assert (change.status, change.payload["role_before"], change.payload["role"]) == ("pending", "operator", "treasury")
+    with pytest.raises(Forbidden) as own:
+        admin.approve_request(change.id)
+    assert own.value.reason_code == "same_principal"
+    assert moving.list_customers().items == []  # still an operator
+
+    assert second_admin.approve_request(change.id, note="confirmed with HR").status == "approved"
+    assert admin.get_approval(change.id).approvals[0].note == "confirmed with HR"
+    assert moving.list_reserve_assets().items == []  # now treasury
+    with pytest.raises(Forbidden):
+        moving.list_customers()

@@ -211,6 +211,42 @@ def test_iterators_follow_next_cursor_to_the_last_page() -> None:
     assert seen[1].url.params["cursor"] == "c2" and seen[1].url.params["limit"] == "2"
 
 
+def test_a_role_change_request_sends_role_and_reason_and_an_approval_sends_only_what_is_given() -> None:
+    approval = {
+        "id": "apq_1",
+        "action": "role.change",
+        "subject_type": "api_key",
+        "subject_id": "key_1",
+        "summary": "role of API key key_1 (ops): operator -> treasury",
+        "payload": {"key_id": "key_1", "role_before": "operator", "role": "treasury", "reason": "moved"},
+        "status": "pending",
+        "required_approvals": 1,
+        "approver_roles": ["admin"],
+        "requested_by": "key_admin",
+        "requester_role": "admin",
+        "approvals": [],
+        "rule_ids": ["R40", "R42"],
+        "created_at": "2026-01-05T08:00:00Z",
+        "decided_by": None,
+        "decided_at": None,
+        "decision_note": None,
+    }
+    approved = {**approval, "status": "approved", "decided_by": "key_admin2"}
+    client, seen = scripted(httpx.Response(202, json=approval), httpx.Response(200, json=approved))
+    asked = client.request_role_change("key_1", "treasury", "moved")
+    assert (asked.id, asked.status, asked.payload["role"], asked.approver_roles) == (
+        "apq_1",
+        "pending",
+        "treasury",
+        ["admin"],
+    )
+    assert client.approve_request("apq_1", note="checked").status == "approved"
+    assert [(r.method, r.url.path, json.loads(r.content)) for r in seen] == [
+        ("POST", "/v1/api-keys/key_1/role", {"role": "treasury", "reason": "moved"}),
+        ("POST", "/v1/approvals/apq_1/approve", {"note": "checked"}),
+    ]
+
+
 def test_with_key_acts_as_another_principal_on_the_same_connection_pool() -> None:
     client, seen = scripted(*[httpx.Response(200, json={"status": "ok"})] * 2)
     other = client.with_key("cnh_other")

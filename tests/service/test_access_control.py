@@ -97,6 +97,7 @@ ACCESS: dict[tuple[str, str], Access] = {
     # keys: admin only
     ("POST", "/v1/api-keys"): allow("admin"),
     ("DELETE", "/v1/api-keys/{key_id}"): allow("admin"),
+    ("POST", "/v1/api-keys/{key_id}/role"): allow("admin"),  # a second admin approves it (R40)
     ("POST", "/v1/customers/{customer_id}/api-keys"): allow("admin"),
     # customers
     ("POST", "/v1/customers"): allow("operator"),
@@ -432,6 +433,7 @@ def _request(world: World, method: str, path: str) -> tuple[str, dict[str, Any],
     alice = world.alice
     bodies: dict[str, Any] = {
         "/v1/api-keys": {"role": "auditor", "label": "from the walk"},
+        "/v1/api-keys/{key_id}/role": {"role": "operator", "reason": "from the walk"},
         "/v1/customers": {"name": "Walk Customer Ltd", "kind": "institution", "jurisdiction": "HK"},
         "/v1/customers/{customer_id}/kyc": {"decision": "approved", "risk": "low", "reference": "KYC-WALK"},
         "/v1/deposits": {"customer_id": alice.id, "amount": "1.00", "currency": "CNH", "bank_reference": "B-WALK"},
