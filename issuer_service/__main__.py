@@ -42,7 +42,7 @@ def run_worker(settings: Settings) -> None:
     import threading
 
     from compliance.profiles import load_profile
-    from issuer_service.db import make_engine, make_sessionmaker, run_migrations
+    from issuer_service.db import engine_from_settings, make_sessionmaker, run_migrations
     from issuer_service.worker.runner import build_worker
 
     configure_logging(settings.log_level)
@@ -50,7 +50,7 @@ def run_worker(settings: Settings) -> None:
         raise SystemExit("the standalone worker needs RPC_URL and the deployment file of a running chain")
     runtime = _chain(settings)
     run_migrations(settings.database_url)
-    engine = make_engine(settings.database_url)
+    engine = engine_from_settings(settings)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())

@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import anyio.to_thread
 from fastapi import APIRouter, FastAPI
 from fastapi.middleware import Middleware
 from starlette.concurrency import run_in_threadpool
@@ -26,14 +27,14 @@ from issuer_service.audit.router import router as audit_router
 from issuer_service.auth import AuthFailureLimiter
 from issuer_service.compliance_report.router import router as compliance_report_router
 from issuer_service.customers.router import router as customers_router
-from issuer_service.db import make_engine, make_sessionmaker, run_migrations
+from issuer_service.db import engine_from_settings, make_sessionmaker, run_migrations
 from issuer_service.deposits.router import router as deposits_router
 from issuer_service.due_diligence.router import router as due_diligence_router
 from issuer_service.enforcement.router import router as enforcement_router
 from issuer_service.fiat_accounts.router import router as fiat_accounts_router
 from issuer_service.limits.router import router as limits_router
 from issuer_service.metrics import HttpMetrics
-from issuer_service.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
+from issuer_service.middleware import BodySizeLimitMiddleware, ConcurrencyLimitMiddleware, RequestContextMiddleware
 from issuer_service.mints.router import router as mints_router
 from issuer_service.problems import PROBLEM_RESPONSES, install_problem_handlers
 from issuer_service.redemptions.router import router as redemptions_router
@@ -104,6 +105,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
     if settings.uses_placeholder_pepper:
         log.warning("using the sandbox placeholder API key pepper; set CNH_API_KEY_PEPPER outside a sandbox")
+    anyio.to_thread.current_default_thread_limiter().total_tokens = settings.api_threads
     await run_in_threadpool(run_migrations, settings.database_url)
     await run_in_threadpool(_bootstrap, app)
     background = None
@@ -132,11 +134,12 @@ def create_app(settings: Settings | None = None, gateway: Any = None) -> FastAPI
             # Outermost first: the request id must exist before a 413 is rendered.
             Middleware(RequestContextMiddleware, metrics=http_metrics),
             Middleware(BodySizeLimitMiddleware, max_body_bytes=settings.max_body_bytes),
+            Middleware(ConcurrencyLimitMiddleware, max_in_flight=settings.api_threads),
         ],
     )
     app.state.settings = settings
     app.state.profile = load_profile(settings.regime_profile)  # R60: fail fast on an unknown profile
-    app.state.engine = make_engine(settings.database_url)
+    app.state.engine = engine_from_settings(settings)
     app.state.sessionmaker = make_sessionmaker(app.state.engine)
     app.state.gateway = gateway
     app.state.metrics = http_metrics

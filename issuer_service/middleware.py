@@ -1,4 +1,5 @@
-"""ASGI middleware: request id + access log + last-resort 500, and the request body size limit.
+"""ASGI middleware: request id + access log + last-resort 500, the request body size limit, and the
+limit on requests in flight.
 
 Plain ASGI rather than BaseHTTPMiddleware so the request-id contextvar is set in the same context
 the endpoint runs in, and streaming responses pass through untouched.
@@ -9,6 +10,7 @@ from __future__ import annotations
 import logging
 import time
 
+import anyio
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -126,3 +128,29 @@ class BodySizeLimitMiddleware:
             headers={"Connection": "close"},
         )
         await response(scope, receive, send)
+
+
+class ConcurrencyLimitMiddleware:
+    """At most `max_in_flight` HTTP requests inside the application; the rest wait their turn here.
+
+    Sync endpoints and their dependencies run in a thread pool of the same size, one pool call
+    after another (authentication, the endpoint, the response's serialisation), while the
+    request's database session holds a pooled connection (on SQLite, the write lock). With more
+    requests inside than threads, every thread can end up waiting for a connection that belongs
+    to a request waiting for a thread: nothing moves until the pool times out and the burst turns
+    into 503s. Waiting out here costs no thread and no connection, so a burst only queues.
+    """
+
+    def __init__(self, app: ASGIApp, max_in_flight: int) -> None:
+        self.app = app
+        self.max_in_flight = max_in_flight
+        self._slots: anyio.Semaphore | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if self._slots is None:  # created in the server's event loop
+            self._slots = anyio.Semaphore(self.max_in_flight)
+        async with self._slots:
+            await self.app(scope, receive, send)

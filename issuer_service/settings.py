@@ -49,6 +49,13 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=64 * 1024, ge=1)
     # Failed authentications allowed per client IP per minute before 429.
     auth_failure_limit: int = Field(default=20, ge=1)
+    # Threads serving requests (each runs one request's database work at a time), and the
+    # PostgreSQL connection pool: pool + overflow connections per process, waiting at most
+    # db_pool_timeout_s for one (then 503). SQLite ignores the pool settings.
+    api_threads: int = Field(default=40, ge=1, le=1000)
+    db_pool_size: int = Field(default=10, ge=1, le=1000)
+    db_max_overflow: int = Field(default=10, ge=0, le=1000)
+    db_pool_timeout_s: float = Field(default=30.0, gt=0)
     log_level: str = "INFO"
 
     admin_api_key: SecretStr | None = None  # env CNH_ADMIN_API_KEY; bootstraps an admin key
