@@ -74,7 +74,7 @@ def _transition(session: Session, mint: Mint, to: str, *, actor: str, data: dict
             **(data or {}),
         },
     )
-    webhooks.emit(session, mint.customer_id, f"mint.{to}", to_out(mint).model_dump(mode="json"))
+    webhooks.emit(session, mint.customer_id, f"mint.{to}", lambda: to_out(mint).model_dump(mode="json"))
 
 
 def create_mint(session: Session, *, actor: Principal, body: MintCreate, profile: RegimeProfile) -> MintOut:

@@ -65,7 +65,9 @@ def _transition(session: Session, redemption: Redemption, to: str, *, actor: str
     REDEMPTION_LIFECYCLE.move(session, redemption, to, actor=actor, data={
         "customer_id": redemption.customer_id, "wallet": redemption.wallet_address,
         "amount_fen": redemption.amount_fen, **(data or {})})
-    webhooks.emit(session, redemption.customer_id, f"redemption.{to}", to_out(redemption).model_dump(mode="json"))
+    webhooks.emit(
+        session, redemption.customer_id, f"redemption.{to}", lambda: to_out(redemption).model_dump(mode="json")
+    )
 
 
 def quote(profile: RegimeProfile, amount_fen: int) -> QuoteOut:

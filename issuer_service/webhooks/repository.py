@@ -20,13 +20,15 @@ def get_subscription(session: Session, subscription_id: str) -> WebhookSubscript
     return session.get(WebhookSubscription, subscription_id)
 
 
-def active_subscriptions(session: Session, customer_id: str) -> Sequence[WebhookSubscription]:
+def active_subscriptions(session: Session, customer_id: str) -> list[tuple[str, list[str] | None]]:
+    """(id, event types or None for all) of the customer's active subscriptions: plain rows, not
+    entities, because every mint and redemption status change asks."""
     stmt = (
-        select(WebhookSubscription)
+        select(WebhookSubscription.id, WebhookSubscription.event_types)
         .where(WebhookSubscription.customer_id == customer_id, WebhookSubscription.status == "active")
         .order_by(WebhookSubscription.id)
     )
-    return session.scalars(stmt).all()
+    return [(row.id, row.event_types) for row in session.execute(stmt)]
 
 
 def count_active(session: Session, customer_id: str) -> int:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -33,20 +33,24 @@ from issuer_service.webhooks.schemas import (
 MAX_ACTIVE_SUBSCRIPTIONS = 10
 
 
-def emit(session: Session, customer_id: str, event_type: str, data: Mapping[str, Any]) -> WebhookEvent | None:
+def emit(
+    session: Session, customer_id: str, event_type: str, data: Mapping[str, Any] | Callable[[], Mapping[str, Any]]
+) -> WebhookEvent | None:
     """Queue `event_type` for the customer's active subscriptions, in the caller's transaction.
 
     Never commits and never does I/O: the dispatcher delivers after the commit, so a rolled-back
     status change is never announced and a committed one is never lost. With no subscription
-    interested, nothing is written.
+    interested, nothing is written, and `data` given as a callable is not even built.
     """
-    subscriptions = [
-        s
-        for s in repository.active_subscriptions(session, customer_id)
-        if s.event_types is None or event_type in s.event_types
+    subscription_ids = [
+        subscription_id
+        for subscription_id, event_types in repository.active_subscriptions(session, customer_id)
+        if event_types is None or event_type in event_types
     ]
-    if not subscriptions:
+    if not subscription_ids:
         return None
+    if callable(data):
+        data = data()
     now = utc_now()
     body = json.dumps(event_body(event_type, iso_utc(now), dict(data)), separators=(",", ":"), ensure_ascii=False)
     event = WebhookEvent(
@@ -62,14 +66,14 @@ def emit(session: Session, customer_id: str, event_type: str, data: Mapping[str,
     deliveries = [
         WebhookDelivery(
             id=new_id("whd"),
-            subscription_id=s.id,
+            subscription_id=subscription_id,
             event_id=event.id,
             status="pending",
             attempts=0,
             next_attempt_at=now,
             created_at=now,
         )
-        for s in subscriptions
+        for subscription_id in subscription_ids
     ]
     repository.add(session, event)
     repository.add(session, *deliveries)
