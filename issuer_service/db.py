@@ -6,9 +6,10 @@ the concurrency tests use (toolchain.md). Nothing connects at import time.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Hashable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from alembic import command
 from alembic.config import Config
@@ -130,6 +131,39 @@ def lock_for_update(stmt: SelectT) -> SelectT:
     loaded, so the caller sees the values as of the lock, not a stale copy.
     """
     return stmt.with_for_update().execution_options(populate_existing=True)
+
+
+_PER_TRANSACTION = "per_transaction"
+T = TypeVar("T")
+
+
+def once_per_transaction(session: Session, key: Hashable, read: Callable[[], T]) -> T:
+    """`read()` the first time in this transaction; later calls for the same `key` in the same
+    transaction return that result without a query.
+
+    Made for row locks (`read` a `lock_for_update` select): the row stays locked until the
+    transaction ends, so no one else can have changed it. The worker settles a batch of mints
+    against the reserve pool in one transaction and locks the pool once, not once per mint.
+
+    Reuse is tied to the innermost transaction the read was made in: a savepoint's locks go away
+    when it is rolled back, so a lock taken in one and asked for after it ended is taken again.
+    A `None` result (no such row yet) is not remembered.
+    """
+    current = session.get_nested_transaction() or session.get_transaction()
+    held: dict[Hashable, tuple[Any, Any]] = session.info.setdefault(_PER_TRANSACTION, {})
+    entry = held.get(key)
+    if entry is not None and current is not None and entry[0] is current and current.is_active:
+        return cast(T, entry[1])
+    value = read()
+    if value is not None:
+        held[key] = (current, value)
+    return value
+
+
+def remember_for_transaction(session: Session, key: Hashable, value: object) -> None:
+    """Store what a batch read found (e.g. `... IN (...) FOR UPDATE`) for `once_per_transaction`."""
+    current = session.get_nested_transaction() or session.get_transaction()
+    session.info.setdefault(_PER_TRANSACTION, {})[key] = (current, value)
 
 
 def alembic_config() -> Config:

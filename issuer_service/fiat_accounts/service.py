@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from compliance import decision as codes
 from compliance.money import format_fen
 from issuer_service.clock import utc_now
+from issuer_service.db import once_per_transaction
 from issuer_service.errors import NotFound, RuleRejected
 from issuer_service.fiat_accounts import repository
 from issuer_service.fiat_accounts.models import FiatAccount
@@ -26,7 +27,10 @@ def open_account(session: Session, customer_id: str) -> FiatAccount:
 
 
 def lock_account(session: Session, customer_id: str) -> FiatAccount:
-    account = repository.lock(session, customer_id)
+    """The account, locked until the transaction ends (locked once per transaction)."""
+    account = once_per_transaction(
+        session, ("fiat_account", customer_id), lambda: repository.lock(session, customer_id)
+    )
     if account is None:
         raise NotFound(f"customer {customer_id} has no fiat account")
     return account

@@ -6,6 +6,7 @@ in the same transaction (R50).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -23,6 +24,7 @@ from issuer_service.audit.service import append_audit
 from issuer_service.auth import Principal
 from issuer_service.clock import utc_now
 from issuer_service.customers import repository as customers
+from issuer_service.db import once_per_transaction, remember_for_transaction
 from issuer_service.due_diligence import service as due_diligence
 from issuer_service.errors import Conflict, Forbidden, NotFound, RuleRejected
 from issuer_service.fiat_accounts import service as fiat
@@ -298,8 +300,19 @@ def to_out(mint: Mint) -> MintOut:
 
 
 # ---------------------------------------------------------------- outbox callbacks (worker transaction)
+def _lock_batch(session: Session, rows: Sequence[ChainTx]) -> None:
+    """A worker batch: its mints locked, and their customers' webhook subscriptions read, in one
+    query each rather than one per mint."""
+    mints = repository.lock_many(session, [row.entity_id for row in rows])
+    for mint in mints:
+        remember_for_transaction(session, ("mint", mint.id), mint)
+    webhooks.read_subscriptions_for(session, [mint.customer_id for mint in mints])
+
+
 def _locked(session: Session, row: ChainTx) -> Mint:
-    mint = repository.get(session, row.entity_id, lock=True)
+    mint = once_per_transaction(
+        session, ("mint", row.entity_id), lambda: repository.get(session, row.entity_id, lock=True)
+    )
     if mint is None:  # pragma: no cover - the outbox row was written with the mint
         raise RuntimeError(f"outbox row {row.id} refers to missing mint {row.entity_id}")
     return mint
@@ -340,4 +353,9 @@ def _on_failed(session: Session, row: ChainTx, reason: str) -> None:
     _transition(session, mint, "failed", actor=WORKER, data={"tx_hash": row.tx_hash, "reason": reason[:300]})
 
 
-register("mint", OutboxHandler(on_confirmed=_on_confirmed, on_failed=_on_failed, on_submitted=_on_submitted))
+register(
+    "mint",
+    OutboxHandler(
+        on_confirmed=_on_confirmed, on_failed=_on_failed, on_submitted=_on_submitted, lock_batch=_lock_batch
+    ),
+)

@@ -6,7 +6,7 @@ that marks the outbox row final, so the two can never disagree.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
@@ -20,6 +20,9 @@ class OutboxHandler:
     on_failed: Callable[[Session, ChainTx, str], None]
     # Called when the transaction is signed (its hash is known) and about to be sent.
     on_submitted: Callable[[Session, ChainTx], None] | None = None
+    # Called once before the calls above for a batch of rows: lock their business objects in one
+    # query, in a fixed order, instead of one query per row.
+    lock_batch: Callable[[Session, Sequence[ChainTx]], None] | None = None
 
 
 _HANDLERS: dict[str, OutboxHandler] = {}
@@ -31,3 +34,14 @@ def register(entity_type: str, handler: OutboxHandler) -> None:
 
 def handler_for(entity_type: str) -> OutboxHandler | None:
     return _HANDLERS.get(entity_type)
+
+
+def lock_batch(session: Session, rows: Sequence[ChainTx]) -> None:
+    """Let each domain lock the business objects of `rows` in one query before its handlers run."""
+    by_type: dict[str, list[ChainTx]] = {}
+    for row in rows:
+        by_type.setdefault(row.entity_type, []).append(row)
+    for entity_type, typed in sorted(by_type.items()):
+        handler = _HANDLERS.get(entity_type)
+        if handler is not None and handler.lock_batch is not None:
+            handler.lock_batch(session, typed)

@@ -37,7 +37,7 @@ from web3.exceptions import Web3RPCError
 from issuer_service.chain.gateway import SIGNER_ROLE, ChainGateway, ChainUnavailable, SigningState, TxOutcome
 from issuer_service.clock import utc_now
 from issuer_service.outbox import repository
-from issuer_service.outbox.handlers import handler_for
+from issuer_service.outbox.handlers import handler_for, lock_batch
 from issuer_service.outbox.models import ChainTx
 
 log = logging.getLogger("issuer_service.worker")
@@ -194,12 +194,12 @@ class OutboxWorker:
 
     def _submitted(self, session: Session, rows: Sequence[ChainTx]) -> None:
         """The domain handlers, after every RPC and every signature of the step (module docstring)."""
-        for row in rows:
-            if (row.last_error or "").startswith(RESIGNED):
-                # Re-signed after another transaction took its nonce: the business object already
-                # went to "submitted" the first time; calling the handler again would be refused
-                # and would keep this row from ever being sent.
-                continue
+        # Re-signed after another transaction took its nonce: the business object already went to
+        # "submitted" the first time; calling the handler again would be refused and would keep
+        # the row from ever being sent.
+        fresh = [row for row in rows if not (row.last_error or "").startswith(RESIGNED)]
+        lock_batch(session, fresh)
+        for row in fresh:
             handler = handler_for(row.entity_type)
             if handler is not None and handler.on_submitted is not None:
                 handler.on_submitted(session, row)
@@ -296,6 +296,7 @@ class OutboxWorker:
                 row.status, row.sent_at, row.updated_at = "sent", now, now
                 if outcome is not None and self.gateway.confirmations <= 1:
                     finished.append((row, outcome))
+            lock_batch(session, [row for row, _ in finished])
             for row, outcome in finished:
                 self._confirmed(session, row, outcome)
             return len(rows)
@@ -350,6 +351,7 @@ class OutboxWorker:
                     self._maybe_rebroadcast(session, row)
                 else:
                     finished.append((row, outcome))
+            lock_batch(session, [row for row, _ in finished])
             for row, outcome in finished:
                 self._confirmed(session, row, outcome)
             return len(finished)

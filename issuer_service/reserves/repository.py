@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from issuer_service.clock import utc_now
-from issuer_service.db import lock_for_update
+from issuer_service.db import lock_for_update, once_per_transaction
 from issuer_service.reserves.models import (
     ReserveAsset,
     ReserveAssetCustody,
@@ -23,6 +23,12 @@ POOL_ID = "tcnh"  # R3: one pool per token contract
 
 
 def lock_pool(session: Session) -> ReservePool:
+    """The pool row, locked until the transaction ends (locked once per transaction: the worker
+    settles a batch of mints against it in one transaction)."""
+    return once_per_transaction(session, ("reserve_pool", POOL_ID), lambda: _lock_pool(session))
+
+
+def _lock_pool(session: Session) -> ReservePool:
     pool = session.execute(lock_for_update(select(ReservePool).where(ReservePool.id == POOL_ID))).scalar_one_or_none()
     if pool is None:  # the migration creates it; this covers a database restored without it
         pool = ReservePool(

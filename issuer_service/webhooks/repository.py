@@ -23,12 +23,22 @@ def get_subscription(session: Session, subscription_id: str) -> WebhookSubscript
 def active_subscriptions(session: Session, customer_id: str) -> list[tuple[str, list[str] | None]]:
     """(id, event types or None for all) of the customer's active subscriptions: plain rows, not
     entities, because every mint and redemption status change asks."""
+    return active_subscriptions_of(session, [customer_id]).get(customer_id, [])
+
+
+def active_subscriptions_of(
+    session: Session, customer_ids: Sequence[str]
+) -> dict[str, list[tuple[str, list[str] | None]]]:
+    """`active_subscriptions` for several customers in one query."""
     stmt = (
-        select(WebhookSubscription.id, WebhookSubscription.event_types)
-        .where(WebhookSubscription.customer_id == customer_id, WebhookSubscription.status == "active")
+        select(WebhookSubscription.customer_id, WebhookSubscription.id, WebhookSubscription.event_types)
+        .where(WebhookSubscription.customer_id.in_(sorted(set(customer_ids))), WebhookSubscription.status == "active")
         .order_by(WebhookSubscription.id)
     )
-    return [(row.id, row.event_types) for row in session.execute(stmt)]
+    found: dict[str, list[tuple[str, list[str] | None]]] = {}
+    for row in session.execute(stmt):
+        found.setdefault(row.customer_id, []).append((row.id, row.event_types))
+    return found
 
 
 def count_active(session: Session, customer_id: str) -> int:

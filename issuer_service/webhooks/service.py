@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from issuer_service.audit.service import append_audit
 from issuer_service.auth import Principal
 from issuer_service.clock import iso_utc, utc_now
+from issuer_service.db import once_per_transaction, remember_for_transaction
 from issuer_service.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from issuer_service.ids import new_id
 from issuer_service.pagination import Page, decode_cursor, page_of
@@ -33,6 +34,18 @@ from issuer_service.webhooks.schemas import (
 MAX_ACTIVE_SUBSCRIPTIONS = 10
 
 
+_SUBSCRIPTIONS = "webhook_subscriptions"
+
+
+def read_subscriptions_for(session: Session, customer_ids: Sequence[str]) -> None:
+    """Read the active subscriptions of several customers in one query, for `emit` to use for the
+    rest of this transaction (the worker's batches). A subscription deleted meanwhile gets no
+    message: the dispatcher cancels deliveries to deleted subscriptions."""
+    found = repository.active_subscriptions_of(session, customer_ids)
+    for customer_id in set(customer_ids):
+        remember_for_transaction(session, (_SUBSCRIPTIONS, customer_id), found.get(customer_id, []))
+
+
 def emit(
     session: Session, customer_id: str, event_type: str, data: Mapping[str, Any] | Callable[[], Mapping[str, Any]]
 ) -> WebhookEvent | None:
@@ -42,9 +55,12 @@ def emit(
     status change is never announced and a committed one is never lost. With no subscription
     interested, nothing is written, and `data` given as a callable is not even built.
     """
+    subscriptions = once_per_transaction(
+        session, (_SUBSCRIPTIONS, customer_id), lambda: repository.active_subscriptions(session, customer_id)
+    )
     subscription_ids = [
         subscription_id
-        for subscription_id, event_types in repository.active_subscriptions(session, customer_id)
+        for subscription_id, event_types in subscriptions
         if event_types is None or event_type in event_types
     ]
     if not subscription_ids:

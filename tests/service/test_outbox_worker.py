@@ -10,14 +10,14 @@ import threading
 import time
 import warnings
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 from eth_account import Account
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session, sessionmaker
 
 with warnings.catch_warnings():
@@ -29,6 +29,7 @@ from issuer_service.chain.gateway import ChainGateway
 from issuer_service.outbox import repository
 from issuer_service.outbox.models import ChainTx, SignerNonce
 from issuer_service.outbox.worker import BLOCK_TIMESTAMP, OutboxWorker
+from issuer_service.reserves.models import ReservePool
 from issuer_service.worker.runner import build_worker
 from tests.chain_fixtures import TokenEnv
 from tests.service.flow import (
@@ -171,6 +172,48 @@ def test_a_batch_of_mints_is_signed_sent_and_confirmed_in_batched_round_trips(
     assert all(r.block_number and r.block_hash and r.gas_used for r in rig.rows())
     assert {rig.mint_status(alice, i) for i in ids} == {"confirmed"}
     assert gateway.balance_of(alice.wallet.address) == 21 * UNITS_PER_CNH
+
+
+def _reads_by_table(rig: Rig, step: Callable[[], int]) -> tuple[int, Counter[str]]:
+    """Run `step`, counting the SELECTs it sends per table (mints, reserve pool, fiat accounts,
+    webhook subscriptions)."""
+    engine = rig.sessions.kw["bind"]
+    reads: Counter[str] = Counter()
+
+    def seen(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if statement.lstrip().upper().startswith("SELECT"):
+            for table in ("mints", "reserve_pool", "fiat_accounts", "webhook_subscriptions"):
+                if f"FROM {table}" in statement:
+                    reads[table] += 1
+
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        done = step()
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    return done, reads
+
+
+def test_a_batch_of_mints_locks_its_rows_once_per_step_not_once_per_mint(rig: Rig) -> None:  # R1, R10
+    alice = _primed(rig)
+    ids = rig.mints(alice, 20)
+
+    signed, reads = _reads_by_table(rig, rig.worker.sign_pending)
+    assert signed == 20
+    # The 20 mints locked, and their customers' webhook subscriptions read, in one query each.
+    assert reads == {"mints": 1, "webhook_subscriptions": 1}
+
+    sent, reads = _reads_by_table(rig, rig.worker.broadcast_signed)
+    assert sent == 20
+    confirmed = [r for r in rig.rows() if r.status == "confirmed"]
+    assert len(confirmed) > 1  # the step confirmed several mints against the pool and the account
+    # One read each for the batch: the pool and the customer's account stay locked to the commit.
+    assert reads == {"mints": 1, "reserve_pool": 1, "fiat_accounts": 1, "webhook_subscriptions": 1}
+    _confirm_stragglers(rig)
+    assert {rig.mint_status(alice, i) for i in ids} == {"confirmed"}
+    with rig.sessions() as session:
+        pool = session.scalars(select(ReservePool)).one()
+        assert pool.in_flight_mint_fen == 0 and pool.outstanding_fen == 21 * 100  # 21 mints of 1.00 CNH
 
 
 def test_rebroadcast_after_a_crash_between_send_and_commit_confirms_the_same_bytes_without_re_signing(
