@@ -160,6 +160,12 @@ def once_per_transaction(session: Session, key: Hashable, read: Callable[[], T])
     return value
 
 
+@event.listens_for(Session, "after_transaction_end")
+def _forget_per_transaction(session: Session, transaction: Any) -> None:
+    if transaction.parent is None:  # the whole transaction is over: nothing of it is locked now
+        session.info.pop(_PER_TRANSACTION, None)
+
+
 def remember_for_transaction(session: Session, key: Hashable, value: object) -> None:
     """Store what a batch read found (e.g. `... IN (...) FOR UPDATE`) for `once_per_transaction`."""
     current = session.get_nested_transaction() or session.get_transaction()

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from issuer_service.audit.models import HEAD_ID, AuditHead, AuditLogEntry
@@ -41,10 +41,10 @@ def read_head(session: Session) -> AuditHead:
     return session.execute(select(AuditHead).where(AuditHead.id == HEAD_ID)).scalar_one()
 
 
-def insert_entry(session: Session, record: dict[str, Any]) -> AuditLogEntry:
-    entry = AuditLogEntry(**{name: record[name] for name in RECORD_FIELDS})
-    session.add(entry)
-    return entry
+def insert_entries(session: Session, records: Sequence[dict[str, Any]]) -> None:
+    """One bulk INSERT for a transaction's records (no entity objects: nothing reads them back in
+    the transaction that writes them)."""
+    session.execute(insert(AuditLogEntry), [{name: record[name] for name in RECORD_FIELDS} for record in records])
 
 
 def list_entries(

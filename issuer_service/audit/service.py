@@ -100,11 +100,11 @@ def write_pending_audit(session: Session) -> list[dict[str, Any]]:
     for item in pending:
         seq += 1
         record = make_record(prev_hash, seq, at=at, **item.fields)
-        repository.insert_entry(session, record)
         prev_hash = str(record["hash"])
         records.append(record)
         if item.on_written is not None:
             item.on_written(seq)
+    repository.insert_entries(session, records)
     head.seq, head.hash = seq, prev_hash
     session.flush()
     return records
