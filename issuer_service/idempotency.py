@@ -22,8 +22,7 @@ from typing import Annotated, Any
 from fastapi import Header, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
-from sqlalchemy import JSON, BigInteger, Integer, String, UniqueConstraint, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import JSON, BigInteger, Integer, String, UniqueConstraint, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from compliance.audit_chain import canonical_json
@@ -110,7 +109,8 @@ def idempotent(
     """Run `create` once per (principal, Idempotency-Key); replay its response on retries."""
     key = _checked_key(request.headers.get(HEADER))
     request_hash = _request_hash(request, body)
-    record = IdempotencyRecord(
+    claimed = _claim(
+        session,
         principal_id=principal.id,
         key=key,
         method=request.method,
@@ -120,17 +120,37 @@ def idempotent(
         response_json=None,
         created_at=utc_now(),
     )
-    try:
-        with session.begin_nested():
-            session.add(record)
-    except IntegrityError:
+    if not claimed:
         # The key was used before (a retry), or a concurrent request with it committed first (we
         # waited for it on the index). Trying the insert first saves a lookup on every new request.
         winner = _find(session, principal.id, key)
-        if winner is None:  # pragma: no cover - the unique violation means it exists
-            raise
+        if winner is None:  # pragma: no cover - the conflict means it exists
+            raise Conflict(f"a request with this {HEADER} is still in progress; retry shortly", field=_FIELD)
         return _replay(winner, request_hash)
     content = create().model_dump(mode="json")
-    record.status_code, record.response_json = status_code, content
-    session.flush()
+    session.execute(
+        update(IdempotencyRecord)
+        .where(IdempotencyRecord.principal_id == principal.id, IdempotencyRecord.key == key)
+        .values(status_code=status_code, response_json=content)
+    )
     return JSONResponse(content, status_code=status_code)
+
+
+def _claim(session: Session, **values: Any) -> bool:
+    """Insert the key's row unless (principal, key) exists: `INSERT ... ON CONFLICT DO NOTHING`.
+    A concurrent request with the same key waits on the unique index until the first one ends.
+    No savepoint: a conflict does not abort the transaction."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    elif dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert  # type: ignore[assignment]
+    else:  # pragma: no cover - the service runs on these two (issuer_service/db.py)
+        raise RuntimeError(f"no idempotency insert for {dialect}")
+    stmt = (
+        insert(IdempotencyRecord)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["principal_id", "key"])
+        .returning(IdempotencyRecord.id)  # a row back means it was inserted (rowcount is not reliable here)
+    )
+    return session.execute(stmt).first() is not None

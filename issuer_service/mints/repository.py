@@ -14,12 +14,6 @@ from issuer_service.mints.models import Mint
 COUNTED = ("requested", "pending_approval", "approved", "submitted", "confirmed")
 
 
-def add(session: Session, mint: Mint) -> Mint:
-    session.add(mint)
-    session.flush()
-    return mint
-
-
 def get(session: Session, mint_id: str, *, lock: bool = False) -> Mint | None:
     stmt = select(Mint).where(Mint.id == mint_id)
     return session.execute(lock_for_update(stmt) if lock else stmt).scalar_one_or_none()

@@ -114,20 +114,20 @@ def create_mint(session: Session, *, actor: Principal, body: MintCreate, profile
     first = _decided(context, profile)
     assert wallet is not None  # an unknown wallet was refused above
     now = utc_now()
-    mint = repository.add(
-        session,
-        Mint(
-            id=new_id("mnt"),
-            customer_id=customer.id,
-            wallet_id=wallet.id,
-            wallet_address=wallet.address,
-            amount_fen=amount,
-            status="requested",
-            requested_by=actor.id,
-            created_at=now,
-            updated_at=now,
-        ),
+    mint = Mint(
+        id=new_id("mnt"),
+        customer_id=customer.id,
+        wallet_id=wallet.id,
+        wallet_address=wallet.address,
+        amount_fen=amount,
+        status="requested",
+        requested_by=actor.id,
+        created_at=now,
+        updated_at=now,
     )
+    session.add(mint)
+    if not first.needs_second_approval:
+        _enqueue(session, mint)  # the mint row is written with its outbox row's id, in one flush
     append_audit(
         session,
         actor=actor.id,
@@ -146,8 +146,6 @@ def create_mint(session: Session, *, actor: Principal, body: MintCreate, profile
         profile=profile,
         actor=actor.id,
     )  # R25: the data is on file for the issuer's own mint
-    if not first.needs_second_approval:
-        _enqueue(session, mint)
     session.flush()
 
     # Lock order everywhere: reserve pool, then the customer's fiat account. Under both locks the
@@ -220,14 +218,15 @@ def _approve(session: Session, mint: Mint, *, actor: str, data: dict[str, Any] |
 
 def _enqueue(session: Session, mint: Mint) -> None:
     """The on-chain mint, sent by the outbox worker once this transaction commits."""
-    row = outbox.enqueue(
+    mint.chain_tx_id = outbox.new_tx_id()  # set first: a new mint is inserted with it, not updated
+    outbox.enqueue(
         session,
         function="mint",
         args=[mint.wallet_address, fen_to_units(mint.amount_fen)],
         entity_type="mint",
         entity_id=mint.id,
+        row_id=mint.chain_tx_id,
     )
-    mint.chain_tx_id = row.id
 
 
 def approve_mint(session: Session, *, actor: Principal, mint_id: str) -> MintOut:

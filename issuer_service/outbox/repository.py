@@ -16,6 +16,10 @@ from issuer_service.ids import new_id
 from issuer_service.outbox.models import ChainTx, SignerNonce
 
 
+def new_tx_id() -> str:
+    return new_id("ctx")
+
+
 def enqueue(
     session: Session,
     *,
@@ -23,10 +27,13 @@ def enqueue(
     args: list[Any],
     entity_type: str,
     entity_id: str,
+    row_id: str | None = None,
 ) -> ChainTx:
+    """A pending transaction (`row_id`: its id chosen by the caller, e.g. to store it on the
+    business row before either is written)."""
     now = utc_now()
     row = ChainTx(
-        id=new_id("ctx"),
+        id=row_id or new_tx_id(),
         function=function,
         args_json=json.dumps(args),
         entity_type=entity_type,

@@ -216,6 +216,28 @@ def test_a_batch_of_mints_locks_its_rows_once_per_step_not_once_per_mint(rig: Ri
         assert pool.in_flight_mint_fen == 0 and pool.outstanding_fen == 21 * 100  # 21 mints of 1.00 CNH
 
 
+def test_accepting_a_mint_stays_within_its_statement_budget(rig: Rig) -> None:  # R1, R10, R12
+    """Every statement costs API CPU (docs/benchmarks.md): no savepoint for the idempotency key,
+    the mint row written once with its outbox id, and 26 statements in all on PostgreSQL."""
+    alice = _primed(rig)
+    engine = rig.sessions.kw["bind"]
+    statements: list[str] = []
+
+    def seen(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        statements.append(" ".join(statement.split()))
+
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        response = request_mint(rig.client, alice, "1.00")
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    assert response.status_code == 202, response.text
+    assert not [s for s in statements if "SAVEPOINT" in s.upper()]
+    assert not [s for s in statements if s.startswith("UPDATE mints SET chain_tx_id")]
+    # SQLite has no SELECT ... FOR UPDATE but the same statements otherwise; BEGIN IMMEDIATE is one more.
+    assert len([s for s in statements if not s.upper().startswith("BEGIN")]) <= 26, statements
+
+
 def test_rebroadcast_after_a_crash_between_send_and_commit_confirms_the_same_bytes_without_re_signing(
     rig: Rig, gateway: ChainGateway
 ) -> None:
