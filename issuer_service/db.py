@@ -156,7 +156,8 @@ def once_per_transaction(session: Session, key: Hashable, read: Callable[[], T])
         return cast(T, entry[1])
     value = read()
     if value is not None:
-        held[key] = (current, value)
+        # Looked up again: the read itself begins the transaction when it is the first statement.
+        held[key] = (session.get_nested_transaction() or session.get_transaction(), value)
     return value
 
 

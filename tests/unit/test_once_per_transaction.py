@@ -88,3 +88,11 @@ def test_keys_are_independent(session: Session) -> None:
         once_per_transaction(session, ("row", 1), first)
         once_per_transaction(session, ("other", 1), second)
     assert (first.calls, second.calls) == (1, 1)
+
+
+def test_a_lock_that_begins_the_transaction_is_reused_in_it(session: Session) -> None:
+    # No `session.begin()`: the lock is the transaction's first statement and begins it.
+    lock = CountingLock(session, 1)
+    results = [once_per_transaction(session, ("row", 1), lock) for _ in range(2)]
+    session.commit()
+    assert (results, lock.calls) == ([10, 10], 1)
