@@ -143,7 +143,9 @@ def once_per_transaction(session: Session, key: Hashable, read: Callable[[], T])
 
     Made for row locks (`read` a `lock_for_update` select): the row stays locked until the
     transaction ends, so no one else can have changed it. The worker settles a batch of mints
-    against the reserve pool in one transaction and locks the pool once, not once per mint.
+    against the reserve pool in one transaction and locks the pool once, not once per mint. Also
+    used for unlocked reads that may be as old as the transaction's first one (the webhook
+    subscriptions a status change is announced to).
 
     Reuse is tied to the innermost transaction the read was made in: a savepoint's locks go away
     when it is rolled back, so a lock taken in one and asked for after it ended is taken again.
