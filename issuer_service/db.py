@@ -151,15 +151,13 @@ def once_per_transaction(session: Session, key: Hashable, read: Callable[[], T])
     when it is rolled back, so a lock taken in one and asked for after it ended is taken again.
     A `None` result (no such row yet) is not remembered.
     """
-    current = session.get_nested_transaction() or session.get_transaction()
-    held: dict[Hashable, tuple[Any, Any]] = session.info.setdefault(_PER_TRANSACTION, {})
-    entry = held.get(key)
+    entry = session.info.get(_PER_TRANSACTION, {}).get(key)
+    current = _innermost_transaction(session)
     if entry is not None and current is not None and entry[0] is current and current.is_active:
         return cast(T, entry[1])
     value = read()
-    if value is not None:
-        # Looked up again: the read itself begins the transaction when it is the first statement.
-        held[key] = (session.get_nested_transaction() or session.get_transaction(), value)
+    if value is not None:  # recorded after the read, which begins the transaction if it is the first statement
+        remember_for_transaction(session, key, value)
     return value
 
 
@@ -171,8 +169,11 @@ def _forget_per_transaction(session: Session, transaction: Any) -> None:
 
 def remember_for_transaction(session: Session, key: Hashable, value: object) -> None:
     """Store what a batch read found (e.g. `... IN (...) FOR UPDATE`) for `once_per_transaction`."""
-    current = session.get_nested_transaction() or session.get_transaction()
-    session.info.setdefault(_PER_TRANSACTION, {})[key] = (current, value)
+    session.info.setdefault(_PER_TRANSACTION, {})[key] = (_innermost_transaction(session), value)
+
+
+def _innermost_transaction(session: Session) -> Any:
+    return session.get_nested_transaction() or session.get_transaction()
 
 
 def alembic_config() -> Config:
