@@ -241,6 +241,17 @@ def wait_settled(stack: Stack, *, timeout: float = 180) -> None:
         engine.dispose()
 
 
+def _worker_warnings(stack: Stack, limit: int = 20) -> list[str]:
+    """The last re-sign, re-broadcast and reorg lines of the service's logs, to explain a failure."""
+    lines = [
+        line.strip()
+        for log in sorted(stack.folder.glob("*.log"))
+        for line in log.read_text(errors="replace").splitlines()
+        if '"level": "info"' not in line and any(word in line for word in ("re-sign", "re-broadcast", "reorg", "nonce"))
+    ]
+    return lines[-limit:]
+
+
 def assert_books_balance(
     stack: Stack, api: Api, issuer: Issuer, *, accepted_mints: list[str], accepted_redemptions: Sequence[str] = ()
 ) -> dict[str, int]:
@@ -274,7 +285,13 @@ def assert_books_balance(
     token = stack.w3.eth.contract(address=stack.deployment.token_address, abi=stack.deployment.abi)
     minted = token.events.Minted.get_logs(from_block=0)
     redeemed = token.events.Redeemed.get_logs(from_block=0)
-    assert sorted("0x" + bytes(log["transactionHash"]).hex() for log in minted) == sorted(m.tx_hash for m in mints)
+    on_chain = sorted("0x" + bytes(log["transactionHash"]).hex() for log in minted)
+    in_ledger = sorted(m.tx_hash or "" for m in mints)
+    assert on_chain == in_ledger, (
+        f"{len(on_chain)} Minted events, {len(mints)} mints; only on chain: {sorted(set(on_chain) - set(in_ledger))}, "
+        f"only in the ledger: {[(m.id, m.tx_hash) for m in mints if m.tx_hash not in set(on_chain)]}; "
+        f"the worker's warnings: {_worker_warnings(stack)}"
+    )
     assert len({log["args"]["requestId"] for log in redeemed}) == len(redeemed) == len(redemptions)
     supply = token.functions.totalSupply().call()
     assert supply == pool.outstanding_fen * UNITS_PER_FEN, "chain supply differs from the ledger (R16)"
