@@ -44,7 +44,7 @@ from issuer_service.errors import Conflict, NotFound, RuleRejected
 from issuer_service.ids import new_id
 from issuer_service.lifecycle import Lifecycle
 from issuer_service.outbox import repository as outbox
-from issuer_service.outbox.handlers import OutboxHandler, register
+from issuer_service.outbox.handlers import WORKER, OutboxHandler, register
 from issuer_service.outbox.models import ChainTx
 from issuer_service.pagination import Page, decode_cursor, page_of
 from issuer_service.reserves import service as reserves
@@ -52,7 +52,6 @@ from issuer_service.screening import repository as screening
 from issuer_service.wallets import repository as wallets
 from issuer_service.wallets.models import Wallet
 
-WORKER = "worker"
 SEIZURE_ACTION = "seizure"
 
 
@@ -417,13 +416,19 @@ approvals.register_executor(SEIZURE_ACTION, approvals.Executor(on_approved=_on_a
 
 
 def _seizure_submitted(session: Session, row: ChainTx) -> None:
+    seizure = _seizure_resigned(session, row)
+    status = "burn_submitted" if row.function == "burnFrozen" else "remint_submitted"
+    _transition(session, seizure, status, actor=WORKER, data={"tx_hash": row.tx_hash})
+
+
+def _seizure_resigned(session: Session, row: ChainTx) -> Seizure:
+    """Record the hash of the seizure's burn or re-mint (signed for the first time, or again)."""
     seizure = _locked_seizure(session, row.entity_id)
     if row.function == "burnFrozen":
         seizure.burn_tx_hash = row.tx_hash
-        _transition(session, seizure, "burn_submitted", actor=WORKER, data={"tx_hash": row.tx_hash})
     else:
         seizure.remint_tx_hash = row.tx_hash
-        _transition(session, seizure, "remint_submitted", actor=WORKER, data={"tx_hash": row.tx_hash})
+    return seizure
 
 
 def _seizure_confirmed(session: Session, row: ChainTx) -> None:
@@ -489,7 +494,12 @@ def _seizure_failed(session: Session, row: ChainTx, reason: str) -> None:
 
 register(
     SEIZURE_ENTITY,
-    OutboxHandler(on_confirmed=_seizure_confirmed, on_failed=_seizure_failed, on_submitted=_seizure_submitted),
+    OutboxHandler(
+        on_confirmed=_seizure_confirmed,
+        on_failed=_seizure_failed,
+        on_submitted=_seizure_submitted,
+        on_resigned=_seizure_resigned,
+    ),
 )
 
 

@@ -35,7 +35,7 @@ from issuer_service.mints import repository
 from issuer_service.mints.models import Mint
 from issuer_service.mints.schemas import MintCreate, MintOut
 from issuer_service.outbox import repository as outbox
-from issuer_service.outbox.handlers import OutboxHandler, register
+from issuer_service.outbox.handlers import WORKER, OutboxHandler, register
 from issuer_service.outbox.models import ChainTx
 from issuer_service.pagination import Page, decode_cursor, page_of
 from issuer_service.reserves import service as reserves
@@ -44,7 +44,6 @@ from issuer_service.travel_rule import service as travel_rule
 from issuer_service.wallets import repository as wallets
 from issuer_service.webhooks import service as webhooks
 
-WORKER = "worker"
 _EDGES = {
     "requested": {"pending_approval", "approved", "rejected"},
     "pending_approval": {"approved", "rejected"},
@@ -323,6 +322,10 @@ def _on_submitted(session: Session, row: ChainTx) -> None:
     _transition(session, mint, "submitted", actor=WORKER, data={"tx_hash": row.tx_hash, "nonce": row.nonce})
 
 
+def _on_resigned(session: Session, row: ChainTx) -> None:
+    _locked(session, row).tx_hash = row.tx_hash
+
+
 def _on_confirmed(session: Session, row: ChainTx) -> None:
     mint = _locked(session, row)
     if mint.status == "approved":
@@ -355,6 +358,10 @@ def _on_failed(session: Session, row: ChainTx, reason: str) -> None:
 register(
     "mint",
     OutboxHandler(
-        on_confirmed=_on_confirmed, on_failed=_on_failed, on_submitted=_on_submitted, lock_batch=_lock_batch
+        on_confirmed=_on_confirmed,
+        on_failed=_on_failed,
+        on_submitted=_on_submitted,
+        on_resigned=_on_resigned,
+        lock_batch=_lock_batch,
     ),
 )

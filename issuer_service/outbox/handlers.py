@@ -13,6 +13,8 @@ from sqlalchemy.orm import Session
 
 from issuer_service.outbox.models import ChainTx
 
+WORKER = "worker"  # the audit actor of everything the outbox worker does
+
 
 @dataclass(frozen=True)
 class OutboxHandler:
@@ -20,6 +22,9 @@ class OutboxHandler:
     on_failed: Callable[[Session, ChainTx, str], None]
     # Called when the transaction is signed (its hash is known) and about to be sent.
     on_submitted: Callable[[Session, ChainTx], None] | None = None
+    # Called instead of on_submitted when the row was signed again with a fresh nonce (its first
+    # nonce went to another transaction): the business object records the new hash.
+    on_resigned: Callable[[Session, ChainTx], None] | None = None
     # Called once before the calls above for a batch of rows: lock their business objects in one
     # query, in a fixed order, instead of one query per row.
     lock_batch: Callable[[Session, Sequence[ChainTx]], None] | None = None

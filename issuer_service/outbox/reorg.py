@@ -21,10 +21,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from issuer_service.audit.service import append_audit
 from issuer_service.chain.gateway import ChainGateway
 from issuer_service.clock import utc_now
+from issuer_service.outbox.handlers import WORKER
 from issuer_service.outbox.models import ChainTx
 
 log = logging.getLogger("issuer_service.worker")
-WORKER = "worker"
 
 
 class ReorgRepair:

@@ -3,7 +3,10 @@
 - Signing allocates the nonce from `signer_nonces` under a row lock and stores the raw
   transaction in the same commit, so a crash after signing re-broadcasts the identical bytes
   (same nonce, same hash): a mint can never be sent twice with two nonces.
-- Broadcasting is idempotent ("already known" and "nonce too low but mined" are success).
+- Broadcasting is idempotent ("already known" and "nonce too low but mined" are success). A row
+  is signed again with a fresh nonce only when its nonce is used and its own hash has had no
+  receipt for `rebroadcast_after`: a lagging node can say "nonce too low" before it shows the
+  receipt, and re-signing a mined mint would mint twice.
 - Confirmation waits for the configured depth, then marks the row final and calls the domain's
   handler in the same transaction.
 - Mints are only signed when the on-chain attestation covers them (R1); otherwise the worker
@@ -34,10 +37,11 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 from web3.exceptions import Web3RPCError
 
+from issuer_service.audit.service import append_audit
 from issuer_service.chain.gateway import SIGNER_ROLE, ChainGateway, ChainUnavailable, SigningState, TxOutcome
 from issuer_service.clock import utc_now
 from issuer_service.outbox import repository
-from issuer_service.outbox.handlers import handler_for, lock_batch
+from issuer_service.outbox.handlers import WORKER, handler_for, lock_batch
 from issuer_service.outbox.models import ChainTx
 
 log = logging.getLogger("issuer_service.worker")
@@ -197,11 +201,24 @@ class OutboxWorker:
         # Re-signed after another transaction took its nonce: the business object already went to
         # "submitted" the first time; calling the handler again would be refused and would keep
         # the row from ever being sent.
-        fresh = [row for row in rows if not (row.last_error or "").startswith(RESIGNED)]
-        lock_batch(session, fresh)
-        for row in fresh:
+        # Its hash changed, though, so the business object and the audit log learn the new one.
+        lock_batch(session, rows)
+        for row in rows:
             handler = handler_for(row.entity_type)
-            if handler is not None and handler.on_submitted is not None:
+            if (row.last_error or "").startswith(RESIGNED):
+                append_audit(
+                    session,
+                    actor=WORKER,
+                    action="chain_tx.re_signed",
+                    entity_type=row.entity_type,
+                    entity_id=row.entity_id,
+                    data={"chain_tx_id": row.id, "function": row.function, "tx_hash": row.tx_hash,
+                          "nonce": row.nonce, "why": row.last_error},
+                    rule_ids=["R16"],
+                )
+                if handler is not None and handler.on_resigned is not None:
+                    handler.on_resigned(session, row)
+            elif handler is not None and handler.on_submitted is not None:
                 handler.on_submitted(session, row)
 
     def _reserve_gate(
@@ -290,9 +307,13 @@ class OutboxWorker:
                     continue
                 outcome = mined.get(row.tx_hash or "")
                 if result == "nonce_too_low" and outcome is None:
-                    # Our nonce went to another transaction (the key was used elsewhere): re-sign fresh.
-                    self._resync_and_resign(session, row)
-                    continue
+                    # Either another transaction took the nonce (the key was used elsewhere) or the
+                    # node mined ours and cannot show its receipt yet (a lagging node behind a load
+                    # balancer, a node restarting). Re-signing now would mint twice in the second
+                    # case, so the row waits as sent: the confirm step keeps looking for its receipt
+                    # and re-signs only once it is still missing after `rebroadcast_after`.
+                    log.warning("nonce %s of %s is used, no receipt for %s yet; waiting", row.nonce, row.signer, row.id)
+                    row.last_error = f"nonce {row.nonce} used, no receipt for {row.tx_hash} yet"
                 row.status, row.sent_at, row.updated_at = "sent", now, now
                 if outcome is not None and self.gateway.confirmations <= 1:
                     finished.append((row, outcome))

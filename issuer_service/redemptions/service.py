@@ -35,7 +35,7 @@ from issuer_service.ids import new_id
 from issuer_service.lifecycle import Lifecycle
 from issuer_service.limits import service as limits
 from issuer_service.outbox import repository as outbox
-from issuer_service.outbox.handlers import OutboxHandler, register
+from issuer_service.outbox.handlers import WORKER, OutboxHandler, register
 from issuer_service.outbox.models import ChainTx
 from issuer_service.pagination import Page, decode_cursor, page_of
 from issuer_service.redemptions import repository
@@ -47,7 +47,6 @@ from issuer_service.travel_rule import service as travel_rule
 from issuer_service.wallets import repository as wallets
 from issuer_service.webhooks import service as webhooks
 
-WORKER = "worker"
 PERMIT_MIN_LIFETIME_S = 120  # the burn must reach the chain before the permit expires
 _SECP256K1_HALF_ORDER = 0x7FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF5D576E7357A4501DDFE92F46681B20A0  # OZ ECDSA's s bound
 _EDGES = {
@@ -207,6 +206,10 @@ def _on_submitted(session: Session, row: ChainTx) -> None:
     _transition(session, redemption, "burn_submitted", actor=WORKER, data={"tx_hash": row.tx_hash})
 
 
+def _on_resigned(session: Session, row: ChainTx) -> None:
+    _locked(session, row).burn_tx_hash = row.tx_hash
+
+
 def _on_confirmed(session: Session, row: ChainTx) -> None:
     redemption = _locked(session, row)
     if redemption.status == "requested":
@@ -232,4 +235,9 @@ def _on_failed(session: Session, row: ChainTx, reason: str) -> None:
     _transition(session, redemption, "failed", actor=WORKER, data={"tx_hash": row.tx_hash, "reason": reason[:300]})
 
 
-register("redemption", OutboxHandler(on_confirmed=_on_confirmed, on_failed=_on_failed, on_submitted=_on_submitted))
+register(
+    "redemption",
+    OutboxHandler(
+        on_confirmed=_on_confirmed, on_failed=_on_failed, on_submitted=_on_submitted, on_resigned=_on_resigned
+    ),
+)

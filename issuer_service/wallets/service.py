@@ -22,7 +22,7 @@ from issuer_service.customers import repository as customers
 from issuer_service.errors import Conflict, Forbidden, NotFound, RuleRejected, ValidationFailed
 from issuer_service.ids import new_id
 from issuer_service.outbox import repository as outbox
-from issuer_service.outbox.handlers import OutboxHandler, register
+from issuer_service.outbox.handlers import WORKER, OutboxHandler, register
 from issuer_service.outbox.models import ChainTx
 from issuer_service.screening import service as screening
 from issuer_service.wallets import repository
@@ -30,7 +30,6 @@ from issuer_service.wallets.models import Wallet, WalletChallenge
 from issuer_service.wallets.schemas import ChallengeOut, WalletCreate, WalletOut
 
 CHALLENGE_TTL = timedelta(minutes=10)
-WORKER = "worker"
 
 
 def _customer_of(actor: Principal) -> str:

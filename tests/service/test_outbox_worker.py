@@ -259,14 +259,26 @@ def test_rebroadcast_after_a_crash_between_send_and_commit_confirms_the_same_byt
     assert gateway.balance_of(alice.wallet.address) == 4 * UNITS_PER_CNH  # not one mint doubled
 
 
-def test_a_nonce_taken_by_another_transaction_is_re_signed_with_a_fresh_nonce(
+def _sent_long_ago(rig: Rig, row_id: str) -> None:
+    """Move a sent row's send time back past the worker's re-broadcast delay."""
+    with rig.sessions.begin() as session:
+        row = session.get(ChainTx, row_id)
+        assert row is not None and row.sent_at is not None
+        row.sent_at -= rig.worker.rebroadcast_after
+
+
+def _mint_tx_hash(rig: Rig, customer: Customer, mint_id: str) -> str | None:
+    return rig.client.get(f"/v1/mints/{mint_id}", headers=bearer(customer.key)).json()["tx_hash"]
+
+
+def test_a_nonce_taken_by_another_transaction_is_re_signed_with_a_fresh_nonce_once_its_receipt_stays_missing(
     rig: Rig, gateway: ChainGateway, token_env: TokenEnv
 ) -> None:
     alice = _primed(rig)
     (mint_id,) = rig.mints(alice, 1)
     rig.worker.sign_pending()
     row = rig.rows()[-1]
-    taken = row.nonce
+    taken, first_hash = row.nonce, row.tx_hash
     assert taken is not None
     # Someone else used the minter key with that nonce (a shared key, or a manual transaction).
     minter = token_env.keys.minter
@@ -283,16 +295,52 @@ def test_a_nonce_taken_by_another_transaction_is_re_signed_with_a_fresh_nonce(
     )
     token_env.w3.eth.wait_for_transaction_receipt(token_env.w3.eth.send_raw_transaction(other.raw_transaction))
 
+    # "Nonce too low" and no receipt: one look is not proof that the nonce went elsewhere.
     rig.worker.broadcast_signed()
+    waiting = rig.rows()[-1]
+    assert (waiting.status, waiting.nonce, waiting.tx_hash) == ("sent", taken, first_hash)
+    assert rig.worker.confirm_sent() == 0 and rig.rows()[-1].status == "sent"
+
+    _sent_long_ago(rig, row.id)  # still no receipt after the re-broadcast delay: now it is re-signed
+    rig.worker.confirm_sent()
     again = rig.rows()[-1]
     assert (again.status, again.nonce, again.tx_hash, again.raw_tx) == ("pending", None, None, None)
     assert (again.last_error or "").startswith("re-signed: nonce")
 
     rig.settle()
     final = rig.rows()[-1]
-    assert final.status == "confirmed" and final.nonce == taken + 1
+    assert final.status == "confirmed" and final.nonce == taken + 1 and final.tx_hash != first_hash
     assert rig.mint_status(alice, mint_id) == "confirmed"
+    assert _mint_tx_hash(rig, alice, mint_id) == final.tx_hash  # the mint names the hash that minted it
+    audit = rig.client.get("/v1/audit-log", params={"entity_id": mint_id}, headers=bearer(rig.staff.auditor)).json()
+    re_signed = [e for e in audit["items"] if e["action"] == "chain_tx.re_signed"]
+    assert [e["data"]["tx_hash"] for e in re_signed] == [final.tx_hash], audit["items"]
     assert gateway.balance_of(alice.wallet.address) == 2 * UNITS_PER_CNH
+
+
+def test_a_mined_transaction_whose_receipt_the_node_cannot_show_yet_is_waited_for_not_re_signed(
+    rig: Rig, gateway: ChainGateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    alice = _primed(rig)
+    (mint_id,) = rig.mints(alice, 1)
+    rig.worker.sign_pending()
+    row = rig.rows()[-1]
+    assert gateway.broadcast(row.raw_tx or b"") == "sent"  # a worker sent it and died before recording it
+    # The node answering the receipt lookup lags behind the one that said "nonce too low".
+    real_receipts = gateway.receipts
+    monkeypatch.setattr(gateway, "receipts", lambda hashes: dict.fromkeys(hashes))
+
+    rig.worker.broadcast_signed()
+    waiting = rig.rows()[-1]
+    assert (waiting.status, waiting.nonce, waiting.tx_hash) == ("sent", row.nonce, row.tx_hash)
+    assert "no receipt" in (waiting.last_error or "")
+
+    monkeypatch.setattr(gateway, "receipts", real_receipts)  # the node catches up
+    assert rig.worker.confirm_sent() == 1
+    final = rig.rows()[-1]
+    assert (final.status, final.nonce, final.tx_hash) == ("confirmed", row.nonce, row.tx_hash)
+    assert _mint_tx_hash(rig, alice, mint_id) == row.tx_hash
+    assert gateway.balance_of(alice.wallet.address) == 2 * UNITS_PER_CNH  # minted once, not twice
 
 
 def test_a_row_the_node_refuses_backs_off_alone_while_the_rest_of_its_batch_is_confirmed(
