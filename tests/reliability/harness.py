@@ -137,7 +137,7 @@ class Stack:
         return base_url
 
     def stop_chain(self) -> None:
-        """A chain outage: Anvil stops (SIGTERM writes its state file) and its port goes dark."""
+        """A chain outage: Anvil stops (mining off, then SIGTERM writes its state file) and its port goes dark."""
         self.anvil.stop()
 
     def start_chain(self) -> None:
