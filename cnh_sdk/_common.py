@@ -15,6 +15,8 @@ from cnh_sdk.errors import ChainRpcError
 DEFAULT_BASE_URL = "http://127.0.0.1:8000"
 UNITS_PER_FEN = 10_000  # 6 token decimals, 2 fiat decimals
 IDEMPOTENCY_HEADER = "Idempotency-Key"
+# Attestation refusals that pass by themselves: the service has not caught up with the block yet.
+CATCHING_UP = frozenset({"block_not_indexed", "ledger_catching_up"})
 
 Amount = str | Decimal | int
 """A CNH amount: a decimal string ("1250.50"), a Decimal or a whole int; never a float."""

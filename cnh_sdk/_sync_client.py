@@ -22,6 +22,7 @@ import httpx
 
 from cnh_sdk._common import (
     BALANCE_OF_SELECTOR,
+    CATCHING_UP,
     DEFAULT_BASE_URL,
     IDEMPOTENCY_HEADER,
     NONCES_SELECTOR,
@@ -551,10 +552,21 @@ class Client:
 
     # --- attestations (auditor) ----------------------------------------------------------------
 
-    def create_attestation(self, as_of_block: int | None = None) -> Attestation:
-        """Build a reserve attestation report as of `as_of_block` (default: the newest indexed block)."""
+    def create_attestation(self, as_of_block: int | None = None, *, wait: float = 30.0) -> Attestation:
+        """Build a reserve attestation report as of `as_of_block` (default: the newest indexed block).
+
+        The service reads the chain a moment behind its head: while its indexer has not reached the
+        block, or it is still confirming transactions mined by then (409 with reason code
+        `block_not_indexed` or `ledger_catching_up`), ask again for up to `wait` seconds."""
         body = {"as_of_block": as_of_block} if as_of_block is not None else None
-        return self._post(Attestation, "/v1/attestations", body)
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                return self._post(Attestation, "/v1/attestations", body)
+            except ProblemError as exc:
+                if exc.reason_code not in CATCHING_UP or time.monotonic() >= deadline:
+                    raise
+            sleep(self.poll_interval)
 
     def list_attestations(
         self, *, limit: int | None = None, cursor: str | None = None

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
@@ -243,17 +242,8 @@ def attest(
     key = need_key(api_key, "--api-key", "CNH_API_KEY", "an auditor")
     with api_errors(), make_client(api_url, key) as cnh, spinner() as progress:
         where = "the newest block" if block is None else f"block {block}"
-        task = progress.add_task(f"attesting reserves as of {where}")
-        give_up = time.monotonic() + wait
-        while True:
-            try:
-                report = cnh.create_attestation(block)
-                break
-            except ProblemError as exc:  # the block is fine, the indexer has not reached it yet
-                if exc.reason_code != "block_not_indexed" or time.monotonic() > give_up:
-                    raise
-                progress.update(task, description=f"waiting for the indexer to reach block {block}")
-                time.sleep(0.5)
+        progress.add_task(f"attesting reserves as of {where}")
+        report = cnh.create_attestation(block, wait=wait)  # waits while the service catches up with the block
         if out is not None:
             canonical = cnh.attestation_report(report.id, "json")
             if hashlib.sha256(canonical).hexdigest() != report.sha256:

@@ -22,7 +22,7 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from rich.console import Console
 
-from cnh_sdk import Attestation, Client, CnhError, ProblemError, RetryPolicy, Token, TransportError
+from cnh_sdk import Client, CnhError, RetryPolicy, Token, TransportError
 from compliance.verify_proof import verify_proof
 from issuer_service.chain.anvil import free_port
 
@@ -116,7 +116,7 @@ def walkthrough(cnh: Client, admin: str) -> list[tuple[str, str, str]]:
                    f"(fee {quote.fee}) before {_iso(redemption.deadline_at)} (R13, R14, R16)",
          redemption.burn_tx_hash or "")
 
-    attestation = _attest(staff["auditor"], redemption.block_number or mint.block_number or 0)
+    attestation = staff["auditor"].create_attestation(redemption.block_number or mint.block_number or 0, wait=60)
     reports = []
     for kind in ("html", "pdf", "json"):
         path = SANDBOX / f"attestation-block-{attestation.as_of_block}.{kind}"
@@ -137,18 +137,6 @@ def walkthrough(cnh: Client, admin: str) -> list[tuple[str, str, str]]:
     if mint.status != "confirmed" or redemption.status != "paid" or not verify.ok or not included.ok:
         raise DemoError("the flow did not complete; see the service log")
     return steps
-
-
-def _attest(auditor: Client, block: int, timeout: float = 60.0) -> Attestation:
-    """An attestation at `block`, waiting while the indexer (a moment behind the chain) reaches it."""
-    give_up = time.monotonic() + timeout
-    while True:
-        try:
-            return auditor.create_attestation(block)
-        except ProblemError as exc:
-            if exc.reason_code != "block_not_indexed" or time.monotonic() > give_up:
-                raise
-            time.sleep(0.2)
 
 
 def _iso(moment: datetime) -> str:

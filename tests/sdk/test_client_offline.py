@@ -155,6 +155,50 @@ def test_client_errors_are_not_retried(sleeps: list[float]) -> None:
     assert len(seen) == 1 and sleeps == []
 
 
+ATTESTATION = {
+    "id": "att_1",
+    "as_of_block": 12,
+    "block_hash": "0x" + "ab" * 32,
+    "block_time": "2025-11-25T18:44:00Z",
+    "sha256": "cd" * 32,
+    "result": "pass",
+    "supply": "10.000000",
+    "holders": 1,
+    "proof_of_liabilities_root": "0x" + "ef" * 32,
+    "created_by": "key_auditor",
+    "created_at": "2025-11-25T18:44:01Z",
+    "links": {},
+    "report": {},
+}
+
+
+def _catching_up(reason_code: str) -> httpx.Response:
+    return problem(409, "conflict", "Conflict", "block 12 is not indexed yet", reason_code=reason_code)
+
+
+def test_an_attestation_of_a_block_the_service_has_not_caught_up_with_is_asked_again(sleeps: list[float]) -> None:
+    client, seen = scripted(
+        _catching_up("block_not_indexed"), _catching_up("ledger_catching_up"), httpx.Response(201, json=ATTESTATION)
+    )
+    attestation = client.create_attestation(12)
+    assert attestation.id == "att_1" and attestation.as_of_block == 12
+    assert len(seen) == 3 and [json.loads(r.content) for r in seen] == [{"as_of_block": 12}] * 3
+    assert sleeps == [client.poll_interval] * 2
+
+
+def test_an_attestation_refused_for_another_reason_or_past_the_wait_raises_at_once(sleeps: list[float]) -> None:
+    reorganised = problem(409, "conflict", "Conflict", "block 9 was reorganised", reason_code="block_not_found")
+    client, seen = scripted(reorganised)
+    with pytest.raises(Conflict) as refused:
+        client.create_attestation(9)
+    assert refused.value.reason_code == "block_not_found" and len(seen) == 1 and sleeps == []
+
+    client, seen = scripted(_catching_up("block_not_indexed"))
+    with pytest.raises(Conflict) as late:
+        client.create_attestation(12, wait=0)
+    assert late.value.reason_code == "block_not_indexed" and len(seen) == 1 and sleeps == []
+
+
 def test_a_refused_connection_is_retried_then_reported_as_transport_error(sleeps: list[float]) -> None:
     refused = httpx.ConnectError("connection refused")
     client, seen = scripted(refused, refused, refused, refused)
