@@ -44,9 +44,12 @@ DEPLOY_GAS = 8_000_000  # ample for any of our contracts, so a failed deployment
 # Hypothesis profiles, applied per test with @settings(hypothesis_profile()) and never loaded
 # globally, so other suites keep their own settings. Each example talks to Anvil, so counts are
 # moderate and there is no per-example deadline (wall time follows machine load, not the code).
-#   contracts       local default: random, 25 examples, 25 steps per stateful run
+#   contracts       local default: derandomized, 25 examples, 25 steps per stateful run
 #   contracts-ci    when CI is set: derandomized (same examples every run), 20 examples, 20 steps
-#   contracts-deep  on demand, for a long hunt: 300 examples, 50 steps
+#   contracts-deep  on demand, for a long hunt: random, 300 examples, 50 steps
+# The default runs are derandomized because the stateful test also checks that its run was not
+# vacuous (some mint, transfer and redemption succeeded); a random run of 25 short sequences can
+# miss one by chance, and the README's test command must not fail by chance. Hunt with -deep.
 # Override with TCNH_HYPOTHESIS_PROFILE=<name>.
 # --------------------------------------------------------------------------------------------------
 
@@ -55,7 +58,7 @@ _COMMON: dict[str, Any] = {
     "suppress_health_check": [HealthCheck.too_slow, HealthCheck.data_too_large],
     "print_blob": True,
 }
-settings.register_profile("contracts", max_examples=25, stateful_step_count=25, **_COMMON)
+settings.register_profile("contracts", max_examples=25, stateful_step_count=25, derandomize=True, **_COMMON)
 settings.register_profile("contracts-ci", max_examples=20, stateful_step_count=20, derandomize=True, **_COMMON)
 settings.register_profile("contracts-deep", max_examples=300, stateful_step_count=50, **_COMMON)
 
