@@ -416,12 +416,12 @@ approvals.register_executor(SEIZURE_ACTION, approvals.Executor(on_approved=_on_a
 
 
 def _seizure_submitted(session: Session, row: ChainTx) -> None:
-    seizure = _seizure_resigned(session, row)
+    seizure = _record_seizure_hash(session, row)
     status = "burn_submitted" if row.function == "burnFrozen" else "remint_submitted"
     _transition(session, seizure, status, actor=WORKER, data={"tx_hash": row.tx_hash})
 
 
-def _seizure_resigned(session: Session, row: ChainTx) -> Seizure:
+def _record_seizure_hash(session: Session, row: ChainTx) -> Seizure:
     """Record the hash of the seizure's burn or re-mint (signed for the first time, or again)."""
     seizure = _locked_seizure(session, row.entity_id)
     if row.function == "burnFrozen":
@@ -498,7 +498,7 @@ register(
         on_confirmed=_seizure_confirmed,
         on_failed=_seizure_failed,
         on_submitted=_seizure_submitted,
-        on_resigned=_seizure_resigned,
+        on_resigned=_record_seizure_hash,
     ),
 )
 
