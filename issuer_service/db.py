@@ -176,6 +176,67 @@ def _innermost_transaction(session: Session) -> Any:
     return session.get_nested_transaction() or session.get_transaction()
 
 
+# ---------------------------------------------------------------- work done at commit
+# What a transaction does at its commit, in this order: the steps its code asked for with
+# `at_commit` (e.g. a mint's reserve check under the pool lock), then the steps every commit runs
+# (`every_commit`: the audit chain). Rows that every writer locks (the reserve pool, the audit
+# chain's head) are taken there, so each is held for the last few statements, not the whole request.
+_AT_COMMIT = "cnh.at_commit"
+_EVERY_COMMIT: list[Callable[[Session], None]] = []
+
+
+def at_commit(session: Session, step: Callable[[], None]) -> None:
+    """Run `step()` when this session's transaction commits, before the audit chain is written.
+    An exception from it rolls the whole transaction back and reaches the caller of `commit()`.
+    A step registered inside a savepoint that is rolled back does not run."""
+    session.info.setdefault(_AT_COMMIT, []).append((_innermost_transaction(session), step))
+
+
+def every_commit(step: Callable[[Session], None]) -> Callable[[Session], None]:
+    """Register `step(session)` to run at every commit, after the `at_commit` steps."""
+    _EVERY_COMMIT.append(step)
+    return step
+
+
+def run_at_commit_steps(session: Session) -> None:
+    """The `at_commit` steps asked for so far, now (they do not run again at commit). For work
+    that must see their result before the commit, e.g. an audit record chained at once."""
+    while steps := session.info.pop(_AT_COMMIT, []):  # a step may ask for another
+        for _, step in steps:
+            step()
+
+
+@event.listens_for(Session, "before_commit")
+def _run_commit_steps(session: Session) -> None:
+    if session.get_nested_transaction() is not None:  # a savepoint's release is not the commit
+        return
+    run_at_commit_steps(session)
+    for every in _EVERY_COMMIT:
+        every(session)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _drop_rolled_back_steps(session: Session, previous_transaction: Any) -> None:
+    steps = session.info.get(_AT_COMMIT)
+    if not steps or previous_transaction.parent is None:  # the whole transaction: _forget_commit_steps
+        return
+
+    def inside(transaction: Any) -> bool:
+        while transaction is not None:
+            if transaction is previous_transaction:
+                return True
+            transaction = transaction.parent
+        return False
+
+    steps[:] = [(where, step) for where, step in steps if not inside(where)]
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_commit_steps(session: Session, transaction: Any) -> None:
+    if transaction.parent is None:  # committed already, or the transaction was abandoned
+        session.info.pop(_AT_COMMIT, None)
+
+
 def alembic_config() -> Config:
     config = Config()
     # Resolved from the package path so migrations run from any working directory.

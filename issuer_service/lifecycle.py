@@ -6,7 +6,7 @@ writes the audit record in the caller's transaction (R50), citing the rules of t
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -39,6 +39,7 @@ class Lifecycle:
         actor: str,
         data: Mapping[str, Any],
         rule_ids: Sequence[str] | None = None,
+        data_at_commit: Callable[[], Mapping[str, Any]] | None = None,
     ) -> None:
         if to not in self.edges.get(obj.status, set()):
             raise Conflict(f"{self.entity_type} {obj.id} is {obj.status}; it cannot become {to}")
@@ -55,4 +56,5 @@ class Lifecycle:
             data={"from": previous, "to": to, **data},
             rule_ids=list(rule_ids if rule_ids is not None else self.rules_by_status.get(to, [])),
             on_written=written,
+            data_at_commit=data_at_commit,
         )

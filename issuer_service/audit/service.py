@@ -13,6 +13,7 @@ from compliance.audit_chain import canonical_json, make_record, verify_chain
 from issuer_service.audit import repository
 from issuer_service.audit.schemas import AuditRecord, AuditVerification
 from issuer_service.clock import iso_utc, utc_now
+from issuer_service.db import every_commit, run_at_commit_steps
 from issuer_service.errors import ValidationFailed
 from issuer_service.pagination import Page, decode_cursor, page_of
 from issuer_service.request_context import current_request_id
@@ -26,6 +27,7 @@ EXPORT_CHUNK = 1000
 class _Pending:
     fields: dict[str, Any]
     on_written: Callable[[int], None] | None
+    data_at_commit: Callable[[], Mapping[str, Any]] | None = None
 
 
 def append_audit(
@@ -38,6 +40,7 @@ def append_audit(
     data: Mapping[str, Any],
     rule_ids: Sequence[str] = (),
     on_written: Callable[[int], None] | None = None,
+    data_at_commit: Callable[[], Mapping[str, Any]] | None = None,
 ) -> None:
     """Append one record in the caller's transaction (R50): it commits or rolls back together
     with the state change it describes. Never commits. `data` must be canonical-JSON-able (no
@@ -47,7 +50,8 @@ def append_audit(
     it: the chain head is one row every appender locks, so holding it only for the commit keeps
     concurrent requests from queueing behind each other's whole transaction. Records keep the
     order they were appended in. `on_written(seq)` runs once the record has its place, still
-    inside the transaction (e.g. to store the seq on the object it describes)."""
+    inside the transaction (e.g. to store the seq on the object it describes). `data_at_commit()`
+    adds to `data` the figures that are only final at commit (after the `db.at_commit` steps)."""
     fields: dict[str, Any] = {
         "actor": actor,
         "action": action,
@@ -58,7 +62,7 @@ def append_audit(
         "request_id": current_request_id(),
     }
     canonical_json(fields)  # refuse a float or a non-JSON value here, where the caller can see it
-    session.info.setdefault(_PENDING, []).append(_Pending(fields, on_written))
+    session.info.setdefault(_PENDING, []).append(_Pending(fields, on_written, data_at_commit))
 
 
 def append_audit_now(
@@ -88,18 +92,26 @@ def append_audit_now(
 
 def write_pending_audit(session: Session) -> list[dict[str, Any]]:
     """Chain this transaction's pending records now: lock the head, insert them in order, move it.
-    Returns the records as hashed."""
+    Returns the records as hashed. The transaction's `at_commit` steps run first: a record may
+    carry figures only they make final (`data_at_commit`)."""
+    run_at_commit_steps(session)
     pending: list[_Pending] = session.info.pop(_PENDING, [])
     if not pending:
         return []
+    complete = [
+        item.fields
+        if item.data_at_commit is None
+        else {**item.fields, "data": {**item.fields["data"], **item.data_at_commit()}}
+        for item in pending
+    ]
     session.flush()  # the state changes first, so the head is locked for as short a time as possible
     head = repository.lock_head(session)
     at = iso_utc(utc_now())
     records: list[dict[str, Any]] = []
     seq, prev_hash = head.seq, head.hash
-    for item in pending:
+    for item, fields in zip(pending, complete, strict=True):
         seq += 1
-        record = make_record(prev_hash, seq, at=at, **item.fields)
+        record = make_record(prev_hash, seq, at=at, **fields)
         prev_hash = str(record["hash"])
         records.append(record)
         if item.on_written is not None:
@@ -113,10 +125,9 @@ def write_pending_audit(session: Session) -> list[dict[str, Any]]:
 _PENDING = "cnh.audit.pending"
 
 
-@event.listens_for(Session, "before_commit")
+@every_commit
 def _chain_pending_records(session: Session) -> None:
-    if session.get_nested_transaction() is None:  # a savepoint's release is not the commit
-        write_pending_audit(session)
+    write_pending_audit(session)  # after the transaction's own commit steps (db.at_commit)
 
 
 _MARKS = "cnh.audit.savepoint_marks"

@@ -6,7 +6,7 @@ in the same transaction (R50).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -24,7 +24,7 @@ from issuer_service.audit.service import append_audit
 from issuer_service.auth import Principal
 from issuer_service.clock import utc_now
 from issuer_service.customers import repository as customers
-from issuer_service.db import once_per_transaction, remember_for_transaction
+from issuer_service.db import at_commit, once_per_transaction, remember_for_transaction
 from issuer_service.due_diligence import service as due_diligence
 from issuer_service.errors import Conflict, Forbidden, NotFound, RuleRejected
 from issuer_service.fiat_accounts import service as fiat
@@ -61,7 +61,15 @@ _RULES_BY_STATUS: dict[str, list[str]] = {
 MINT_LIFECYCLE = Lifecycle("mint", _EDGES, _RULES_BY_STATUS)
 
 
-def _transition(session: Session, mint: Mint, to: str, *, actor: str, data: dict[str, Any] | None = None) -> None:
+def _transition(
+    session: Session,
+    mint: Mint,
+    to: str,
+    *,
+    actor: str,
+    data: dict[str, Any] | None = None,
+    data_at_commit: Callable[[], Mapping[str, Any]] | None = None,
+) -> None:
     """The only way a mint changes status (R50)."""
     MINT_LIFECYCLE.move(
         session,
@@ -74,16 +82,18 @@ def _transition(session: Session, mint: Mint, to: str, *, actor: str, data: dict
             "amount_fen": mint.amount_fen,
             **(data or {}),
         },
+        data_at_commit=data_at_commit,
     )
     webhooks.emit(session, mint.customer_id, f"mint.{to}", lambda: to_out(mint).model_dump(mode="json"))
 
 
 def create_mint(session: Session, *, actor: Principal, body: MintCreate, profile: RegimeProfile) -> MintOut:
-    """Accept a mint: the rules decide on a first, lock-free read (most refusals end there), the
-    rows are written, and only then are the reserve pool and the customer's fiat account locked,
-    the figures that concurrent requests change read again and the rules re-run on them before
-    the money moves. The pool lock is global, so it is held for the few statements before the
-    commit only, not for the whole request."""
+    """Accept a mint: the rules decide on a first, lock-free read (most refusals end there) and the
+    mint, its outbox row, audit records and status are written. The money moves at commit
+    (`_settle`): the reserve pool and the customer's fiat account are locked, the figures that
+    concurrent requests change are read again and the rules re-run on them. The pool lock is
+    global, so it is held for the last statements of the transaction only, not the whole request;
+    a refusal there rolls everything back, as a refusal here does."""
     if actor.customer_id is None:
         raise Forbidden("mints are requested with a customer key")
     address = parse_address(body.wallet, field="body.wallet")
@@ -123,10 +133,10 @@ def create_mint(session: Session, *, actor: Principal, body: MintCreate, profile
         requested_by=actor.id,
         created_at=now,
         updated_at=now,
+        # Known before the first INSERT, so the row is not updated with it (its outbox row follows).
+        chain_tx_id=None if first.needs_second_approval else outbox.new_tx_id(),
     )
     session.add(mint)
-    if not first.needs_second_approval:
-        _enqueue(session, mint)  # the mint row is written with its outbox row's id, in one flush
     append_audit(
         session,
         actor=actor.id,
@@ -136,6 +146,22 @@ def create_mint(session: Session, *, actor: Principal, body: MintCreate, profile
         data={"customer_id": customer.id, "wallet": wallet.address, "amount_fen": amount},
         rule_ids=["R1", "R10", "R11"],
     )
+    after: dict[str, int] = {}  # the balances _settle leaves, for the status change's audit record
+    at_commit(session, lambda: after.update(_settle(session, mint, context, profile)))
+    # The status is final before the row is first written (one INSERT, no UPDATE): the amount and
+    # the profile decide whether a second approver is needed, not the figures _settle locks.
+    if first.needs_second_approval:
+        _transition(
+            session,
+            mint,
+            "pending_approval",
+            actor=actor.id,
+            data={"threshold_fen": profile.mint_approval_threshold_fen},
+            data_at_commit=lambda: after,
+        )
+    else:
+        _transition(session, mint, "approved", actor=actor.id, data_at_commit=lambda: after)
+        _enqueue(session, mint)
     travel_rule.record_mint(
         session,
         mint_id=mint.id,
@@ -145,14 +171,18 @@ def create_mint(session: Session, *, actor: Principal, body: MintCreate, profile
         profile=profile,
         actor=actor.id,
     )  # R25: the data is on file for the issuer's own mint
-    session.flush()
+    return to_out(mint)
 
-    # Lock order everywhere: reserve pool, then the customer's fiat account. Under both locks the
-    # R1 check and the reservation are atomic across concurrent requests and processes (R1, R10,
-    # R12: supply, fiat and today's total as the previous holder of the locks committed them).
+
+def _settle(session: Session, mint: Mint, context: MintContext, profile: RegimeProfile) -> dict[str, int]:
+    """At commit: lock the reserve pool, then the customer's fiat account (the lock order
+    everywhere), re-run the rules on the figures as the previous holder of the locks committed them
+    and move the money. Under both locks the R1 check and the reservation are atomic across
+    concurrent requests and processes (R1, R10, R12)."""
+    amount = mint.amount_fen
     pool = reserves.lock_pool(session)
-    account = fiat.lock_account(session, customer.id)
-    locked = _decided(
+    account = fiat.lock_account(session, mint.customer_id)
+    _decided(
         replace(
             context,
             customer_available_fen=account.available_fen,
@@ -160,26 +190,14 @@ def create_mint(session: Session, *, actor: Principal, body: MintCreate, profile
             outstanding_supply_fen=pool.outstanding_fen + pool.in_flight_mint_fen,
             global_issued_fen=pool.outstanding_fen + pool.in_flight_mint_fen,
             minted_today_fen=repository.minted_since(
-                session, customer.id, start_of_business_day(utc_now()), excluding=mint.id
+                session, mint.customer_id, start_of_business_day(utc_now()), excluding=mint.id
             ),
         ),
         profile,
     )
-    assert locked.needs_second_approval == first.needs_second_approval  # amount and profile only
     fiat.allocate(account, amount)  # R10: available → reserved
     reserves.mint_accepted(pool, amount)  # the fiat moves into the reserve account (R1, R3)
-    after = {"available_fen_after": account.available_fen, "reserve_cash_fen_after": pool.cash_fen}
-    if locked.needs_second_approval:
-        _transition(
-            session,
-            mint,
-            "pending_approval",
-            actor=actor.id,
-            data={"threshold_fen": profile.mint_approval_threshold_fen, **after},
-        )
-    else:
-        _transition(session, mint, "approved", actor=actor.id, data=after)
-    return to_out(mint)
+    return {"available_fen_after": account.available_fen, "reserve_cash_fen_after": pool.cash_fen}
 
 
 def _decided(context: MintContext, profile: RegimeProfile) -> Decision:
@@ -217,7 +235,8 @@ def _approve(session: Session, mint: Mint, *, actor: str, data: dict[str, Any] |
 
 def _enqueue(session: Session, mint: Mint) -> None:
     """The on-chain mint, sent by the outbox worker once this transaction commits."""
-    mint.chain_tx_id = outbox.new_tx_id()  # set first: a new mint is inserted with it, not updated
+    if mint.chain_tx_id is None:  # a new mint has it already (create_mint), an approved one not yet
+        mint.chain_tx_id = outbox.new_tx_id()
     outbox.enqueue(
         session,
         function="mint",

@@ -15,9 +15,12 @@ from issuer_service.travel_rule.models import TravelRuleRecord
 from issuer_service.wallets.models import Wallet
 
 
-def add(session: Session, record: TravelRuleRecord) -> TravelRuleRecord:
+def add(session: Session, record: TravelRuleRecord, *, flush: bool = True) -> TravelRuleRecord:
+    """`flush=False` leaves the INSERT to the transaction's next flush (a mint's or redemption's
+    record goes in with the rows it belongs to)."""
     session.add(record)
-    session.flush()
+    if flush:
+        session.flush()
     return record
 
 

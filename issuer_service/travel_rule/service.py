@@ -124,6 +124,7 @@ def _store(
             created_by=actor,
             created_at=utc_now(),
         ),
+        flush=kind == "transfer",  # a transfer's record stands alone: its errors show here
     )
     if kind != "transfer":
         return record  # written in the transaction of the mint or redemption, whose audit record covers it

@@ -82,3 +82,26 @@ def test_full_flow_mints_transfers_redeems_and_keeps_ledger_chain_and_audit_cons
         assert expected in actions
     # R16: the burn is recorded before the payout.
     assert actions.index("redemption.burned") < actions.index("redemption.paid")
+
+
+def test_a_mint_approval_records_the_balances_its_commit_left(  # R1, R10, R50
+    chain_client: Any, staff: Staff
+) -> None:
+    """The money moves at commit, under the pool and account locks; the `mint.approved` record
+    still carries the balances as they were after each mint, not a stale first read."""
+    client = chain_client
+    add_buffer_capital(client, staff, "100.00")
+    alice = new_customer(client, staff, name="Alice Ltd", deposit="1000.00")
+    ids = []
+    for amount in ("300.00", "200.00"):
+        accepted = request_mint(client, alice, amount)
+        assert accepted.status_code == 202, accepted.text
+        ids.append(accepted.json()["id"])
+    records = client.get(
+        "/v1/audit-log", params={"limit": 200, "entity_type": "mint"}, headers=bearer(staff.auditor)
+    ).json()["items"]
+    approved = {r["entity_id"]: r["data"] for r in records if r["action"] == "mint.approved"}
+    first, second = approved[ids[0]], approved[ids[1]]
+    assert (first["available_fen_after"], second["available_fen_after"]) == (70_000, 50_000)
+    assert second["reserve_cash_fen_after"] - first["reserve_cash_fen_after"] == 20_000
+    assert client.get("/v1/audit-log/verify", headers=bearer(staff.auditor)).json()["ok"] is True
