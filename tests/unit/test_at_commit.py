@@ -7,24 +7,17 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import Column, Integer, MetaData, Table, create_engine, insert, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from issuer_service.db import at_commit, run_at_commit_steps
-
-metadata = MetaData()
-rows = Table("rows", metadata, Column("id", Integer, primary_key=True), Column("value", Integer))
+from tests.unit.one_row_db import one_row_session, rows
 
 
 @pytest.fixture
 def session() -> Iterator[Session]:
-    engine = create_engine("sqlite://")
-    metadata.create_all(engine)
-    with engine.begin() as connection:
-        connection.execute(insert(rows).values(id=1, value=10))
-    with Session(engine) as session:
+    with one_row_session() as session:
         yield session
-    engine.dispose()
 
 
 def _value(session: Session) -> int:

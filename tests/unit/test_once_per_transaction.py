@@ -6,13 +6,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import Column, Integer, MetaData, Table, create_engine, insert, select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from issuer_service.db import once_per_transaction
-
-metadata = MetaData()
-rows = Table("rows", metadata, Column("id", Integer, primary_key=True), Column("value", Integer))
+from tests.unit.one_row_db import one_row_session, rows
 
 
 class CountingLock:
@@ -28,13 +26,8 @@ class CountingLock:
 
 @pytest.fixture
 def session() -> Iterator[Session]:
-    engine = create_engine("sqlite://")
-    metadata.create_all(engine)
-    with engine.begin() as connection:
-        connection.execute(insert(rows).values(id=1, value=10))
-    with Session(engine) as session:
+    with one_row_session() as session:
         yield session
-    engine.dispose()
 
 
 def test_a_second_lock_in_the_same_transaction_reuses_the_first(session: Session) -> None:
