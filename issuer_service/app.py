@@ -143,7 +143,7 @@ def create_app(settings: Settings | None = None, gateway: Any = None) -> FastAPI
     app.state.sessionmaker = make_sessionmaker(app.state.engine)
     app.state.gateway = gateway
     app.state.metrics = http_metrics
-    app.state.auth_limiter = AuthFailureLimiter(settings.auth_failure_limit)
+    app.state.auth_limiter = AuthFailureLimiter(app.state.sessionmaker, settings.auth_failure_limit)
     app.state.readiness_checks = []
     if gateway is not None:
         from issuer_service.chain.readiness import chain_checks

@@ -8,18 +8,22 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
+import math
 import secrets
-import threading
-import time
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Annotated, cast
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.orm import Session, sessionmaker
 
 from issuer_service.api_keys import repository as key_repository
+from issuer_service.api_keys.models import ApiKey
+from issuer_service.clock import utc_now
 from issuer_service.dependencies import SessionDep, SettingsDep
 from issuer_service.errors import Forbidden, RateLimited, Unauthorized
 from issuer_service.roles import ROLES, Role
@@ -27,6 +31,7 @@ from issuer_service.roles import ROLES, Role
 __all__ = ["Principal", "Role", "authenticate", "ensure_customer_access", "require"]
 
 API_KEY_PREFIX = "cnh_"
+log = logging.getLogger("issuer_service.auth")
 
 
 @dataclass(frozen=True)
@@ -53,53 +58,64 @@ def hash_api_key(key: str, pepper: str) -> str:
 
 
 class AuthFailureLimiter:
-    """Failed authentications per client IP in a sliding one-minute window.
+    """Failed authentications per client address: after `limit` failures in a window of
+    `window` from the first, every request from that address (even with a valid key) gets 429
+    until the window ends.
 
-    Kept in memory, per process: with N processes a client gets up to N x limit tries a minute.
-    That is acceptable for slowing down key guessing (keys have 256 bits) and it keeps the
-    database out of the failure path; nothing that matters is lost on restart.
+    Counted in the database (`auth_failures`), not in a process's memory, so every process of the
+    service shares one count: several processes behind a load balancer still allow `limit` tries
+    per window, not one `limit` each. A failure is recorded in its own short transaction, because
+    the request's own transaction is rolled back with the 401; the check on a valid key rides on the
+    key lookup (`get_by_hash_unless_blocked`), so it costs an authenticated request no statement.
     """
 
-    WINDOW_SECONDS = 60.0
-    MAX_TRACKED_CLIENTS = 10_000
-
-    def __init__(self, limit: int, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        limit: int,
+        *,
+        window: timedelta = timedelta(seconds=60),
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
+        self.sessions = sessions
         self.limit = limit
-        self._clock = clock
-        self._failures: dict[str, deque[float]] = {}
-        self._lock = threading.Lock()
+        self.window = window
+        self.clock = clock
 
-    def _recent(self, client: str, now: float) -> deque[float]:
-        failures = self._failures.setdefault(client, deque())
-        while failures and failures[0] <= now - self.WINDOW_SECONDS:
-            failures.popleft()
-        return failures
+    def lookup(self, session: Session, key_hash: str, client: str) -> ApiKey | None:
+        """The key with this hash; RateLimited if the client is blocked, whatever the key."""
+        now = self.clock()
+        key, blocked_since = key_repository.get_by_hash_unless_blocked(
+            session, key_hash, client=client, limit=self.limit, window_since=now - self.window
+        )
+        if blocked_since is not None:
+            raise self._rate_limited(blocked_since, now)
+        return key
 
-    def retry_after(self, client: str) -> int | None:
-        """Seconds until this client may try again, or None if it is not blocked."""
-        with self._lock:
-            now = self._clock()
-            failures = self._recent(client, now)
-            if len(failures) < self.limit:
-                if not failures:
-                    self._failures.pop(client, None)
-                return None
-            return max(1, int(failures[0] + self.WINDOW_SECONDS - now) + 1)
+    def refuse(self, client: str, refusal: Unauthorized) -> Unauthorized | RateLimited:
+        """Count a failed authentication; what to answer: the 401 given, or 429 if the client had
+        already used up its tries (that attempt is not counted, so it does not extend the window)."""
+        now = self.clock()
+        try:
+            with self.sessions.begin() as session:
+                row = key_repository.lock_auth_failures(session, client, now=now, forget_before=now - self.window)
+                if row.window_started_at <= now - self.window:
+                    row.window_started_at, row.failures = now, 0
+                if row.failures >= self.limit:
+                    return self._rate_limited(row.window_started_at, now)
+                row.failures += 1
+        except (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError) as exc:
+            # The database is away: the refusal stands without it and goes uncounted, which gives a
+            # guesser nothing, since no key can be checked (503) until the database is back.
+            log.warning("auth failure from %s not counted, database unavailable: %s", client, type(exc).__name__)
+        return refusal
 
-    def record_failure(self, client: str) -> None:
-        with self._lock:
-            now = self._clock()
-            if len(self._failures) >= self.MAX_TRACKED_CLIENTS:
-                self._forget_quiet_clients(now)
-            self._recent(client, now).append(now)
-
-    def _forget_quiet_clients(self, now: float) -> None:
-        # Bounds memory when failures come from very many addresses: drop those with none recent.
-        self._failures = {
-            client: failures
-            for client, failures in self._failures.items()
-            if failures and failures[-1] > now - self.WINDOW_SECONDS
-        }
+    def _rate_limited(self, window_started_at: datetime, now: datetime) -> RateLimited:
+        retry_after = max(1, math.ceil((window_started_at + self.window - now).total_seconds()))
+        return RateLimited(
+            f"too many failed authentications from this address; retry in {retry_after} s",
+            retry_after_seconds=retry_after,
+        )
 
 
 _bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: Bearer cnh_…`")
@@ -108,21 +124,17 @@ BearerDep = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 
 def authenticate(request: Request, session: SessionDep, settings: SettingsDep, credentials: BearerDep) -> Principal:
     limiter: AuthFailureLimiter = request.app.state.auth_limiter
-    client = request.client.host if request.client else "unknown"
-    retry_after = limiter.retry_after(client)
-    if retry_after is not None:
-        raise RateLimited(
-            f"too many failed authentications from this address; retry in {retry_after} s",
-            retry_after_seconds=retry_after,
-        )
+    client = ((request.client.host if request.client else None) or "unknown")[:64]
     if credentials is None:
-        limiter.record_failure(client)
-        raise Unauthorized("missing API key: send the header `Authorization: Bearer <api key>`")
+        raise limiter.refuse(client, Unauthorized("missing API key: send the header `Authorization: Bearer <api key>`"))
     key_hash = hash_api_key(credentials.credentials, settings.api_key_pepper.get_secret_value())
-    key = key_repository.get_by_hash(session, key_hash)
+    key = limiter.lookup(session, key_hash, client)
     if key is None or key.revoked_at is not None:
-        limiter.record_failure(client)
-        raise Unauthorized("the API key is unknown or has been revoked; ask an admin for a new key")
+        # The request is refused: end its transaction now, so that on SQLite it no longer holds the
+        # database's write lock that counting the failure (its own transaction) needs.
+        session.rollback()
+        unknown = Unauthorized("the API key is unknown or has been revoked; ask an admin for a new key")
+        raise limiter.refuse(client, unknown)
     return Principal(id=key.id, role=cast(Role, key.role), customer_id=key.customer_id, label=key.label)
 
 

@@ -119,6 +119,19 @@ def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 
 
+def dialect_insert(session: Session) -> Any:
+    """The `insert` of the session's database, which has `on_conflict_do_nothing` and
+    `on_conflict_do_update` on both backends the service runs on (PostgreSQL and SQLite)."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    elif dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert  # type: ignore[assignment]
+    else:  # pragma: no cover - the service runs on these two
+        raise RuntimeError(f"no upsert for {dialect}")
+    return insert
+
+
 SelectT = TypeVar("SelectT", bound=Select[Any])
 
 

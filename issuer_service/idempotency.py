@@ -28,7 +28,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from compliance.audit_chain import canonical_json
 from issuer_service.auth import Principal
 from issuer_service.clock import utc_now
-from issuer_service.db import Base, UtcDateTime
+from issuer_service.db import Base, UtcDateTime, dialect_insert
 from issuer_service.errors import Conflict, ValidationFailed
 
 HEADER = "Idempotency-Key"
@@ -140,15 +140,8 @@ def _claim(session: Session, **values: Any) -> bool:
     """Insert the key's row unless (principal, key) exists: `INSERT ... ON CONFLICT DO NOTHING`.
     A concurrent request with the same key waits on the unique index until the first one ends.
     No savepoint: a conflict does not abort the transaction."""
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    elif dialect == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert  # type: ignore[assignment]
-    else:  # pragma: no cover - the service runs on these two (issuer_service/db.py)
-        raise RuntimeError(f"no idempotency insert for {dialect}")
     stmt = (
-        insert(IdempotencyRecord)
+        dialect_insert(session)(IdempotencyRecord)
         .values(**values)
         .on_conflict_do_nothing(index_elements=["principal_id", "key"])
         .returning(IdempotencyRecord.id)  # a row back means it was inserted (rowcount is not reliable here)

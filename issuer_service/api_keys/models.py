@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, String
+from sqlalchemy import CheckConstraint, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from issuer_service.db import Base, UtcDateTime
@@ -29,3 +29,16 @@ class ApiKey(Base):
         # A customer key is bound to exactly one customer; a staff key to none (R42).
         CheckConstraint("(role = 'customer') = (customer_id IS NOT NULL)", name="customer_binding"),
     )
+
+
+class AuthFailure(Base):
+    """Failed authentications from one client address in the current window (`auth.AuthFailureLimiter`).
+
+    In the database rather than in a process's memory so that every process of the service counts
+    the same failures: N processes behind a load balancer still allow `limit` tries per window."""
+
+    __tablename__ = "auth_failures"
+
+    client: Mapped[str] = mapped_column(String(64), primary_key=True)
+    window_started_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    failures: Mapped[int] = mapped_column(Integer)

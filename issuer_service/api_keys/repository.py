@@ -2,15 +2,49 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from datetime import datetime
+
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from issuer_service.api_keys.models import ApiKey
-from issuer_service.db import lock_for_update
+from issuer_service.api_keys.models import ApiKey, AuthFailure
+from issuer_service.db import dialect_insert, lock_for_update
 
 
 def get_by_hash(session: Session, key_hash: str) -> ApiKey | None:
     return session.execute(select(ApiKey).where(ApiKey.key_hash == key_hash)).scalar_one_or_none()
+
+
+def get_by_hash_unless_blocked(
+    session: Session, key_hash: str, *, client: str, limit: int, window_since: datetime
+) -> tuple[ApiKey | None, datetime | None]:
+    """The key with this hash, and when the client's blocking window started if it has `limit`
+    failures in a window that started after `window_since`: one statement, since every
+    authenticated request asks both."""
+    blocked_since = (
+        select(AuthFailure.window_started_at)
+        .where(
+            AuthFailure.client == client,
+            AuthFailure.failures >= limit,
+            AuthFailure.window_started_at > window_since,
+        )
+        .scalar_subquery()
+    )
+    row = session.execute(select(ApiKey, blocked_since).where(ApiKey.key_hash == key_hash)).first()
+    return (row[0], row[1]) if row is not None else (None, None)
+
+
+def lock_auth_failures(session: Session, client: str, *, now: datetime, forget_before: datetime) -> AuthFailure:
+    """The client's failure count, locked; created (at zero) on its first failure, when rows whose
+    window started before `forget_before` are deleted, so the table holds recent clients only."""
+    stmt = lock_for_update(select(AuthFailure).where(AuthFailure.client == client))
+    row = session.execute(stmt).scalar_one_or_none()
+    if row is not None:
+        return row
+    session.execute(delete(AuthFailure).where(AuthFailure.window_started_at < forget_before))
+    insert = dialect_insert(session)(AuthFailure).values(client=client, window_started_at=now, failures=0)
+    session.execute(insert.on_conflict_do_nothing(index_elements=["client"]))  # or a concurrent first failure
+    return session.execute(stmt).scalar_one()
 
 
 def lock_by_id(session: Session, key_id: str) -> ApiKey | None:

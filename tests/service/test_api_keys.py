@@ -4,16 +4,23 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections import Counter
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, MetaData, select
 
+from issuer_service.api_keys.models import AuthFailure
 from issuer_service.app import create_app
 from issuer_service.auth import AuthFailureLimiter
-from tests.service.service_helpers import TEST_PEPPER, assert_problem, bearer, make_settings
+from issuer_service.db import make_engine, make_sessionmaker
+from issuer_service.errors import RateLimited, Unauthorized
+from tests.service.service_helpers import ADMIN_KEY, TEST_PEPPER, assert_problem, bearer, make_settings
 
 
 def _every_stored_value(engine: Engine) -> str:
@@ -119,23 +126,84 @@ def test_repeated_auth_failures_from_one_client_are_rate_limited(sqlite_database
     assert int(blocked.headers["retry-after"]) >= 1
 
 
-def test_auth_failure_window_slides_after_a_minute() -> None:
-    now = [1000.0]
-    limiter = AuthFailureLimiter(limit=2, clock=lambda: now[0])
-    limiter.record_failure("1.2.3.4")
-    limiter.record_failure("1.2.3.4")
-    assert limiter.retry_after("1.2.3.4") == 61
-    assert limiter.retry_after("5.6.7.8") is None
-    now[0] += 60.5
-    assert limiter.retry_after("1.2.3.4") is None
+def _limiter(database_url: str, limit: int, now: list[datetime]) -> tuple[AuthFailureLimiter, Engine]:
+    engine = make_engine(database_url)
+    return AuthFailureLimiter(make_sessionmaker(engine), limit, clock=lambda: now[0]), engine
 
 
-def test_auth_failure_limiter_forgets_quiet_clients_to_bound_memory() -> None:
-    now = [0.0]
-    limiter = AuthFailureLimiter(limit=5, clock=lambda: now[0])
-    limiter.MAX_TRACKED_CLIENTS = 3
-    for client in ("a", "b", "c"):
-        limiter.record_failure(client)
-    now[0] += 61
-    limiter.record_failure("d")
-    assert set(limiter._failures) == {"d"}
+def _refused(limiter: AuthFailureLimiter, client: str) -> int:
+    refusal = limiter.refuse(client, Unauthorized("no key"))
+    return 429 if isinstance(refusal, RateLimited) else 401
+
+
+def test_auth_failure_window_ends_a_minute_after_its_first_failure(database_url: str) -> None:  # R42
+    now = [datetime(2026, 11, 26, 9, 0, tzinfo=UTC)]
+    limiter, engine = _limiter(database_url, limit=2, now=now)
+    try:
+        assert [_refused(limiter, "1.2.3.4") for _ in range(3)] == [401, 401, 429]
+        now[0] += timedelta(seconds=20)
+        blocked = limiter.refuse("1.2.3.4", Unauthorized("no key"))
+        assert isinstance(blocked, RateLimited) and blocked.headers == {"Retry-After": "40"}
+        assert _refused(limiter, "5.6.7.8") == 401  # another address has its own count
+        now[0] += timedelta(seconds=40)
+        assert _refused(limiter, "1.2.3.4") == 401  # a new window, counted from this failure
+        assert _refused(limiter, "1.2.3.4") == 401
+        assert _refused(limiter, "1.2.3.4") == 429
+    finally:
+        engine.dispose()
+
+
+def test_auth_failures_of_clients_gone_quiet_are_deleted_when_a_new_client_fails(database_url: str) -> None:
+    now = [datetime(2026, 11, 26, 9, 0, tzinfo=UTC)]
+    limiter, engine = _limiter(database_url, limit=5, now=now)
+    try:
+        for client in ("a", "b", "c"):
+            limiter.refuse(client, Unauthorized("no key"))
+        now[0] += timedelta(seconds=61)
+        limiter.refuse("d", Unauthorized("no key"))
+        with engine.connect() as connection:
+            assert connection.execute(select(AuthFailure.client)).scalars().all() == ["d"]
+    finally:
+        engine.dispose()
+
+
+def test_auth_failures_seen_by_one_process_block_the_client_in_every_process(
+    database_url: str, tmp_path: Path
+) -> None:  # R42
+    """Two service processes on one database (two apps here): the limit holds for their sum, and it
+    blocks a valid key in both, while another address is unaffected."""
+    first = create_app(make_settings(database_url, tmp_path, auth_failure_limit=3))
+    second = create_app(make_settings(database_url, tmp_path, auth_failure_limit=3))
+    with TestClient(first, client=("203.0.113.7", 40000)) as guesser_a:  # runs migrations, bootstraps the admin key
+        guesser_b = TestClient(second, client=("203.0.113.7", 40001))
+        bystander = TestClient(second, client=("198.51.100.9", 40000))
+        try:
+            statuses = [
+                guesser_a.get("/v1/customers", headers=bearer("cnh_guess1")).status_code,
+                guesser_b.get("/v1/customers", headers=bearer("cnh_guess2")).status_code,
+                guesser_a.get("/v1/customers").status_code,
+            ]
+            assert statuses == [401, 401, 401]
+            for guesser in (guesser_b, guesser_a):
+                blocked = guesser.get("/v1/customers", headers=bearer(ADMIN_KEY))
+                assert_problem(blocked, 429)
+                assert 1 <= int(blocked.headers["retry-after"]) <= 60
+            assert bystander.get("/v1/audit-log", headers=bearer(ADMIN_KEY)).status_code == 200
+        finally:
+            second.state.engine.dispose()
+
+
+@pytest.mark.postgres
+def test_concurrent_auth_failures_are_each_counted_once(pg_database_url: str) -> None:  # R42
+    """40 failures at once from one address, limit 10: exactly 10 are counted (401), the other 30
+    find the address blocked (429) — the count is taken under the row's lock, none is lost."""
+    now = [datetime(2026, 11, 26, 9, 0, tzinfo=UTC)]
+    limiter, engine = _limiter(pg_database_url, limit=10, now=now)
+    try:
+        with ThreadPoolExecutor(8) as pool:
+            statuses = Counter(pool.map(lambda _: _refused(limiter, "203.0.113.7"), range(40)))
+        assert statuses == {401: 10, 429: 30}
+        with engine.connect() as connection:
+            assert connection.execute(select(AuthFailure.failures)).scalar_one() == 10
+    finally:
+        engine.dispose()
