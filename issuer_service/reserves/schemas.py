@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
 from issuer_service.money import FenAmount, FenString
 
@@ -13,6 +13,16 @@ AssetKind = Literal["cash", "time_deposit", "government_debt", "reverse_repo", "
 ApprovalStatus = Literal["pending_approval", "active", "rejected"]
 Text200 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 BANNER = "SANDBOX — NOT A LICENSED STABLECOIN"  # R55
+
+
+def _in_utc(value: datetime) -> datetime:
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:  # e.g. 0001-01-01T00:00:00+14:00 is before year 1 in UTC
+        raise ValueError("lies outside years 1-9999 once converted to UTC; give a real observation time") from None
+
+
+ObservedAt = Annotated[AwareDatetime, AfterValidator(_in_utc)]  # a client's time, as UTC
 
 
 class AssetCreate(BaseModel):
@@ -45,7 +55,7 @@ class AssetCreate(BaseModel):
     maturity: date | None = Field(
         default=None, description="Maturity date; required for deposits, debt and repo (R2).", examples=["2026-02-20"]
     )
-    valued_at: AwareDatetime | None = Field(
+    valued_at: ObservedAt | None = Field(
         default=None,
         description="When the market value was observed (UTC); defaults to now. Not in the future.",
         examples=["2025-11-25T09:00:00Z"],
@@ -88,7 +98,7 @@ class ValuationCreate(BaseModel):
 
     market_value: FenAmount = Field(description="New market value in CNH, decimal string.", examples=["99850.00"])
     nominal: FenAmount | None = Field(default=None, description="New nominal; unchanged when omitted.", examples=[None])
-    valued_at: AwareDatetime | None = Field(
+    valued_at: ObservedAt | None = Field(
         default=None,
         description="When the value was observed (UTC); defaults to now.",
         examples=["2025-11-26T09:00:00Z"],

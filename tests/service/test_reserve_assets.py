@@ -155,6 +155,35 @@ def test_revaluation_needs_a_second_principal_and_keeps_the_history(
     ]  # R50
 
 
+@pytest.mark.parametrize(
+    "valued_at", ["0001-01-01T00:00:00+14:00", "0001-01-01T00:00:00+00:01", "9999-12-31T23:59:59-14:00"]
+)
+def test_a_valuation_time_outside_the_utc_calendar_is_refused_naming_the_field(
+    client: TestClient, treasury: tuple[str, str], admin_key: str, valued_at: str
+) -> None:
+    """Times that exist in their own offset but not in UTC (year 0 or 10000) are the client's to fix."""
+    maker, checker = treasury
+    body = {"kind": "cash", "custodian": "Bank A", "currency": "CNH", "nominal": "1.00", "reference": "R"}
+    problem = assert_problem(
+        client.post("/v1/reserves/assets", json={**body, "valued_at": valued_at}, headers=bearer(maker)),
+        422,
+        field="body.valued_at",
+    )
+    assert "UTC" in problem["errors"][0]["message"]
+    asset = _approve(client, checker, _record(client, maker)["id"])
+    assert_problem(
+        client.post(
+            f"/v1/reserves/assets/{asset['id']}/valuations",
+            json={"market_value": "2.00", "reference": "V", "valued_at": valued_at},
+            headers=bearer(maker),
+        ),
+        422,
+        field="body.valued_at",
+    )
+    assets = client.get("/v1/reserves/assets", headers=bearer(admin_key)).json()["items"]
+    assert [a["id"] for a in assets] == [asset["id"]]  # the refused asset was not recorded
+
+
 def test_the_daily_statement_is_drawn_once_a_day_and_a_shortfall_raises_an_alert(
     client: TestClient,
     treasury: tuple[str, str],
