@@ -14,7 +14,10 @@ from compliance._validate import require_int as _require_int
 FEN_PER_CNH = 100
 TOKEN_DECIMALS = 6
 UNITS_PER_FEN = 10_000
-MAX_AMOUNT_FEN = 10**17
+MAX_AMOUNT_FEN = 10**17  # one amount in a request
+# Any balance the ledger keeps: stored in BIGINT columns (at most 2**63 - 1, about 9.2e18), and kept
+# far enough below that a sum of two (reserves plus an asset, say) never overflows either.
+MAX_BALANCE_FEN = 10**18
 MAX_INTEGER_DIGITS = 20
 
 # Strict ASCII: "[0-9]" never matches Arabic-Indic or fullwidth digits, unlike "\d" on str.

@@ -229,16 +229,28 @@ async def _database_error(request: Request, exc: Exception) -> JSONResponse:
         # Input the database cannot take as sent (a NUL character in text on PostgreSQL, a number
         # beyond the column's range): the client's to fix; the transaction rolled back.
         log.warning("data error mapped to 422: %s", type(exc.orig).__name__)
-        return problem_response(
-            status=422,
-            type_slug="validation-failed",
-            title="Validation failed",
-            detail="a value in the request cannot be stored or looked up: text must not contain NUL (U+0000) "
-            "characters and numbers must fit their field; fix the input",
-            instance=request.url.path,
-        )
+        return _unstorable_input(request)
     log.error("unexpected database error", exc_info=exc)
     return internal_error_response(request.url.path)
+
+
+async def _value_overflow(request: Request, exc: Exception) -> JSONResponse:
+    """SQLite's driver refuses an integer beyond 64 bits with OverflowError, where PostgreSQL raises
+    a DataError: the same client input, the same answer. Logged with its traceback, since a limit
+    that should have refused the input earlier (e.g. MAX_BALANCE_FEN) was missed."""
+    log.error("value overflow mapped to 422", exc_info=exc)
+    return _unstorable_input(request)
+
+
+def _unstorable_input(request: Request) -> JSONResponse:
+    return problem_response(
+        status=422,
+        type_slug="validation-failed",
+        title="Validation failed",
+        detail="a value in the request cannot be stored or looked up: text must not contain NUL (U+0000) "
+        "characters and numbers must fit their field; fix the input",
+        instance=request.url.path,
+    )
 
 
 async def _chain_unavailable(request: Request, exc: Exception) -> JSONResponse:
@@ -263,5 +275,6 @@ def install_problem_handlers(app: FastAPI) -> None:
     for unavailable in (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError):
         app.add_exception_handler(unavailable, _database_unavailable)
     app.add_exception_handler(sa_exc.DBAPIError, _database_error)
+    app.add_exception_handler(OverflowError, _value_overflow)
     # Anything else is caught by RequestContextMiddleware, which renders internal_error_response
     # with the request id (Starlette's own 500 handler runs outside our middleware).

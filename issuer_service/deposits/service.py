@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
+from compliance.money import MAX_BALANCE_FEN, format_fen
 from issuer_service.audit.service import append_audit
 from issuer_service.auth import Principal
 from issuer_service.clock import utc_now
@@ -23,7 +24,13 @@ def create_deposit(session: Session, *, actor: Principal, body: DepositCreate) -
         )
     # Lock the account first: deposits for one customer queue here, so the duplicate check below
     # cannot race with a concurrent deposit carrying the same bank reference.
-    fiat_accounts.lock_account(session, body.customer_id)
+    account = fiat_accounts.lock_account(session, body.customer_id)
+    if account.available_fen + account.reserved_fen + body.amount > MAX_BALANCE_FEN:
+        raise ValidationFailed(
+            f"this deposit would take the customer's fiat balance above {format_fen(MAX_BALANCE_FEN)} CNH, "
+            "the most one ledger balance holds; deposit less",
+            field="body.amount",
+        )
     if repository.get_by_reference(session, body.customer_id, body.bank_reference) is not None:
         raise Conflict(
             f"bank_reference {body.bank_reference!r} was already credited to this customer; "

@@ -46,6 +46,24 @@ def test_deposit_is_confirmed_and_credits_available_balance(
     assert (balance["available"], balance["reserved"]) == ("1251.00", "0.00")
 
 
+def test_a_deposit_that_would_overflow_the_customers_balance_is_refused_naming_the_amount(
+    client: TestClient, operator_key: str, make_customer: Callable[..., dict[str, Any]], db_engine: Engine
+) -> None:
+    """Ten deposits of the largest amount one deposit allows reach the most a balance holds
+    (MAX_BALANCE_FEN, far below the 64-bit columns' limit); the eleventh is the client's to fix."""
+    customer = make_customer()
+    largest = "1000000000000000.00"  # MAX_AMOUNT_FEN
+    for i in range(10):
+        assert _post(client, operator_key, _deposit(customer["id"], largest, f"BIG-{i}"), f"big-{i}").status_code == 201
+    refused = _post(client, operator_key, _deposit(customer["id"], "0.01", "BIG-10"), "big-10")
+    problem = assert_problem(refused, 422, field="body.amount")
+    assert "deposit less" in problem["detail"]
+    balance = client.get(f"/v1/customers/{customer['id']}/balance", headers=bearer(operator_key)).json()
+    assert balance["available"] == "10000000000000000.00"
+    with db_engine.connect() as connection:
+        assert connection.execute(select(func.count()).select_from(Deposit)).scalar_one() == 10
+
+
 def test_same_idempotency_key_and_body_replays_the_original_response(
     client: TestClient, operator_key: str, make_customer: Callable[..., dict[str, Any]]
 ) -> None:
