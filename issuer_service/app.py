@@ -34,7 +34,7 @@ from issuer_service.enforcement.router import router as enforcement_router
 from issuer_service.fiat_accounts.router import router as fiat_accounts_router
 from issuer_service.limits.router import router as limits_router
 from issuer_service.metrics import HttpMetrics
-from issuer_service.middleware import BodySizeLimitMiddleware, ConcurrencyLimitMiddleware, RequestContextMiddleware
+from issuer_service.middleware import ConcurrencyLimitMiddleware, RequestBodyMiddleware, RequestContextMiddleware
 from issuer_service.mints.router import router as mints_router
 from issuer_service.problems import PROBLEM_RESPONSES, install_problem_handlers
 from issuer_service.redemptions.router import router as redemptions_router
@@ -133,7 +133,7 @@ def create_app(settings: Settings | None = None, gateway: Any = None) -> FastAPI
         middleware=[
             # Outermost first: the request id must exist before a 413 is rendered.
             Middleware(RequestContextMiddleware, metrics=http_metrics),
-            Middleware(BodySizeLimitMiddleware, max_body_bytes=settings.max_body_bytes),
+            Middleware(RequestBodyMiddleware, max_body_bytes=settings.max_body_bytes),
             Middleware(ConcurrencyLimitMiddleware, max_in_flight=settings.api_threads),
         ],
     )

@@ -1,5 +1,5 @@
-"""ASGI middleware: request id + access log + last-resort 500, the request body size limit, and the
-limit on requests in flight.
+"""ASGI middleware: request id + access log + last-resort 500, the request body's size limit and
+JSON hygiene, and the limit on requests in flight.
 
 Plain ASGI rather than BaseHTTPMiddleware so the request-id contextvar is set in the same context
 the endpoint runs in, and streaming responses pass through untouched.
@@ -14,6 +14,8 @@ import anyio
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from issuer_service import json_body
+from issuer_service.errors import FieldError
 from issuer_service.metrics import HttpMetrics
 from issuer_service.problems import internal_error_response, problem_response
 from issuer_service.request_context import request_id_context, sanitize_request_id
@@ -76,9 +78,11 @@ class RequestContextMiddleware:
                 )
 
 
-class BodySizeLimitMiddleware:
-    """Refuses bodies above `max_body_bytes` with a 413 problem. The body (at most the limit) is
-    read up front and replayed to the app, so chunked uploads are counted as well."""
+class RequestBodyMiddleware:
+    """Refuses bodies above `max_body_bytes` with a 413 problem, and JSON bodies holding what no
+    endpoint takes (`json_body`: a member given twice, control or text-direction characters) with
+    a 422 naming the field. The body (at most the limit) is read up front and replayed to the app,
+    so chunked uploads are counted as well."""
 
     def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
         self.app = app
@@ -107,6 +111,11 @@ class BodySizeLimitMiddleware:
             if not message.get("more_body", False):
                 break
         body = b"".join(chunks)
+        if body and _is_json(scope):
+            errors = json_body.problems(body)
+            if errors:
+                await self._refused(scope, receive, send, errors)
+                return
         replayed = False
 
         async def replay() -> Message:
@@ -118,6 +127,18 @@ class BodySizeLimitMiddleware:
 
         await self.app(scope, replay, send)
 
+    async def _refused(self, scope: Scope, receive: Receive, send: Send, errors: list[FieldError]) -> None:
+        names = ", ".join(dict.fromkeys(e.field for e in errors))
+        response = problem_response(
+            status=422,
+            type_slug="validation-failed",
+            title="Validation failed",
+            detail=f"invalid input in {names}; see `errors` for how to fix each field",
+            instance=scope["path"],
+            errors=errors,
+        )
+        await response(scope, receive, send)
+
     async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
         response = problem_response(
             status=413,
@@ -128,6 +149,11 @@ class BodySizeLimitMiddleware:
             headers={"Connection": "close"},
         )
         await response(scope, receive, send)
+
+
+def _is_json(scope: Scope) -> bool:
+    media_type = (Headers(scope=scope).get("content-type") or "").split(";", 1)[0].strip().lower()
+    return media_type == "application/json" or media_type.endswith("+json")
 
 
 class ConcurrencyLimitMiddleware:

@@ -263,6 +263,51 @@ def test_confusable_or_control_characters_in_names_are_refused_but_honest_names_
         assert response.json()["name"] == name
 
 
+HIDDEN_CHARACTERS = {
+    "A\\u0000B": "U+0000",  # NUL: PostgreSQL cannot store it in text, and it ends strings in C
+    "exe.txt\\u202e": "U+202E",  # right-to-left override
+    "A\\u001bB": "U+001B",  # escape
+    "A\\u0085B": "U+0085",  # a C1 control (next line)
+    "A\\ud800B": "U+D800",  # a lone UTF-16 surrogate
+}
+
+
+def test_hidden_characters_and_repeated_members_in_any_body_are_refused_naming_the_field(world: World) -> None:
+    """Every operation that takes a body, whatever its schema: the check runs before the endpoint."""
+    before = world.state()
+    for method, path, key in _body_operations(world):
+        headers = {**bearer(key or ""), "Idempotency-Key": uuid.uuid4().hex, "Content-Type": "application/json"}
+        for escaped, code_point in HIDDEN_CHARACTERS.items():
+            raw = ('{"outer": {"reason": ["fine", "' + escaped + '"]}}').encode()
+            response = world.client.request(method, _concrete(world, path), content=raw, headers=headers)
+            problem = assert_problem(response, 422, field="body.outer.reason.1")
+            assert code_point in problem["errors"][0]["message"], (path, problem)
+        raw = b'{"amount": "1.00", "amount": "2.00"}'
+        response = world.client.request(method, _concrete(world, path), content=raw, headers=headers)
+        assert "more than once" in assert_problem(response, 422, field="body.amount")["errors"][0]["message"]
+    assert_unchanged(before, world.state())
+
+
+def test_text_stored_as_json_takes_no_nul_and_a_mint_no_second_amount(world: World) -> None:
+    """The cases PostgreSQL itself let through, since its JSON columns take "\u0000": a travel-rule
+    party's name, and a limit change's reason (whose approval then failed for the approver)."""
+    before = world.state()
+    party = {"name": "A\u0000B", "account": world.alice.wallet.address, "address": "1 Sandbox Road"}
+    record = {"tx_hash": "0x" + "ab" * 32, "originator": party, "beneficiary": {**party, "name": "Bob"}}
+    response = post(world, "/v1/travel-rule/records", record, world.staff.compliance)
+    assert_problem(response, 422, field="body.originator.name")
+    limits = {"daily_mint_limit": "10.00", "reason": "A\u0000B"}
+    response = post(world, f"/v1/customers/{world.alice.id}/limits", limits, world.staff.compliance)
+    assert_problem(response, 422, field="body.reason")
+    raw = ('{"wallet": "' + world.alice.wallet.address + '", "amount": "1.00", "amount": "2.00"}').encode()
+    headers = {**bearer(world.alice.key), "Idempotency-Key": uuid.uuid4().hex, "Content-Type": "application/json"}
+    assert_problem(world.client.post("/v1/mints", content=raw, headers=headers), 422, field="body.amount")
+    assert_unchanged(before, world.state())
+    honest = {"daily_mint_limit": "10.00", "reason": "verified turnover:\n\tCNH 50m a month\r\n"}
+    response = post(world, f"/v1/customers/{world.alice.id}/limits", honest, world.staff.compliance)
+    assert response.status_code == 202, response.text
+
+
 def _bad_addresses(world: World) -> dict[str, str]:
     good = world.alice.wallet.address
     body = good[2:]

@@ -1,0 +1,84 @@
+"""What no JSON request body may hold, whatever the endpoint: a member name given twice, and
+characters that are invisible or rewrite how text is shown.
+
+- Duplicate names: `{"amount": "1.00", "amount": "2.00"}` is a mint of 2.00 to Python's parser and
+  of 1.00 to a proxy, log or signer that keeps the first; refusing it leaves one reading.
+- Control characters (C0 and C1, except tab, line feed and carriage return), bidirectional
+  formatting controls (e.g. U+202E, which shows "txt.exe" for "exe.txt") and lone UTF-16 surrogates:
+  none has a place in a reference, a reason or a party's name, NUL cannot be stored on PostgreSQL,
+  and all of them travel into audit records, reports and screening.
+
+Checked once for every body (`middleware.RequestBodyMiddleware`) so that no schema field can forget
+it; the answer names the field like any validation error. Customer names are stricter still
+(`customers/schemas.py`: any invisible or format character, mixed scripts).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from issuer_service.errors import FieldError
+
+FORBIDDEN = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f"  # control characters, but tab, LF and CR
+    "\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"  # bidirectional formatting
+    "\ud800-\udfff]"  # lone surrogates ("\ud800" in JSON): not text, and no database encodes them
+)
+
+
+class _Members(dict[str, Any]):
+    """A JSON object that remembers which of its member names came more than once."""
+
+    duplicates: list[str]
+
+
+def _members(pairs: list[tuple[str, Any]]) -> _Members:
+    members = _Members(pairs)
+    members.duplicates = []
+    if len(members) < len(pairs):
+        seen: set[str] = set()
+        for name, _ in pairs:
+            if name in seen:
+                members.duplicates.append(name)
+            seen.add(name)
+    return members
+
+
+def problems(body: bytes) -> list[FieldError]:
+    """What is wrong with this body by the rules above; empty if nothing is, or if it is not JSON
+    at all (the endpoint's own parsing answers that)."""
+    try:
+        document = json.loads(body, object_pairs_hook=_members)
+    except ValueError:  # not JSON, or not UTF-8
+        return []
+    found: list[FieldError] = []
+    _walk(document, "body", found)
+    return found
+
+
+def _walk(value: Any, path: str, found: list[FieldError]) -> None:
+    if isinstance(value, str):
+        _check_text(value, path, found)
+    elif isinstance(value, _Members):
+        for name in dict.fromkeys(value.duplicates):
+            found.append(FieldError(f"{path}.{name}", f"`{name}` is given more than once; send each member once"))
+        for name, member in value.items():
+            _check_text(name, f"{path}.{name}", found, what="the member name")
+            _walk(member, f"{path}.{name}", found)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _walk(item, f"{path}.{index}", found)
+
+
+def _check_text(text: str, path: str, found: list[FieldError], *, what: str = "the text") -> None:
+    match = FORBIDDEN.search(text)
+    if match is not None:
+        found.append(
+            FieldError(
+                path,
+                f"{what} contains U+{ord(match.group()):04X}, a control, text-direction or lone surrogate code point; "
+                "remove it (tab, line feed and carriage return are allowed)",
+            )
+        )
