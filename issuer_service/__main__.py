@@ -54,7 +54,12 @@ def run_worker(settings: Settings) -> None:
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
-    worker = build_worker(make_sessionmaker(engine), runtime.gateway, load_profile(settings.regime_profile))
+    worker = build_worker(
+        make_sessionmaker(engine),
+        runtime.gateway,
+        load_profile(settings.regime_profile),
+        webhook_private_networks=settings.webhooks_reach_private_networks,
+    )
     print(f"worker running against {settings.rpc_url}", flush=True)
     worker.run_forever(stop)
     engine.dispose()

@@ -112,7 +112,13 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     if app.state.gateway is not None and settings.worker_in_process:
         from issuer_service.worker.runner import build_worker, start_background
 
-        background = start_background(build_worker(app.state.sessionmaker, app.state.gateway, app.state.profile))
+        worker = build_worker(
+            app.state.sessionmaker,
+            app.state.gateway,
+            app.state.profile,
+            webhook_private_networks=settings.webhooks_reach_private_networks,
+        )
+        background = start_background(worker)
     app.state.background_worker = background
     try:
         yield

@@ -47,6 +47,9 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     max_body_bytes: int = Field(default=64 * 1024, ge=1)
+    # May webhooks go to loopback, private and link-local addresses? None: in sandbox mode only,
+    # where the developer's own machine receives them (issuer_service/webhooks/destinations.py).
+    webhook_private_networks: bool | None = None
     # Failed authentications allowed per client IP per minute before 429.
     auth_failure_limit: int = Field(default=20, ge=1)
     # Threads serving requests (each runs one request's database work at a time), and the
@@ -70,6 +73,12 @@ class Settings(BaseSettings):
     compliance_private_key: SecretStr | None = None
     attestor_private_key: SecretStr | None = None
     pauser_private_key: SecretStr | None = None
+
+    @property
+    def webhooks_reach_private_networks(self) -> bool:
+        if self.webhook_private_networks is not None:
+            return self.webhook_private_networks
+        return self.mode == "sandbox"
 
     @model_validator(mode="after")
     def _refuse_placeholder_secrets(self) -> Settings:

@@ -8,7 +8,9 @@
   with exponential backoff until `max_attempts`, then failed.
 - As a worker step (`step`) the HTTP calls run on a small thread pool, so a slow endpoint never
   holds up the outbox (mints, burns) running in the same loop.
-- Requests go only to the subscription's URL: no redirects followed, no proxies from the environment.
+- Requests go only to the subscription's URL: no redirects followed, no proxies from the environment,
+  and (unless private networks are allowed) only to public addresses, checked at each delivery
+  (`destinations.py`).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from issuer_service.clock import utc_now
 from issuer_service.ids import new_id
 from issuer_service.request_context import request_id_context
 from issuer_service.webhooks import repository, signing
+from issuer_service.webhooks.destinations import DestinationRefused, Destinations
 from issuer_service.webhooks.models import WebhookAttempt
 
 log = logging.getLogger("issuer_service.webhooks")
@@ -89,8 +92,10 @@ class WebhookDispatcher:
         max_in_flight: int = 4,
         idle_poll_s: float = 0.25,
         now: Callable[[], datetime] = utc_now,
+        destinations: Destinations | None = None,
     ) -> None:
         self.sessions = sessions
+        self.destinations = destinations or Destinations(private_networks=True)
         self.policy = policy or RetryPolicy()
         self.client = client or httpx.Client(
             timeout=self.policy.timeout_s,
@@ -208,10 +213,17 @@ class WebhookDispatcher:
         headers = {"content-type": "application/json", **signing.headers(job.secret, job.event_id, timestamp, job.body)}
         started = time.perf_counter()
         try:
-            response = self.client.post(job.url, content=job.body, headers=headers)
+            target = self.destinations.pin(job.url)
+            response = self.client.post(
+                target.url, content=job.body, headers={**headers, **target.headers}, extensions=target.extensions
+            )
         except httpx.TimeoutException:
             return Outcome(None, f"no answer within {self.policy.timeout_s:g} s", _ms_since(started))
-        except httpx.HTTPError as exc:
+        except DestinationRefused as exc:
+            return Outcome(None, f"not sent: {exc}"[:300], _ms_since(started))
+        except Exception as exc:  # noqa: BLE001 - whatever a customer's URL makes the client raise
+            # (httpx errors, and e.g. UnicodeError for a host IDNA cannot encode) is a failed attempt
+            # like any other, so the retries stop after max_attempts.
             return Outcome(None, f"{exc.__class__.__name__}: {str(exc)[:200]}", _ms_since(started))
         error = None
         if not 200 <= response.status_code < 300:

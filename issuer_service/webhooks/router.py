@@ -23,7 +23,13 @@ def create_webhook(
     body: WebhookCreate, session: SessionDep, settings: SettingsDep, principal: CustomerDep, response: Response
 ) -> CreatedWebhook:
     response.headers["Cache-Control"] = "no-store"  # the body holds the signing secret
-    return service.create_subscription(session, actor=principal, body=body, https_only=settings.mode == "production")
+    return service.create_subscription(
+        session,
+        actor=principal,
+        body=body,
+        https_only=settings.mode == "production",
+        private_networks=settings.webhooks_reach_private_networks,
+    )
 
 
 @router.get("", summary="Your active webhooks")

@@ -21,6 +21,7 @@ from issuer_service.ids import new_id
 from issuer_service.pagination import Page, decode_cursor, page_of
 from issuer_service.request_context import current_request_id
 from issuer_service.webhooks import repository, signing
+from issuer_service.webhooks.destinations import Destinations
 from issuer_service.webhooks.models import WebhookDelivery, WebhookEvent, WebhookSubscription
 from issuer_service.webhooks.schemas import (
     AttemptOut,
@@ -103,8 +104,9 @@ def _customer_of(principal: Principal) -> str:
     return principal.customer_id
 
 
-def check_url(url: str, *, https_only: bool) -> str:
-    """The endpoint must be an absolute http(s) URL with a host and no credentials."""
+def check_url(url: str, *, https_only: bool, private_networks: bool = True) -> str:
+    """The endpoint must be an absolute http(s) URL with a host that can exist and no credentials;
+    without `private_networks`, a public one (`destinations.py`)."""
     if any(ord(char) < 0x20 or ord(char) == 0x7F for char in url):
         raise ValidationFailed("url must not contain control characters", field="body.url")
     try:
@@ -126,12 +128,17 @@ def check_url(url: str, *, https_only: bool) -> str:
         )
     if port == 0:
         raise ValidationFailed("url port must be between 1 and 65535", field="body.url")
+    problem = Destinations(private_networks=private_networks).registration_problem(parts)
+    if problem is not None:
+        raise ValidationFailed(problem, field="body.url")
     return parts.geturl()
 
 
-def create_subscription(session: Session, *, actor: Principal, body: WebhookCreate, https_only: bool) -> CreatedWebhook:
+def create_subscription(
+    session: Session, *, actor: Principal, body: WebhookCreate, https_only: bool, private_networks: bool
+) -> CreatedWebhook:
     customer_id = _customer_of(actor)
-    url = check_url(body.url, https_only=https_only)
+    url = check_url(body.url, https_only=https_only, private_networks=private_networks)
     if repository.count_active(session, customer_id) >= MAX_ACTIVE_SUBSCRIPTIONS:
         raise Conflict(f"at most {MAX_ACTIVE_SUBSCRIPTIONS} webhook subscriptions per customer; delete one first")
     subscription = WebhookSubscription(

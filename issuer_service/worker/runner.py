@@ -22,17 +22,25 @@ from issuer_service.reserves import repository as reserve_repository
 from issuer_service.reserves import service as reserves
 from issuer_service.wallets import service as _wallets  # noqa: F401
 from issuer_service.webhooks.delivery import WebhookDispatcher
+from issuer_service.webhooks.destinations import Destinations
 
 log = logging.getLogger("issuer_service.worker")
 
 
-def build_worker(sessions: sessionmaker[Session], gateway: ChainGateway, profile: RegimeProfile) -> OutboxWorker:
+def build_worker(
+    sessions: sessionmaker[Session],
+    gateway: ChainGateway,
+    profile: RegimeProfile,
+    *,
+    webhook_private_networks: bool = False,
+) -> OutboxWorker:
     def ledger_reserve_fen(session: Session) -> int:
         pool = reserve_repository.get_pool(session)
         return reserves.reserve_value_fen(session, pool, profile) if pool else 0
 
     worker = OutboxWorker(sessions, gateway, ledger_reserve_fen=ledger_reserve_fen)
-    worker.extra_steps.append(WebhookDispatcher(sessions).step)  # HTTP runs on its own small pool
+    dispatcher = WebhookDispatcher(sessions, destinations=Destinations(private_networks=webhook_private_networks))
+    worker.extra_steps.append(dispatcher.step)  # HTTP runs on its own small pool
     from issuer_service.indexer.service import Indexer
 
     indexer = Indexer(sessions, gateway)

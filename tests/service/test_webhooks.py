@@ -11,21 +11,25 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from pydantic import SecretStr
 from sqlalchemy import select
 
+from issuer_service.app import create_app
 from issuer_service.clock import utc_now
 from issuer_service.errors import ValidationFailed
 from issuer_service.webhooks import service as webhooks
 from issuer_service.webhooks import signing
 from issuer_service.webhooks.delivery import RetryPolicy, WebhookDispatcher
-from issuer_service.webhooks.models import WebhookEvent
+from issuer_service.webhooks.destinations import Destinations, IPAddress
+from issuer_service.webhooks.models import WebhookEvent, WebhookSubscription
 from tests.service.flow import Staff, add_buffer_capital, new_customer, redemption_body, request_mint, wait_for
-from tests.service.service_helpers import assert_problem, bearer
+from tests.service.service_helpers import ADMIN_KEY, assert_problem, bearer, make_settings
 
 # --- a local receiver ------------------------------------------------------------------------
 
@@ -239,6 +243,133 @@ def test_production_mode_accepts_only_https_webhooks() -> None:
     assert webhooks.check_url("https://hooks.example.com/x", https_only=True) == "https://hooks.example.com/x"
     with pytest.raises(ValidationFailed, match="must use https"):
         webhooks.check_url("http://hooks.example.com/x", https_only=True)
+
+
+NON_PUBLIC_HOSTS = [
+    "127.0.0.1:8545",  # the chain's RPC
+    "localhost:5432",
+    "api.localhost",
+    "[::1]:8000",
+    "[::ffff:127.0.0.1]",
+    "169.254.169.254",  # a cloud's metadata service
+    "10.0.0.5",
+    "192.168.1.1",
+    "100.64.0.1",  # shared address space
+    "0",  # 0.0.0.0
+    "2130706433",  # 127.0.0.1 written as one number
+    "0x7f.0.0.1",
+    "127.1",
+    "224.0.0.1",  # multicast
+]
+
+
+@pytest.mark.parametrize("host", NON_PUBLIC_HOSTS)
+def test_without_private_networks_a_webhook_to_a_non_public_address_is_refused_at_registration(host: str) -> None:
+    url = f"http://{host}/hooks"
+    with pytest.raises(ValidationFailed, match="CNH_WEBHOOK_PRIVATE_NETWORKS") as refused:
+        webhooks.check_url(url, https_only=False, private_networks=False)
+    assert refused.value.field == "body.url"
+    assert webhooks.check_url(url, https_only=False, private_networks=True) == url  # a sandbox on a laptop
+
+
+@pytest.mark.parametrize("host", ["a..b", "a" * 64 + ".com", "exa mple.com", "hooks_.example.-com"])
+@pytest.mark.parametrize("private_networks", [True, False])
+def test_a_host_that_cannot_exist_is_refused_at_registration_whatever_the_setting(
+    host: str, private_networks: bool
+) -> None:
+    with pytest.raises(ValidationFailed, match="not a valid domain name"):
+        webhooks.check_url(f"https://{host}/x", https_only=False, private_networks=private_networks)
+
+
+def test_production_mode_refuses_private_networks_unless_allowed(
+    sqlite_database_url: str, tmp_path: Path, receiver: Receiver
+) -> None:
+    production = {"mode": "production", "api_key_pepper": SecretStr("a-production-pepper-0123456789")}
+    assert not make_settings(sqlite_database_url, tmp_path, **production).webhooks_reach_private_networks
+    assert make_settings(sqlite_database_url, tmp_path).webhooks_reach_private_networks  # sandbox
+    settings = make_settings(sqlite_database_url, tmp_path, webhook_private_networks=False)
+    app = create_app(settings)
+    with TestClient(app) as client:
+        operator = client.post("/v1/api-keys", json={"role": "operator", "label": "ops"}, headers=bearer(ADMIN_KEY))
+        body = {"name": "Hook Ltd", "kind": "institution", "jurisdiction": "HK"}
+        customer = client.post("/v1/customers", json=body, headers=bearer(operator.json()["key"])).json()
+        key = client.post(f"/v1/customers/{customer['id']}/api-keys", json={}, headers=bearer(ADMIN_KEY)).json()["key"]
+        response = client.post("/v1/webhooks", json={"url": receiver.url}, headers=bearer(key))
+        assert "CNH_WEBHOOK_PRIVATE_NETWORKS" in assert_problem(response, 422, field="body.url")["detail"]
+        assert client.get("/v1/webhooks", headers=bearer(key)).json()["items"] == []
+
+
+class _LoopbackCountsAsPublic(Destinations):
+    """Lets a test stand in a local receiver for a public endpoint: only the address check differs."""
+
+    def is_public(self, address: IPAddress) -> bool:
+        return address.is_loopback
+
+
+def test_a_delivery_goes_to_the_address_that_was_checked_and_never_to_a_non_public_one(
+    app: FastAPI, client: TestClient, customer: tuple[str, str], receiver: Receiver
+) -> None:
+    """A name that resolves to a private address is refused at each delivery (it may have pointed
+    elsewhere at registration: DNS rebinding); one that resolves to a public address is connected
+    to at that very address, keeping the name in Host."""
+    customer_id, key = customer
+    port = receiver.url.split(":")[2].split("/")[0]
+    webhook = subscribe(client, key, f"http://hooks.example.test:{port}/hooks/cnh")  # no such name in DNS
+    emit(app, customer_id)
+
+    def to_loopback(host: str, _port: int) -> list[str]:
+        assert host == "hooks.example.test"
+        return ["127.0.0.1"]
+
+    clock = FakeClock()
+    guarded = WebhookDispatcher(
+        app.state.sessionmaker, policy=FAST, now=clock, destinations=Destinations(False, resolve=to_loopback)
+    )
+    try:
+        assert guarded.deliver_due() == 1
+    finally:
+        guarded.close()
+    [refused] = deliveries(client, key, webhook["id"])
+    assert (refused["status"], refused["attempts"], refused["last_status_code"]) == ("pending", 1, None)
+    assert "resolves to 127.0.0.1, not a public address" in refused["last_error"]
+    assert receiver.received == []
+
+    clock.advance(60)
+    pinned = WebhookDispatcher(
+        app.state.sessionmaker, policy=FAST, now=clock, destinations=_LoopbackCountsAsPublic(False, resolve=to_loopback)
+    )
+    try:
+        assert pinned.deliver_due() == 1
+    finally:
+        pinned.close()
+    [message] = receiver.received
+    assert message.headers["host"] == f"hooks.example.test:{port}"
+    signing.verify(webhook["secret"], message.headers, message.body)
+    assert deliveries(client, key, webhook["id"])[0]["status"] == "succeeded"
+
+
+def test_a_delivery_the_http_client_cannot_even_attempt_is_recorded_and_given_up_like_any_other(
+    app: FastAPI, client: TestClient, customer: tuple[str, str]
+) -> None:
+    """A stored URL whose host IDNA cannot encode (registered before hosts were checked) made the
+    client raise UnicodeError, which went unrecorded: the delivery was retried forever."""
+    customer_id, key = customer
+    webhook = subscribe(client, key, "http://hooks.example.com/x")
+    with app.state.sessionmaker.begin() as session:
+        session.get(WebhookSubscription, webhook["id"]).url = "http://a..b/x"  # type: ignore[union-attr]
+    emit(app, customer_id)
+    clock = FakeClock()
+    dispatcher = WebhookDispatcher(app.state.sessionmaker, policy=FAST, now=clock)
+    try:
+        for _ in range(FAST.max_attempts):
+            assert dispatcher.deliver_due() == 1
+            clock.advance(3600)
+        assert dispatcher.deliver_due() == 0
+    finally:
+        dispatcher.close()
+    [failed] = deliveries(client, key, webhook["id"])
+    assert (failed["status"], failed["attempts"]) == ("failed", FAST.max_attempts)
+    assert [a["attempt"] for a in failed["log"]] == [1, 2, 3] and "UnicodeError" in failed["last_error"]
 
 
 def test_failed_deliveries_are_retried_with_backoff_until_they_succeed_or_the_attempts_run_out(
