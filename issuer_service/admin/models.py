@@ -1,4 +1,4 @@
-"""The service-wide pause flag and maker-checker approvals (R40, R41)."""
+"""The service-wide pause flag (R41); resuming is an approval request of `issuer_service/approvals`."""
 
 from __future__ import annotations
 
@@ -23,19 +23,3 @@ class SystemState(Base):
     changed_by: Mapped[str | None] = mapped_column(String(64))
 
     __table_args__ = (CheckConstraint("id = 1", name="single_row"),)
-
-
-class Approval(Base):
-    """A high-risk action waiting for a second, different principal (R40)."""
-
-    __tablename__ = "approvals"
-
-    id: Mapped[str] = mapped_column(String(40), primary_key=True)
-    action: Mapped[str] = mapped_column(String(32), index=True)
-    status: Mapped[str] = mapped_column(String(16))
-    requested_by: Mapped[str] = mapped_column(String(64))
-    requested_at: Mapped[datetime] = mapped_column(UtcDateTime)
-    decided_by: Mapped[str | None] = mapped_column(String(64))
-    decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
-
-    __table_args__ = (CheckConstraint("status IN ('pending', 'approved', 'cancelled')", name="status"),)

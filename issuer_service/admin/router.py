@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, Depends, Request, Response
 
 from issuer_service.admin import service
 from issuer_service.admin.schemas import SystemStatusOut
+from issuer_service.approvals.service import ApprovalContext
 from issuer_service.auth import Principal, require
 from issuer_service.dependencies import SessionDep
 
@@ -35,7 +36,8 @@ def pause(session: SessionDep, principal: AdminDep) -> SystemStatusOut:
         202: {"model": SystemStatusOut, "description": "Recorded; a second, different admin must call resume too."}
     },
 )
-def resume(session: SessionDep, principal: AdminDep, response: Response) -> SystemStatusOut:
-    status, resumed = service.resume(session, actor=principal)
+def resume(session: SessionDep, principal: AdminDep, request: Request, response: Response) -> SystemStatusOut:
+    context = ApprovalContext(profile=request.app.state.profile, gateway=request.app.state.gateway)
+    status, resumed = service.resume(session, actor=principal, context=context)
     response.status_code = 200 if resumed else 202
     return status

@@ -1,7 +1,8 @@
 """Pause is immediate and single-signer; resume needs two different admins (R40, R41).
 
-The chain worker (lead) mirrors the flag onto the token's pause; this module owns the flag, the
-approvals and their audit records.
+The chain worker mirrors the flag onto the token's pause; this module owns the flag and its audit
+records. A resume is a `system.resume` request of the general approvals mechanism, so it is listed,
+approved and rejected under `/v1/approvals` like every other dual-control action.
 """
 
 from __future__ import annotations
@@ -11,17 +12,19 @@ from sqlalchemy.orm import Session
 from compliance.approval_policy import default_policy
 from compliance.approvals import check_second_approval
 from issuer_service.admin import repository
-from issuer_service.admin.models import Approval
 from issuer_service.admin.schemas import SystemStatusOut
+from issuer_service.approvals import repository as approvals_repository
+from issuer_service.approvals import service as approvals
+from issuer_service.approvals.models import ApprovalRequest
+from issuer_service.approvals.schemas import ApprovalDecisionIn
 from issuer_service.audit.service import append_audit
 from issuer_service.auth import Principal
 from issuer_service.clock import utc_now
 from issuer_service.errors import Conflict, Forbidden
-from issuer_service.ids import new_id
 from issuer_service.outbox import repository as outbox
 
-RESUME = "resume"
-RESUME_APPROVER_ROLES = default_policy().rule("system.resume").approver_roles  # R40: policy data
+RESUME = "system.resume"  # an action of the approvals policy (R40): who may ask, who must approve
+RESUME_APPROVER_ROLES = default_policy().rule(RESUME).approver_roles
 
 
 def is_paused(session: Session) -> bool:
@@ -30,11 +33,16 @@ def is_paused(session: Session) -> bool:
 
 def get_status(session: Session) -> SystemStatusOut:
     state = repository.read_state(session)
-    pending = repository.pending_approval(session, RESUME) if state.paused else None
+    pending = _pending_resume(session) if state.paused else None
     return _status(state.paused, pending)
 
 
-def _status(paused: bool, pending: Approval | None) -> SystemStatusOut:
+def _pending_resume(session: Session) -> ApprovalRequest | None:
+    found = approvals_repository.for_subject(session, "system", "pause", action=RESUME, statuses=("pending",))
+    return found[0] if found else None
+
+
+def _status(paused: bool, pending: ApprovalRequest | None) -> SystemStatusOut:
     if not paused:
         return SystemStatusOut(status="active", paused=False, pending_approval_id=None, requested_by=None)
     if pending is None:
@@ -62,14 +70,14 @@ def pause(session: Session, *, actor: Principal) -> SystemStatusOut:
             data={},
             rule_ids=["R41"],
         )
-    pending = repository.pending_approval(session, RESUME)
+    pending = _pending_resume(session)
     if pending is not None:
-        pending.status, pending.decided_by, pending.decided_at = "cancelled", actor.id, now
+        approvals.cancel(session, pending, actor=actor.id, note="paused again")
         append_audit(
             session,
             actor=actor.id,
             action="system.resume_cancelled",
-            entity_type="approval",
+            entity_type="approval_request",
             entity_id=pending.id,
             data={"requested_by": pending.requested_by},
             rule_ids=["R40", "R41"],
@@ -77,24 +85,31 @@ def pause(session: Session, *, actor: Principal) -> SystemStatusOut:
     return _status(True, None)
 
 
-def resume(session: Session, *, actor: Principal) -> tuple[SystemStatusOut, bool]:
-    """First admin: records a resume request. A second, different admin: resumes (R40, R41).
+def resume(
+    session: Session, *, actor: Principal, context: approvals.ApprovalContext
+) -> tuple[SystemStatusOut, bool]:
+    """First admin: opens a `system.resume` approval request. A second, different admin: approves
+    it, and the service resumes (R40, R41); `POST /v1/approvals/{id}/approve` does the same.
     Returns the status and whether the service actually resumed."""
     state = repository.lock_state(session)
     if not state.paused:
         raise Conflict("the service is not paused; there is nothing to resume")
-    pending = repository.pending_approval(session, RESUME)
-    now = utc_now()
+    pending = _pending_resume(session)
     if pending is None:
-        pending = repository.add_approval(
+        pending = approvals.open_request(
             session,
-            Approval(id=new_id("apr"), action=RESUME, status="pending", requested_by=actor.id, requested_at=now),
+            action=RESUME,
+            subject_type="system",
+            subject_id="pause",
+            payload={},
+            summary="resume minting, redemptions and transfers",
+            requester=actor,
         )
         append_audit(
             session,
             actor=actor.id,
             action="system.resume_requested",
-            entity_type="approval",
+            entity_type="approval_request",
             entity_id=pending.id,
             data={},
             rule_ids=["R40", "R41"],
@@ -105,16 +120,25 @@ def resume(session: Session, *, actor: Principal) -> tuple[SystemStatusOut, bool
         raise Forbidden(
             f"{decision.message} (R41: resume needs a second, different admin)", reason_code=decision.reason_code
         )
-    pending.status, pending.decided_by, pending.decided_at = "approved", actor.id, now
+    approvals.approve(session, actor=actor, request_id=pending.id, body=ApprovalDecisionIn(), context=context)
+    return _status(False, None), True
+
+
+def _resumed(session: Session, request: ApprovalRequest, actor: Principal, _context: approvals.ApprovalContext) -> None:
+    """The resume request has its approvals: lift the pause here and, through the outbox, on chain."""
+    state = repository.lock_state(session)
+    now = utc_now()
     state.paused, state.changed_at, state.changed_by = False, now, actor.id
     outbox.enqueue(session, function="unpause", args=[], entity_type="system", entity_id="pause")
     append_audit(
         session,
         actor=actor.id,
         action="system.resumed",
-        entity_type="approval",
-        entity_id=pending.id,
-        data={"requested_by": pending.requested_by, "approved_by": actor.id},
+        entity_type="approval_request",
+        entity_id=request.id,
+        data={"requested_by": request.requested_by, "approved_by": actor.id},
         rule_ids=["R40", "R41"],
     )
-    return _status(False, None), True
+
+
+approvals.register_executor(RESUME, approvals.Executor(on_approved=_resumed))

@@ -73,7 +73,7 @@ def test_state_endpoint_and_audit_show_the_whole_story(
     client.post("/v1/admin/pause", headers=bearer(admin_key))
     client.post("/v1/admin/resume", headers=bearer(admin_key))
     pending = client.get("/v1/admin/state", headers=bearer(auditor)).json()
-    assert pending["status"] == "pending_second_approval" and pending["pending_approval_id"].startswith("apr_")
+    assert pending["status"] == "pending_second_approval" and pending["pending_approval_id"].startswith("apq_")
     client.post("/v1/admin/resume", headers=bearer(second_admin))
     actions = [
         (r["action"], r["rule_ids"])
@@ -85,3 +85,51 @@ def test_state_endpoint_and_audit_show_the_whole_story(
         ("system.resume_requested", ["R40", "R41"]),
         ("system.resumed", ["R40", "R41"]),
     ]
+
+
+def test_a_pending_resume_is_an_approval_request_a_second_admin_can_approve_or_reject_there(
+    client: TestClient, admin_key: str, make_key: Callable[..., str]
+) -> None:  # R40, R41
+    """One mechanism for every dual-control action: the resume is listed, shown, approved and
+    rejected under /v1/approvals like the others, with the same rule against self-approval."""
+    second_admin, auditor = make_key("admin"), make_key("auditor")
+    client.post("/v1/admin/pause", headers=bearer(admin_key))
+    requested = client.post("/v1/admin/resume", headers=bearer(admin_key)).json()
+    approval_id = requested["pending_approval_id"]
+    shown = client.get(f"/v1/approvals/{approval_id}", headers=bearer(auditor))
+    assert shown.status_code == 200, shown.text
+    assert (shown.json()["action"], shown.json()["status"], shown.json()["requested_by"]) == (
+        "system.resume",
+        "pending",
+        requested["requested_by"],
+    )
+    listed = client.get("/v1/approvals", params={"action": "system.resume"}, headers=bearer(auditor)).json()
+    assert [a["id"] for a in listed["items"]] == [approval_id]
+
+    rejected = client.post(
+        f"/v1/approvals/{approval_id}/reject", json={"note": "not yet"}, headers=bearer(second_admin)
+    )
+    assert rejected.status_code == 200 and rejected.json()["status"] == "rejected"
+    assert _paused(client) is True
+    assert client.get("/v1/admin/state", headers=bearer(auditor)).json()["status"] == "paused"
+
+    again = client.post("/v1/admin/resume", headers=bearer(admin_key)).json()["pending_approval_id"]
+    assert again != approval_id
+    assert_problem(client.post(f"/v1/approvals/{again}/approve", json={}, headers=bearer(admin_key)), 403)
+    approved = client.post(f"/v1/approvals/{again}/approve", json={}, headers=bearer(second_admin))
+    assert approved.status_code == 200 and approved.json()["status"] == "approved", approved.text
+    assert _paused(client) is False
+
+
+def test_pausing_again_leaves_the_cancelled_resume_request_on_record(
+    client: TestClient, admin_key: str, make_key: Callable[..., str]
+) -> None:
+    second_admin, auditor = make_key("admin"), make_key("auditor")
+    client.post("/v1/admin/pause", headers=bearer(admin_key))
+    approval_id = client.post("/v1/admin/resume", headers=bearer(admin_key)).json()["pending_approval_id"]
+    client.post("/v1/admin/pause", headers=bearer(second_admin))
+    cancelled = client.get(f"/v1/approvals/{approval_id}", headers=bearer(auditor)).json()
+    assert (cancelled["status"], cancelled["decision_note"]) == ("cancelled", "paused again")
+    assert cancelled["decided_by"] not in (None, cancelled["requested_by"])  # the second admin, who paused
+    assert_problem(client.post(f"/v1/approvals/{approval_id}/approve", json={}, headers=bearer(second_admin)), 409)
+    assert _paused(client) is True

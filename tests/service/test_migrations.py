@@ -1,12 +1,19 @@
-"""Migrations build exactly the tables the models describe, and re-running them is a no-op."""
+"""Migrations build exactly the tables the models describe, re-running them is a no-op, and data
+in flight survives a migration that moves it."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from pathlib import Path
+
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from sqlalchemy import inspect, select, text
 
 import issuer_service.models  # noqa: F401  (every table on Base.metadata)
-from issuer_service.db import Base, make_engine, run_migrations
+from issuer_service.approvals.models import ApprovalRequest
+from issuer_service.db import Base, alembic_config, make_engine, make_sessionmaker, run_migrations
 
 
 def test_migrated_schema_matches_the_models(database_url: str) -> None:
@@ -17,5 +24,36 @@ def test_migrated_schema_matches_the_models(database_url: str) -> None:
             context = MigrationContext.configure(connection, opts={"compare_type": True})
             assert compare_metadata(context, Base.metadata) == []
             assert context.get_current_heads()
+    finally:
+        engine.dispose()
+
+
+def test_a_resume_waiting_for_its_second_admin_survives_the_move_to_the_approvals_mechanism(
+    tmp_path: Path,
+) -> None:  # R40, R41
+    """0007: a pending resume in the pause module's old table becomes a pending `system.resume`
+    approval request under the same id, so the second admin can still approve it after upgrading."""
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    engine = make_engine(url)
+    try:
+        with engine.begin() as connection:
+            config = alembic_config()
+            config.attributes["connection"] = connection
+            command.upgrade(config, "0003_compliance")
+            connection.execute(
+                text(
+                    "INSERT INTO approvals (id, action, status, requested_by, requested_at) VALUES "
+                    "('apr_waiting', 'resume', 'pending', 'key_first_admin', '2026-11-25 09:00:00'), "
+                    "('apr_done', 'resume', 'approved', 'key_first_admin', '2026-11-24 09:00:00')"
+                )
+            )
+        run_migrations(url)
+        with make_sessionmaker(engine)() as session:
+            moved = session.scalars(select(ApprovalRequest)).all()
+        assert [(r.id, r.action, r.status, r.requested_by, r.approver_roles) for r in moved] == [
+            ("apr_waiting", "system.resume", "pending", "key_first_admin", "admin")
+        ]
+        assert moved[0].created_at == datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
+        assert "approvals" not in inspect(engine).get_table_names()
     finally:
         engine.dispose()
