@@ -139,7 +139,11 @@ def create_app(settings: Settings | None = None, gateway: Any = None) -> FastAPI
         middleware=[
             # Outermost first: the request id must exist before a 413 is rendered.
             Middleware(RequestContextMiddleware, metrics=http_metrics),
-            Middleware(RequestBodyMiddleware, max_body_bytes=settings.max_body_bytes),
+            Middleware(
+                RequestBodyMiddleware,
+                max_body_bytes=settings.max_body_bytes,
+                read_timeout_s=settings.body_read_timeout_s,
+            ),
             Middleware(ConcurrencyLimitMiddleware, max_in_flight=settings.api_threads),
         ],
     )

@@ -79,14 +79,16 @@ class RequestContextMiddleware:
 
 
 class RequestBodyMiddleware:
-    """Refuses bodies above `max_body_bytes` with a 413 problem, and JSON bodies holding what no
+    """Refuses bodies above `max_body_bytes` with a 413 problem, bodies that take longer than
+    `read_timeout_s` to arrive with a 408, and JSON bodies holding what no
     endpoint takes (`json_body`: a member given twice, control or text-direction characters) with
     a 422 naming the field. The body (at most the limit) is read up front and replayed to the app,
     so chunked uploads are counted as well."""
 
-    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_body_bytes: int, read_timeout_s: float = 30.0) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        self.read_timeout_s = read_timeout_s
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -98,18 +100,25 @@ class RequestBodyMiddleware:
             return
         chunks: list[bytes] = []
         size = 0
-        while True:
-            message = await receive()
-            if message["type"] != "http.request":  # client went away
-                return
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > self.max_body_bytes:
-                await self._too_large(scope, receive, send)
-                return
-            chunks.append(chunk)
-            if not message.get("more_body", False):
-                break
+        try:
+            # A client that announces more than it sends (or trickles it) would otherwise hold its
+            # connection and this coroutine forever: uvicorn has no timeout for reading a body.
+            with anyio.fail_after(self.read_timeout_s):
+                while True:
+                    message = await receive()
+                    if message["type"] != "http.request":  # client went away
+                        return
+                    chunk = message.get("body", b"")
+                    size += len(chunk)
+                    if size > self.max_body_bytes:
+                        await self._too_large(scope, receive, send)
+                        return
+                    chunks.append(chunk)
+                    if not message.get("more_body", False):
+                        break
+        except TimeoutError:
+            await self._too_slow(scope, receive, send)
+            return
         body = b"".join(chunks)
         if body and _is_json(scope):
             errors = json_body.problems(body)
@@ -136,6 +145,18 @@ class RequestBodyMiddleware:
             detail=f"invalid input in {names}; see `errors` for how to fix each field",
             instance=scope["path"],
             errors=errors,
+        )
+        await response(scope, receive, send)
+
+    async def _too_slow(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = problem_response(
+            status=408,
+            type_slug="request-timeout",
+            title="Request body too slow",
+            detail=f"the request body did not arrive within {self.read_timeout_s:g} s; send the whole body "
+            "at once, with a Content-Length that matches it",
+            instance=scope["path"],
+            headers={"Connection": "close"},
         )
         await response(scope, receive, send)
 

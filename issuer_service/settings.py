@@ -47,6 +47,7 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     max_body_bytes: int = Field(default=64 * 1024, ge=1)
+    body_read_timeout_s: float = Field(default=30.0, gt=0)  # a request body must arrive within this (408)
     # May webhooks go to loopback, private and link-local addresses? None: in sandbox mode only,
     # where the developer's own machine receives them (issuer_service/webhooks/destinations.py).
     webhook_private_networks: bool | None = None

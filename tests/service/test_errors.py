@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import socket
+import threading
+import time
 from pathlib import Path
 
 import pytest
+import uvicorn
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
@@ -46,3 +50,39 @@ def test_an_integer_the_database_driver_cannot_take_is_a_422_problem_not_a_500(
     with TestClient(app) as client:
         problem = assert_problem(client.post("/v1/test-overflow"), 422)
     assert "numbers must fit their field" in problem["detail"]
+
+
+def test_a_body_that_never_finishes_arriving_gets_a_408_and_frees_the_connection(
+    sqlite_database_url: str, tmp_path: Path
+) -> None:
+    """A client announcing 100 bytes and sending 10 held its connection forever: uvicorn has no
+    timeout for reading a body. Over real HTTP, the service now answers 408 and closes."""
+    app = create_app(make_settings(sqlite_database_url, tmp_path, body_read_timeout_s=0.5))
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    server = uvicorn.Server(uvicorn.Config(app, lifespan="off", log_level="warning"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 15
+        while not server.started:
+            assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
+            time.sleep(0.05)
+        with socket.create_connection(sock.getsockname(), timeout=10) as client:
+            client.sendall(
+                b"POST /v1/deposits HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                b"Content-Length: 100\r\n\r\n" + b'{"amount":'
+            )
+            started = time.monotonic()
+            answer = b""
+            while chunk := client.recv(4096):  # until the service closes the connection
+                answer += chunk
+        assert time.monotonic() - started < 5
+        head, _, body = answer.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 408")
+        assert b"application/problem+json" in head.lower() and b"connection: close" in head.lower()
+        assert b"did not arrive within 0.5 s" in body
+    finally:
+        server.should_exit = True
+        thread.join(15)
+        sock.close()
