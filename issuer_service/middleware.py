@@ -149,27 +149,27 @@ class RequestBodyMiddleware:
         await response(scope, receive, send)
 
     async def _too_slow(self, scope: Scope, receive: Receive, send: Send) -> None:
-        response = problem_response(
-            status=408,
-            type_slug="request-timeout",
-            title="Request body too slow",
-            detail=f"the request body did not arrive within {self.read_timeout_s:g} s; send the whole body "
-            "at once, with a Content-Length that matches it",
-            instance=scope["path"],
-            headers={"Connection": "close"},
+        detail = (
+            f"the request body did not arrive within {self.read_timeout_s:g} s; send the whole body at once, "
+            "with a Content-Length that matches it"
         )
-        await response(scope, receive, send)
+        await _closing_problem(scope, 408, "request-timeout", "Request body too slow", detail)(scope, receive, send)
 
     async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
-        response = problem_response(
-            status=413,
-            type_slug="payload-too-large",
-            title="Request body too large",
-            detail=f"the request body exceeds {self.max_body_bytes} bytes; send a smaller body",
-            instance=scope["path"],
-            headers={"Connection": "close"},
-        )
-        await response(scope, receive, send)
+        detail = f"the request body exceeds {self.max_body_bytes} bytes; send a smaller body"
+        await _closing_problem(scope, 413, "payload-too-large", "Request body too large", detail)(scope, receive, send)
+
+
+def _closing_problem(scope: Scope, status: int, type_slug: str, title: str, detail: str) -> ASGIApp:
+    """A problem answered before the body was read to its end: the connection cannot be reused."""
+    return problem_response(
+        status=status,
+        type_slug=type_slug,
+        title=title,
+        detail=detail,
+        instance=scope["path"],
+        headers={"Connection": "close"},
+    )
 
 
 def _is_json(scope: Scope) -> bool:
