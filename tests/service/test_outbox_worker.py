@@ -324,6 +324,14 @@ def test_a_nonce_taken_by_another_transaction_is_re_signed_with_a_fresh_nonce_on
     assert gateway.balance_of(alice.wallet.address) == 2 * UNITS_PER_CNH
 
 
+def _wait_mined(gateway: ChainGateway, tx_hash: str, timeout: float = 10.0) -> None:
+    """Anvil mines a sent transaction at once, but on a busy machine not always before the next call."""
+    deadline = time.monotonic() + timeout
+    while gateway.receipts([tx_hash]).get(tx_hash) is None:
+        assert time.monotonic() < deadline, f"{tx_hash} was not mined within {timeout} s"
+        time.sleep(0.02)
+
+
 def test_a_mined_transaction_whose_receipt_the_node_cannot_show_yet_is_waited_for_not_re_signed(
     rig: Rig, gateway: ChainGateway, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -332,6 +340,7 @@ def test_a_mined_transaction_whose_receipt_the_node_cannot_show_yet_is_waited_fo
     rig.worker.sign_pending()
     row = rig.rows()[-1]
     assert gateway.broadcast(row.raw_tx or b"") == "sent"  # a worker sent it and died before recording it
+    _wait_mined(gateway, row.tx_hash or "")  # so that sending it again says "nonce too low"
     # The node answering the receipt lookup lags behind the one that said "nonce too low".
     real_receipts = gateway.receipts
     monkeypatch.setattr(gateway, "receipts", lambda hashes: dict.fromkeys(hashes))
