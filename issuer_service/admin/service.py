@@ -27,8 +27,11 @@ RESUME = "system.resume"  # an action of the approvals policy (R40): who may ask
 RESUME_APPROVER_ROLES = default_policy().rule(RESUME).approver_roles
 
 
-def is_paused(session: Session) -> bool:
-    return repository.read_state(session).paused
+def is_paused(session: Session, *, hold: bool = False) -> bool:
+    """Whether the service is paused (R41). A transaction that moves money on the answer passes
+    `hold=True`: a pause committing meanwhile waits for it (or it sees the pause), so nothing is
+    accepted or approved after a pause has committed."""
+    return repository.read_state(session, hold=hold).paused
 
 
 def get_status(session: Session) -> SystemStatusOut:

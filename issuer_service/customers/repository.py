@@ -19,6 +19,13 @@ def get(session: Session, customer_id: str) -> Customer | None:
     return session.get(Customer, customer_id)
 
 
+def get_held(session: Session, customer_id: str) -> Customer | None:
+    """The customer, share-locked to the end of the transaction: a KYC decision or a screening
+    block (which update the row) cannot commit between this read and this commit (PostgreSQL)."""
+    stmt = select(Customer).where(Customer.id == customer_id).with_for_update(read=True)
+    return session.execute(stmt.execution_options(populate_existing=True)).scalar_one_or_none()
+
+
 def lock(session: Session, customer_id: str) -> Customer | None:
     return session.execute(lock_for_update(select(Customer).where(Customer.id == customer_id))).scalar_one_or_none()
 

@@ -374,7 +374,7 @@ def _on_approved(
     session: Session, request: ApprovalRequest, actor: Principal, context: approvals.ApprovalContext
 ) -> None:
     seizure = _locked_seizure(session, request.subject_id)
-    if is_paused(session):  # R41: the re-mint could not run; approve once the service is resumed
+    if is_paused(session, hold=True):  # R41: the re-mint could not run; approve once the service is resumed
         raise RuleRejected(
             "the service is paused; approve the seizure after it resumes", reason_code="paused", rule_id="R41"
         )

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from compliance.approval_policy import default_policy
 from compliance.approvals import check_second_approval
 from compliance.decision import Decision
+from compliance.eligibility import check_customer_and_wallet
 from compliance.mint_rules import MintContext, check_mint
 from compliance.money import fen_to_units
 from compliance.profiles import RegimeProfile
@@ -98,7 +99,9 @@ def create_mint(session: Session, *, actor: Principal, body: MintCreate, profile
         raise Forbidden("mints are requested with a customer key")
     address = parse_address(body.wallet, field="body.wallet")
     amount = body.amount
-    customer = customers.get(session, actor.customer_id)
+    # Held (share-locked) to the commit, like the pause flag below: a KYC decision, a screening
+    # block or a pause that commits while this request runs waits for it or is seen by it (R20, R41).
+    customer = customers.get_held(session, actor.customer_id)
     if customer is None:
         raise NotFound(f"customer {actor.customer_id} not found")
     wallet = wallets.get_by_address(session, address)
@@ -112,7 +115,7 @@ def create_mint(session: Session, *, actor: Principal, body: MintCreate, profile
         wallet_owned_by_customer=wallet is not None and wallet.customer_id == customer.id,
         wallet_status=wallet.status if wallet else "unknown",
         wallet_frozen=bool(wallet and wallet.frozen),
-        paused=is_paused(session),
+        paused=is_paused(session, hold=True),
         reserve_pool_fen=reserves.reserve_value_fen(session, pool, profile),
         outstanding_supply_fen=pool.outstanding_fen + pool.in_flight_mint_fen,
         minted_today_fen=repository.minted_since(session, customer.id, start_of_business_day(utc_now())),
@@ -257,11 +260,39 @@ def approve_mint(session: Session, *, actor: Principal, mint_id: str) -> MintOut
     decision = check_second_approval(mint.requested_by, actor.id, actor.role, approvers)
     if not decision.allowed:  # R40: maker-checker
         raise Forbidden(decision.message, reason_code=decision.reason_code)
-    if is_paused(session):
+    if is_paused(session, hold=True):
         raise RuleRejected("the service is paused; approve after it resumes", reason_code="paused", rule_id="R41")
+    _still_eligible(session, mint)
     mint.approved_by = actor.id
     _approve(session, mint, actor=actor.id, data={"approved_by": actor.id})
     return to_out(mint)
+
+
+def _still_eligible(session: Session, mint: Mint) -> None:
+    """R11, R20, R22 again at approval: the customer or wallet may have changed since the request
+    (KYC rejected, rated high risk, blocked by screening, wallet frozen or revoked). The mint then
+    stays pending and its fiat reserved: approve it once that is resolved, or reject it."""
+    customer = customers.get_held(session, mint.customer_id)
+    wallet = wallets.get_by_address(session, mint.wallet_address)
+    assert customer is not None  # a mint's customer is never deleted
+    refusal = check_customer_and_wallet(
+        action="mint",
+        paused=False,  # checked above, with the flag held
+        customer_kyc_status=customer.kyc_status,
+        customer_risk=customer.risk,
+        customer_active=customer.status == "active",
+        wallet_owned_by_customer=wallet is not None and wallet.customer_id == customer.id,
+        wallet_status=wallet.status if wallet else "unknown",
+        wallet_frozen=bool(wallet and wallet.frozen),
+        enhanced_due_diligence_pending=due_diligence.edd_pending(session, customer),
+    )
+    if refusal is not None:
+        raise RuleRejected(
+            f"{refusal.message}; the mint stays pending approval with its fiat reserved: approve it once this "
+            "is resolved, or reject it to release the fiat",
+            reason_code=refusal.reason_code or "rejected",
+            rule_id=refusal.rule_id or "",
+        )
 
 
 def reject_mint(session: Session, *, actor: Principal, mint_id: str) -> MintOut:

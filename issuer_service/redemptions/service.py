@@ -85,6 +85,9 @@ def create_redemption(session: Session, *, actor: Principal, body: RedemptionCre
     amount = body.amount
     units = fen_to_units(amount)
     travel_rule.require_complete(body.travel_rule, amount_fen=amount, profile=profile)  # R25: 422 names each gap
+    # Held to the commit (R41), and before the account lock below: a pause waiting for this request
+    # must not be what a later request queues behind while this one holds the account.
+    paused = is_paused(session, hold=True)
     # Per-customer serialisation: daily limits and the one-in-flight-per-wallet rule cannot race.
     fiat.lock_account(session, actor.customer_id)
     customer = customers.get(session, actor.customer_id)
@@ -100,7 +103,7 @@ def create_redemption(session: Session, *, actor: Principal, body: RedemptionCre
         amount_fen=amount, customer_kyc_status=customer.kyc_status, customer_risk=customer.risk,
         customer_active=customer.status == "active", wallet_owned_by_customer=owned,
         wallet_status=wallet.status if wallet else "unknown", wallet_frozen=bool(wallet and wallet.frozen)
-        or chain_state.frozen, paused=is_paused(session), token_balance_units=chain_state.balance_units,
+        or chain_state.frozen, paused=paused, token_balance_units=chain_state.balance_units,
         redeemed_today_fen=repository.redeemed_since(session, customer.id, start_of_business_day(utc_now())),
         enhanced_due_diligence_pending=due_diligence.edd_pending(session, customer),  # R20
         daily_limit_fen=limits.daily_redeem_override(session, customer.id),  # R12: approved limit change

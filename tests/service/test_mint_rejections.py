@@ -4,12 +4,15 @@ nothing moves — no mint row, no outbox row, fiat where it was (R1, R10, R11, R
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from eth_account import Account
 from eth_account.messages import encode_defunct
 from sqlalchemy import Engine, func, select
 
+from issuer_service.admin import service as admin_service
+from issuer_service.auth import Principal
 from issuer_service.mints.models import Mint
 from issuer_service.outbox.models import ChainTx
 from issuer_service.redemptions.models import Redemption
@@ -223,6 +226,79 @@ def test_mint_at_the_approval_threshold_waits_for_an_operator_who_is_not_the_req
     final = wait_for(chain_client, f"/v1/mints/{mint['id']}", alice.key, {"confirmed", "failed"})
     assert final["status"] == "confirmed"
     assert gateway.total_supply() == 1_000_000 * 10**6
+
+
+def _pause_held_open(client: Any) -> Any:
+    """A pause written but not committed yet: its transaction holds the flag's row."""
+    session = client.app.state.sessionmaker()
+    admin_service.pause(session, actor=Principal(id="key_pausing", role="admin", customer_id=None, label="pausing"))
+    session.flush()
+    return session
+
+
+def test_a_mint_approval_racing_a_pause_waits_for_it_and_is_refused_once_it_commits(
+    chain_client: Any, staff: Staff, gateway: Any
+) -> None:  # R41
+    """An approval read the flag without a lock, so it could approve (and send) a mint after a pause
+    had committed. It now holds the flag to its commit: it waits for the pause, then sees it."""
+    add_buffer_capital(chain_client, staff, "20000.00")
+    alice = new_customer(chain_client, staff, deposit="1000000.00")
+    mint = request_mint(chain_client, alice, "1000000.00").json()
+    assert mint["status"] == "pending_approval"
+    pausing = _pause_held_open(chain_client)
+    with ThreadPoolExecutor(1) as pool:
+        approving = pool.submit(chain_client.post, f"/v1/mints/{mint['id']}/approve", headers=bearer(staff.operator))
+        time.sleep(0.5)
+        assert not approving.done()  # waiting for the pause to commit or roll back
+        pausing.commit()
+        pausing.close()
+        refused = approving.result(timeout=30)
+    assert assert_problem(refused, 422)["reason_code"] == "paused"
+    assert wait_for(chain_client, f"/v1/mints/{mint['id']}", alice.key, {"pending_approval"})["approved_by"] is None
+    assert _balance(chain_client, alice) == {"available": "0.00", "reserved": "1000000.00"}
+    assert gateway.total_supply() == 0
+
+
+def test_a_mint_request_racing_a_pause_waits_for_it_and_is_refused_once_it_commits(
+    chain_client: Any, staff: Staff, db_engine: Engine
+) -> None:  # R41
+    add_buffer_capital(chain_client, staff, "100.00")
+    alice = new_customer(chain_client, staff, deposit="10.00")
+    before = _balance(chain_client, alice)
+    pausing = _pause_held_open(chain_client)
+    with ThreadPoolExecutor(1) as pool:
+        requesting = pool.submit(request_mint, chain_client, alice, "1.00")
+        time.sleep(0.5)
+        assert not requesting.done()
+        pausing.commit()
+        pausing.close()
+        refused = requesting.result(timeout=30)
+    _assert_refused(
+        chain_client, refused, db_engine, reason="paused", rule="R41", field=None, customer=alice, balance_before=before
+    )
+
+
+def test_a_pending_mint_is_not_approved_once_the_customers_kyc_is_rejected(
+    chain_client: Any, staff: Staff, gateway: Any
+) -> None:  # R20, R40
+    add_buffer_capital(chain_client, staff, "20000.00")
+    alice = new_customer(chain_client, staff, deposit="1000000.00")
+    mint = request_mint(chain_client, alice, "1000000.00").json()
+    rejected = chain_client.post(
+        f"/v1/customers/{alice.id}/kyc",
+        json={"decision": "rejected", "risk": "high", "reference": "KYC-REVIEW-2"},
+        headers=bearer(staff.compliance),
+    )
+    assert rejected.status_code == 200, rejected.text
+    refused = chain_client.post(f"/v1/mints/{mint['id']}/approve", headers=bearer(staff.operator))
+    problem = assert_problem(refused, 422)
+    assert (problem["reason_code"], problem["rule_id"]) == ("kyc_not_approved", "R20")
+    assert "stays pending approval" in problem["detail"]
+    assert chain_client.get(f"/v1/mints/{mint['id']}", headers=bearer(alice.key)).json()["status"] == "pending_approval"
+    declined = chain_client.post(f"/v1/mints/{mint['id']}/reject", headers=bearer(staff.operator))
+    assert declined.status_code == 200 and declined.json()["status"] == "rejected"
+    assert _balance(chain_client, alice) == {"available": "1000000.00", "reserved": "0.00"}
+    assert gateway.total_supply() == 0
 
 
 def test_declined_mint_releases_the_fiat(chain_client: Any, staff: Staff) -> None:  # R40, R10
