@@ -43,17 +43,25 @@ def encode_cursor(key: str) -> str:
     return base64.urlsafe_b64encode(key.encode()).decode().rstrip("=")
 
 
+MAX_KEY_CHARS = 100  # longer than any id or sequence number a cursor carries
+
+
 def decode_cursor(cursor: str | None) -> str | None:
+    """The key a cursor carries; a 422 naming `query.cursor` for anything this API could not have
+    issued (not base64, not UTF-8, or a key no row can have: control characters, too long)."""
     if cursor is None:
         return None
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
-        return base64.b64decode(padded, altchars=b"-_", validate=True).decode()
+        key = base64.b64decode(padded, altchars=b"-_", validate=True).decode()
     except (binascii.Error, UnicodeDecodeError, ValueError):
+        key = None
+    if key is None or len(key) > MAX_KEY_CHARS or not key.isprintable():
         raise ValidationFailed(
             "cursor is not one this API issued; pass the `next_cursor` of the previous page unchanged",
             field="query.cursor",
-        ) from None
+        )
+    return key
 
 
 def page_of(rows: Sequence[RowT], limit: int, key: Callable[[RowT], str]) -> tuple[list[RowT], str | None]:

@@ -165,8 +165,11 @@ def list_audit(
     action: str | None,
 ) -> Page[AuditRecord]:
     after = decode_cursor(cursor)
-    if after is not None and not after.isdigit():
-        raise ValidationFailed("cursor is not one this API issued", field="query.cursor")
+    if after is not None and not (after.isascii() and after.isdigit() and int(after) < 2**63):  # a BIGINT seq
+        raise ValidationFailed(
+            "cursor is not one this API issued; pass the `next_cursor` of the previous page unchanged",
+            field="query.cursor",
+        )
     entries = repository.list_entries(
         session,
         after_seq=int(after or 0),

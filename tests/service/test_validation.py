@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Callable
 from typing import Any
 
@@ -79,6 +80,24 @@ def test_bad_paging_parameters_are_named(client: TestClient, operator_key: str) 
     assert_problem(client.get("/v1/customers?limit=0", headers=bearer(operator_key)), 422, field="query.limit")
     assert_problem(client.get("/v1/customers?limit=1000", headers=bearer(operator_key)), 422, field="query.limit")
     assert_problem(client.get("/v1/customers?cursor=%%%", headers=bearer(operator_key)), 422, field="query.cursor")
+
+
+@pytest.mark.parametrize(
+    ("path", "key"),
+    [
+        ("/v1/customers", "\x00"),  # decodes, but no id holds a NUL (PostgreSQL could not even compare it)
+        ("/v1/customers", "cus_" + "x" * 200),
+        ("/v1/audit-log", "9999999999999999999"),  # beyond BIGINT
+        ("/v1/audit-log", "\u0661\u0662"),  # Arabic-Indic digits pass str.isdigit()
+    ],
+)
+def test_a_cursor_carrying_a_key_no_row_can_have_is_422_naming_the_cursor(
+    client: TestClient, admin_key: str, operator_key: str, path: str, key: str
+) -> None:
+    cursor = base64.urlsafe_b64encode(key.encode()).decode().rstrip("=")
+    staff_key = admin_key if path == "/v1/audit-log" else operator_key
+    response = client.get(path, params={"cursor": cursor}, headers=bearer(staff_key))
+    assert "previous page" in assert_problem(response, 422, field="query.cursor")["detail"]
 
 
 def test_unknown_customer_in_deposit_is_422_naming_customer_id(client: TestClient, operator_key: str) -> None:
