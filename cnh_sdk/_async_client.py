@@ -30,7 +30,9 @@ from cnh_sdk._common import (
     amount_str,
     amount_units,
     hex_int,
+    json_of,
     new_idempotency_key,
+    parsed,
     rpc_body,
     rpc_result,
 )
@@ -209,11 +211,11 @@ class AsyncClient:
 
     async def _get(self, model: type[T], path: str, params: Mapping[str, object] | None = None) -> T:
         response = await self._request("GET", path, params=params)
-        return model.model_validate(response.json())  # type: ignore[attr-defined, no-any-return]
+        return parsed(model, response)  # type: ignore[no-any-return]
 
     async def _post(self, model: type[T], path: str, body: object = None, *, idempotency_key: str | None = None) -> T:
         response = await self._request("POST", path, json=body, idempotency_key=idempotency_key)
-        return model.model_validate(response.json())  # type: ignore[attr-defined, no-any-return]
+        return parsed(model, response)  # type: ignore[no-any-return]
 
     async def _iterate(self, fetch: Callable[[str | None], Awaitable[Page[T]]]) -> AsyncIterator[T]:
         cursor: str | None = None
@@ -250,7 +252,7 @@ class AsyncClient:
         """Readiness: database and chain. Not ready raises ServiceUnavailable (no retries) whose
         `body["checks"]` names the failing checks."""
         response = await self._request("GET", "/readyz", retry=False)
-        return Readiness.model_validate(response.json())
+        return parsed(Readiness, response)  # type: ignore[no-any-return]
 
     async def token(self, *, refresh: bool = False) -> Token:
         """Token facts (address, chain, permit domain); fetched once per client."""
@@ -276,7 +278,7 @@ class AsyncClient:
 
     async def revoke_api_key(self, key_id: str) -> ApiKey:
         response = await self._request("DELETE", f"/v1/api-keys/{key_id}")
-        return ApiKey.model_validate(response.json())
+        return parsed(ApiKey, response)  # type: ignore[no-any-return]
 
     async def request_role_change(self, key_id: str, role: StaffRole, reason: str) -> Approval:
         """Ask for a staff key's new role (admin); it applies once a second admin approves it with
@@ -531,7 +533,7 @@ class AsyncClient:
 
     async def list_valuations(self, asset_id: str) -> list[Valuation]:
         response = await self._request("GET", f"/v1/reserves/assets/{asset_id}/valuations")
-        return [Valuation.model_validate(item) for item in response.json()]
+        return parsed(list[Valuation], response)  # type: ignore[no-any-return]
 
     async def approve_valuation(self, valuation_id: str) -> Valuation:
         return await self._post(Valuation, f"/v1/reserves/valuations/{valuation_id}/approve")
@@ -583,7 +585,7 @@ class AsyncClient:
         """The proof that `address`'s balance is counted in the attestation (R54); check it offline
         with `cnh verify-proof` or `compliance.verify_proof`."""
         response = await self._request("GET", f"/v1/attestations/{attestation_id}/proofs/{address}")
-        proof: dict[str, Any] = response.json()
+        proof: dict[str, Any] = parsed(dict[str, Any], response)
         return proof
 
     # --- webhooks (customer) -------------------------------------------------------------------
@@ -607,7 +609,7 @@ class AsyncClient:
 
     async def delete_webhook(self, webhook_id: str) -> Webhook:
         response = await self._request("DELETE", f"/v1/webhooks/{webhook_id}")
-        return Webhook.model_validate(response.json())
+        return parsed(Webhook, response)  # type: ignore[no-any-return]
 
     async def list_webhook_deliveries(
         self, webhook_id: str, *, limit: int | None = None, cursor: str | None = None
@@ -712,7 +714,7 @@ class AsyncClient:
             ) from exc
         if response.is_error:
             raise ChainRpcError(f"{method}: HTTP {response.status_code} from {url}")
-        return rpc_result(response.json(), method)
+        return rpc_result(json_of(response), method)
 
     async def _call_token(self, selector: str, address: str) -> int:
         token = await self.token()

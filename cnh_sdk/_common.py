@@ -9,8 +9,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from email.utils import parsedate_to_datetime
+from typing import Any
 
-from cnh_sdk.errors import ChainRpcError
+import httpx
+from pydantic import BaseModel, TypeAdapter, ValidationError
+
+from cnh_sdk.errors import ChainRpcError, UnexpectedResponse
 
 DEFAULT_BASE_URL = "http://127.0.0.1:8000"
 UNITS_PER_FEN = 10_000  # 6 token decimals, 2 fiat decimals
@@ -118,3 +122,30 @@ def hex_int(value: object, method: str) -> int:
     if not isinstance(value, str) or not value.startswith("0x"):
         raise ChainRpcError(f"{method}: expected a hex quantity, got {value!r}")
     return int(value, 16) if value != "0x" else 0
+
+
+def json_of(response: httpx.Response) -> Any:
+    """The body of a success answer as JSON, or UnexpectedResponse naming what came instead."""
+    try:
+        return response.json()
+    except ValueError:
+        kind = response.headers.get("content-type", "no content type")
+        raise UnexpectedResponse(
+            f"{response.request.method} {response.request.url} answered HTTP {response.status_code} with "
+            f"{kind}, not JSON; is the base URL the CNH service's?"
+        ) from None
+
+
+def parsed(shape: Any, response: httpx.Response) -> Any:
+    """The body validated as `shape` (a model or a type such as list[Model]), or UnexpectedResponse."""
+    data = json_of(response)
+    try:
+        if isinstance(shape, type) and issubclass(shape, BaseModel):
+            return shape.model_validate(data)
+        return TypeAdapter(shape).validate_python(data)
+    except ValidationError as exc:
+        raise UnexpectedResponse(
+            f"{response.request.method} {response.request.url} answered HTTP {response.status_code} with JSON "
+            f"that is not a {getattr(shape, '__name__', shape)} ({exc.error_count()} problems, first: "
+            f"{exc.errors()[0]['msg']}); is the base URL the CNH service's, and the SDK its version?"
+        ) from None

@@ -32,7 +32,9 @@ from cnh_sdk._common import (
     amount_str,
     amount_units,
     hex_int,
+    json_of,
     new_idempotency_key,
+    parsed,
     rpc_body,
     rpc_result,
 )
@@ -211,11 +213,11 @@ class Client:
 
     def _get(self, model: type[T], path: str, params: Mapping[str, object] | None = None) -> T:
         response = self._request("GET", path, params=params)
-        return model.model_validate(response.json())  # type: ignore[attr-defined, no-any-return]
+        return parsed(model, response)  # type: ignore[no-any-return]
 
     def _post(self, model: type[T], path: str, body: object = None, *, idempotency_key: str | None = None) -> T:
         response = self._request("POST", path, json=body, idempotency_key=idempotency_key)
-        return model.model_validate(response.json())  # type: ignore[attr-defined, no-any-return]
+        return parsed(model, response)  # type: ignore[no-any-return]
 
     def _iterate(self, fetch: Callable[[str | None], Page[T]]) -> Iterator[T]:
         cursor: str | None = None
@@ -252,7 +254,7 @@ class Client:
         """Readiness: database and chain. Not ready raises ServiceUnavailable (no retries) whose
         `body["checks"]` names the failing checks."""
         response = self._request("GET", "/readyz", retry=False)
-        return Readiness.model_validate(response.json())
+        return parsed(Readiness, response)  # type: ignore[no-any-return]
 
     def token(self, *, refresh: bool = False) -> Token:
         """Token facts (address, chain, permit domain); fetched once per client."""
@@ -278,7 +280,7 @@ class Client:
 
     def revoke_api_key(self, key_id: str) -> ApiKey:
         response = self._request("DELETE", f"/v1/api-keys/{key_id}")
-        return ApiKey.model_validate(response.json())
+        return parsed(ApiKey, response)  # type: ignore[no-any-return]
 
     def request_role_change(self, key_id: str, role: StaffRole, reason: str) -> Approval:
         """Ask for a staff key's new role (admin); it applies once a second admin approves it with
@@ -533,7 +535,7 @@ class Client:
 
     def list_valuations(self, asset_id: str) -> list[Valuation]:
         response = self._request("GET", f"/v1/reserves/assets/{asset_id}/valuations")
-        return [Valuation.model_validate(item) for item in response.json()]
+        return parsed(list[Valuation], response)  # type: ignore[no-any-return]
 
     def approve_valuation(self, valuation_id: str) -> Valuation:
         return self._post(Valuation, f"/v1/reserves/valuations/{valuation_id}/approve")
@@ -585,7 +587,7 @@ class Client:
         """The proof that `address`'s balance is counted in the attestation (R54); check it offline
         with `cnh verify-proof` or `compliance.verify_proof`."""
         response = self._request("GET", f"/v1/attestations/{attestation_id}/proofs/{address}")
-        proof: dict[str, Any] = response.json()
+        proof: dict[str, Any] = parsed(dict[str, Any], response)
         return proof
 
     # --- webhooks (customer) -------------------------------------------------------------------
@@ -609,7 +611,7 @@ class Client:
 
     def delete_webhook(self, webhook_id: str) -> Webhook:
         response = self._request("DELETE", f"/v1/webhooks/{webhook_id}")
-        return Webhook.model_validate(response.json())
+        return parsed(Webhook, response)  # type: ignore[no-any-return]
 
     def list_webhook_deliveries(
         self, webhook_id: str, *, limit: int | None = None, cursor: str | None = None
@@ -714,7 +716,7 @@ class Client:
             ) from exc
         if response.is_error:
             raise ChainRpcError(f"{method}: HTTP {response.status_code} from {url}")
-        return rpc_result(response.json(), method)
+        return rpc_result(json_of(response), method)
 
     def _call_token(self, selector: str, address: str) -> int:
         token = self.token()

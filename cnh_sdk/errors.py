@@ -212,6 +212,11 @@ class TransportError(CnhError):
     """The issuer service (or the chain's JSON-RPC endpoint) could not be reached."""
 
 
+class UnexpectedResponse(CnhError):
+    """A success status whose body is not what the API answers (not JSON, or not the expected
+    shape): usually a base URL pointing at something other than the CNH service."""
+
+
 class ChainRpcError(CnhError):
     """The chain's JSON-RPC endpoint answered with an error."""
 

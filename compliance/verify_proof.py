@@ -173,6 +173,8 @@ def verify_proof(
 
 def published_root_of_report(report: Mapping[str, object]) -> tuple[str, int]:
     """(root hash, total units) from an attestation report's proof_of_liabilities section."""
+    if not isinstance(report, Mapping):
+        raise ValueError("not an attestation report: expected a JSON object")
     section = report.get("proof_of_liabilities")
     if not isinstance(section, Mapping):
         raise ValueError("the report has no proof_of_liabilities section")

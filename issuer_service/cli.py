@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
@@ -93,6 +94,19 @@ def need_key(key: str | None, option: str, env: str, role: str) -> str:
     if not key:
         fail(f"this needs {role} API key: pass {option} or set {env}", EXIT_USAGE)
     return key
+
+
+def writable(path: Path | None) -> None:
+    """Refuse an output path that cannot be written before any work is done (an attestation, an
+    export), rather than failing after it."""
+    if path is None:
+        return
+    if path.is_dir():
+        fail(f"{path} is a directory; give a file name, e.g. {path / 'out.json'}", EXIT_USAGE)
+    if not path.parent.is_dir():
+        fail(f"directory {path.parent} does not exist; create it or choose another --out", EXIT_USAGE)
+    if not os.access(path.parent, os.W_OK):
+        fail(f"directory {path.parent} is not writable; choose another --out", EXIT_USAGE)
 
 
 @contextmanager
@@ -240,6 +254,7 @@ def attest(
 ) -> None:
     """Build a reserve attestation report (auditor, R52-R54); exit 1 if reserves do not cover supply plus buffer."""
     key = need_key(api_key, "--api-key", "CNH_API_KEY", "an auditor")
+    writable(out)
     with api_errors(), make_client(api_url, key) as cnh, spinner() as progress:
         where = "the newest block" if block is None else f"block {block}"
         progress.add_task(f"attesting reserves as of {where}")
@@ -349,6 +364,7 @@ def audit_export(
 ) -> None:
     """Download the whole audit log as JSON lines (auditor), for `cnh audit verify --file`."""
     key = need_key(api_key, "--api-key", "CNH_API_KEY", "an auditor")
+    writable(out)
     progress = Progress(
         SpinnerColumn(),
         TextColumn("exporting: {task.completed} records"),
@@ -468,7 +484,7 @@ def sign_challenge_command(
 def sign_permit_command(
     amount: Annotated[str, typer.Option(help="CNH to redeem, a decimal string such as 100.00.", show_default=False)],
     private_key: PrivateKey,
-    deadline_seconds: Annotated[int, typer.Option(help="The permit is void this long after now.")] = 3600,
+    deadline_seconds: Annotated[int, typer.Option(min=1, help="The permit is void this long after now.")] = 3600,
     rpc_url: Annotated[
         str | None,
         typer.Option(

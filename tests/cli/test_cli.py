@@ -11,6 +11,7 @@ from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from eth_account import Account
 from eth_account.messages import encode_defunct
@@ -200,6 +201,39 @@ def test_verify_proof_refuses_unreadable_input_as_usage_errors(tmp_path: Path) -
     malformed.write_text("{}")
     result = cnh("verify-proof", str(malformed))
     assert result.exit_code == cli.EXIT_FAILED and "malformed proof" in result.stderr
+
+
+def test_a_report_that_is_not_a_json_object_is_a_usage_error(tmp_path: Path) -> None:
+    proof, report = tmp_path / "proof.json", tmp_path / "report.json"
+    proof.write_text("{}")
+    report.write_text("[1, 2]")
+    result = cnh("verify-proof", str(proof), "--report", str(report))
+    assert result.exit_code == cli.EXIT_USAGE
+    assert "not an attestation report" in one_line_error(result)
+
+
+@pytest.mark.parametrize("command", [("attest",), ("audit", "export")])
+def test_an_output_path_that_cannot_be_written_is_refused_before_any_work(
+    command: tuple[str, ...], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`cnh attest --out` used to create the attestation and then fail with a traceback."""
+    monkeypatch.setattr(cli, "make_client", lambda *_a, **_k: pytest.fail("no request may be sent"))
+    result = cnh(*command, "--out", str(tmp_path / "missing" / "x.json"), "--api-key", "k")
+    assert result.exit_code == cli.EXIT_USAGE
+    assert "does not exist" in one_line_error(result)
+    result = cnh(*command, "--out", str(tmp_path), "--api-key", "k")
+    assert result.exit_code == cli.EXIT_USAGE and "is a directory" in one_line_error(result)
+
+
+def test_a_service_url_that_answers_something_else_is_one_line_and_exit_1(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A base URL pointing at another web server: 200 with HTML is not the API's answer."""
+    html = httpx.MockTransport(lambda _: httpx.Response(200, text="<html>hello</html>"))
+    monkeypatch.setattr(
+        cli, "make_client", lambda api_url, api_key, **_: Client(api_url, api_key, transport=html)
+    )
+    result = cnh("keys", "create", "--role", "operator", "--admin-key", "k", "--api-url", "http://elsewhere.test")
+    assert result.exit_code == cli.EXIT_FAILED
+    assert "not JSON" in one_line_error(result)
 
 
 def test_run_commands_hand_their_options_to_the_service_entry_points(monkeypatch: pytest.MonkeyPatch) -> None:

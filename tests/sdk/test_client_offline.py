@@ -19,6 +19,7 @@ import cnh_sdk._sync_client
 from cnh_sdk import (
     AsyncClient,
     Client,
+    CnhError,
     Conflict,
     ProblemError,
     RetryPolicy,
@@ -26,6 +27,7 @@ from cnh_sdk import (
     ServerError,
     ServiceUnavailable,
     TransportError,
+    UnexpectedResponse,
     ValidationFailed,
     parse_retry_after,
 )
@@ -126,6 +128,31 @@ def test_an_error_without_problem_json_still_raises_with_its_status_and_text() -
     with pytest.raises(ServerError) as caught:
         client.get_reserves()
     assert caught.value.status == 502 and "bad gateway from the proxy" in caught.value.detail
+
+
+@pytest.mark.parametrize(
+    ("answer", "says"),
+    [
+        ({"status_code": 200, "text": "<html>login</html>", "headers": {"content-type": "text/html"}}, "not JSON"),
+        ({"status_code": 201, "json": {"id": "dep_1"}}, "not a Deposit"),
+        ({"status_code": 200, "json": ["a", "list"]}, "not a Deposit"),
+    ],
+)
+def test_a_success_status_with_a_body_that_is_not_the_apis_is_a_typed_error(answer: dict[str, Any], says: str) -> None:
+    """e.g. a base URL pointing at a proxy's login page: a CnhError the caller can catch, not a
+    JSONDecodeError or a pydantic ValidationError from inside the SDK."""
+    client, _ = scripted(httpx.Response(**answer))
+    with pytest.raises(UnexpectedResponse, match=says) as caught:
+        client.create_deposit("cus_1", "10.00", bank_reference="R")
+    assert isinstance(caught.value, CnhError) and "http://issuer.test/v1/deposits" in str(caught.value)
+
+    async def run() -> None:
+        transport = httpx.MockTransport(lambda _: httpx.Response(**answer))
+        async with AsyncClient("http://issuer.test", "k", transport=transport) as client:
+            await client.create_deposit("cus_1", "10.00", bank_reference="R")
+
+    with pytest.raises(UnexpectedResponse, match=says):
+        asyncio.run(run())
 
 
 def test_503_is_retried_after_retry_after_with_the_same_idempotency_key(sleeps: list[float]) -> None:
