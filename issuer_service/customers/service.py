@@ -67,6 +67,7 @@ def decide_kyc(session: Session, *, actor: Principal, customer_id: str, body: Ky
     customer = repository.lock(session, customer_id)
     if customer is None:
         raise NotFound(f"customer {customer_id} not found")
+    due_diligence.check_rerating(session, actor=actor, customer=customer, risk=body.risk, decision=body.decision)
     if body.decision == "approved":  # R23: raises SanctionsHit, nothing below is recorded
         screening.ensure_may_onboard(session, customer=customer, actor=actor.id)
     previous_status = customer.kyc_status

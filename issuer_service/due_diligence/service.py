@@ -14,7 +14,7 @@ from issuer_service.auth import Principal
 from issuer_service.customers import repository as customers
 from issuer_service.customers.models import Customer, KycDecision
 from issuer_service.due_diligence.schemas import DueDiligenceOut
-from issuer_service.errors import NotFound
+from issuer_service.errors import Forbidden, NotFound
 from issuer_service.screening import repository as screening
 
 ACTION = "customer.edd"
@@ -35,6 +35,22 @@ def edd_status(session: Session, customer: Customer) -> tuple[str, ApprovalReque
 def edd_pending(session: Session, customer: Customer) -> bool:
     """R20: a high-risk, KYC-approved customer whose latest EDD request is not approved."""
     return edd_status(session, customer)[0] == "pending"
+
+
+def check_rerating(session: Session, *, actor: Principal, customer: Customer, risk: str, decision: str) -> None:
+    """R20, R40: the officer who rated a customer high risk cannot lower the rating alone while its
+    enhanced due diligence is pending; that would cancel the EDD with no second officer involved.
+    Another officer may re-rate, or record the EDD; rejecting the customer is always possible."""
+    if decision != "approved" or risk == "high" or not edd_pending(session, customer):
+        return
+    _, pending = edd_status(session, customer)
+    if pending is not None and pending.requested_by == actor.id:
+        raise Forbidden(
+            "you rated this customer high risk and its enhanced due diligence is pending: lowering the rating "
+            "needs a second compliance officer (R20, R40); ask another officer to re-rate or record the EDD",
+            reason_code="same_principal",
+            field="body.risk",
+        )
 
 
 def after_kyc_decision(session: Session, *, actor: Principal, customer: Customer, decision: KycDecision) -> None:

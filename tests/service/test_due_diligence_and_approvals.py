@@ -82,6 +82,36 @@ def test_a_high_risk_customer_may_mint_only_after_a_second_compliance_officer_re
     )
 
 
+def test_the_officer_who_rated_a_customer_high_risk_cannot_lower_it_alone_while_edd_is_pending(
+    app: FastAPI,
+    client: TestClient,
+    make_key: Callable[..., str],
+    make_customer: Callable[..., dict[str, Any]],
+    make_customer_key: Callable[[str], str],
+) -> None:  # R20, R40
+    """Re-rating to low cancels the pending EDD: done by the officer who rated high, it skipped the
+    second officer R20 requires. Another officer may still re-rate; anyone may reject."""
+    officer_a, officer_b, auditor = make_key("compliance"), make_key("compliance"), make_key("auditor")
+    customer = make_customer(name="Quayside Metals Ltd")
+    key = make_customer_key(customer["id"])
+    wallet = add_active_wallet(app.state.sessionmaker, customer["id"])
+    kyc, path = f"/v1/customers/{customer['id']}/kyc", f"/v1/customers/{customer['id']}/due-diligence"
+    assert client.post(kyc, json=HIGH, headers=bearer(officer_a)).status_code == 200
+    edd = client.get(path, headers=bearer(auditor)).json()["edd_approval_id"]
+
+    alone = assert_problem(client.post(kyc, json=LOW, headers=bearer(officer_a)), 403, field="body.risk")
+    assert alone["reason_code"] == "same_principal" and "second compliance officer" in alone["detail"]
+    after = client.get(path, headers=bearer(auditor)).json()
+    assert (after["enhanced_due_diligence"], after["edd_approval_id"], after["may_transact"]) == ("pending", edd, False)
+    assert assert_problem(_mint(client, key, wallet, "10.00"), 422)["reason_code"] == "enhanced_due_diligence_pending"
+
+    rejected = {"decision": "rejected", "risk": "high", "reference": "KYC-EXIT-1"}
+    assert client.post(kyc, json=rejected, headers=bearer(officer_a)).status_code == 200  # stricter: always allowed
+    assert client.post(kyc, json=HIGH, headers=bearer(officer_a)).status_code == 200
+    assert client.post(kyc, json=LOW, headers=bearer(officer_b)).status_code == 200  # a second officer concurs
+    assert client.get(path, headers=bearer(auditor)).json()["enhanced_due_diligence"] == "not_required"
+
+
 def test_a_limit_change_applies_only_after_a_different_principal_with_a_policy_role_approves(
     app: FastAPI,
     client: TestClient,
