@@ -282,6 +282,13 @@ def revalue_asset(session: Session, *, actor: Principal, asset_id: str, body: Va
         raise Conflict(
             f"reserve asset {asset_id} already has a valuation waiting for approval; approve or reject it first"
         )
+    valued_at = _valued_at(body.valued_at, "body.valued_at")
+    if valued_at < asset.valued_at:  # R5: the newest observation is the asset's value, never an older one
+        raise ValidationFailed(
+            f"valued_at {valued_at.isoformat()} is older than the asset's current valuation "
+            f"({asset.valued_at.isoformat()}); a revaluation must be as recent or newer",
+            field="body.valued_at",
+        )
     valuation = repository.add_valuation(
         session,
         ReserveAssetValuation(
@@ -289,7 +296,7 @@ def revalue_asset(session: Session, *, actor: Principal, asset_id: str, body: Va
             asset_id=asset.id,
             nominal_fen=body.nominal if body.nominal is not None else asset.nominal_fen,
             market_value_fen=body.market_value,
-            valued_at=_valued_at(body.valued_at, "body.valued_at"),
+            valued_at=valued_at,
             reference=body.reference,
             status="pending_approval",
             requested_by=actor.id,

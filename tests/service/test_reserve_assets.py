@@ -155,6 +155,23 @@ def test_revaluation_needs_a_second_principal_and_keeps_the_history(
     ]  # R50
 
 
+def test_a_revaluation_older_than_the_current_value_is_refused(
+    client: TestClient, treasury: tuple[str, str]
+) -> None:  # R5
+    """An approved valuation from 0001-01-01 became the asset's value although a newer one existed."""
+    maker, checker = treasury
+    asset = _approve(client, checker, _record(client, maker, valued_at="2026-11-20T09:00:00Z")["id"])
+    path = f"/v1/reserves/assets/{asset['id']}/valuations"
+    for stale in ("0001-01-01T00:00:00Z", "2026-11-20T08:59:59Z"):
+        body = {"market_value": "1.00", "reference": "OLD", "valued_at": stale}
+        problem = assert_problem(client.post(path, json=body, headers=bearer(maker)), 422, field="body.valued_at")
+        assert "older than the asset's current valuation" in problem["detail"]
+    same_time = {"market_value": "999.00", "reference": "RESTATED", "valued_at": "2026-11-20T09:00:00Z"}
+    assert client.post(path, json=same_time, headers=bearer(maker)).status_code == 201
+    history = client.get(path, headers=bearer(checker)).json()
+    assert [v["reference"] for v in history] == ["REF-1", "RESTATED"]
+
+
 @pytest.mark.parametrize(
     "valued_at", ["0001-01-01T00:00:00+14:00", "0001-01-01T00:00:00+00:01", "9999-12-31T23:59:59-14:00"]
 )
