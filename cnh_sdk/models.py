@@ -76,6 +76,8 @@ class ApiKey(ApiModel):
     customer_id: str | None = None
     created_at: datetime
     revoked_at: datetime | None = None
+    pending_approval_id: str | None = None
+    """With two admins or more: the approval a second admin must give before the key works."""
 
 
 class CreatedApiKey(ApiKey):

@@ -135,6 +135,11 @@ def authenticate(request: Request, session: SessionDep, settings: SettingsDep, c
         session.rollback()
         unknown = Unauthorized("the API key is unknown or has been revoked; ask an admin for a new key")
         raise limiter.refuse(client, unknown)
+    if key.pending_approval_id is not None:  # a valid key, not a failed authentication: not counted
+        raise Forbidden(
+            f"this key works once a second admin approves its issue (approval {key.pending_approval_id}, R40)",
+            reason_code="key_pending_approval",
+        )
     return Principal(id=key.id, role=cast(Role, key.role), customer_id=key.customer_id, label=key.label)
 
 

@@ -211,6 +211,12 @@ def keys_create(
         return
     ok(f"{created.role} key {created.id} ({created.label}); the secret is shown only now:")
     typer.echo(created.key)
+    if created.pending_approval_id is not None:
+        console.print(
+            f"[yellow]![/] it works once a second admin approves {created.pending_approval_id} "
+            f"(POST /v1/approvals/{created.pending_approval_id}/approve, R40)",
+            highlight=False,
+        )
 
 
 @keys_app.command("revoke")

@@ -23,6 +23,9 @@ class ApiKey(Base):
     created_by: Mapped[str] = mapped_column(String(64))
     revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     revoked_by: Mapped[str | None] = mapped_column(String(64))
+    # The `api_key.issue` approval a second admin must give before the key works (R40); None once
+    # it has, and for keys issued without one (auditor keys, or while there is only one admin).
+    pending_approval_id: Mapped[str | None] = mapped_column(String(40))
 
     __table_args__ = (
         CheckConstraint(f"role IN ({', '.join(repr(role) for role in ROLES)})", name="role"),

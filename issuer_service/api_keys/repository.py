@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
@@ -51,15 +52,20 @@ def lock_by_id(session: Session, key_id: str) -> ApiKey | None:
     return session.execute(lock_for_update(select(ApiKey).where(ApiKey.id == key_id))).scalar_one_or_none()
 
 
+def _active() -> tuple[Any, ...]:
+    """Usable: not revoked, and not waiting for its issue to be approved."""
+    return ApiKey.revoked_at.is_(None), ApiKey.pending_approval_id.is_(None)
+
+
 def count_active(session: Session, role: str) -> int:
-    stmt = select(func.count()).select_from(ApiKey).where(ApiKey.role == role, ApiKey.revoked_at.is_(None))
+    stmt = select(func.count()).select_from(ApiKey).where(ApiKey.role == role, *_active())
     return session.execute(stmt).scalar_one()
 
 
 def lock_active_admins(session: Session) -> list[ApiKey]:
     """Lock every active admin key, so two concurrent revocations cannot both pass the
-    'not the last admin' check."""
-    stmt = select(ApiKey).where(ApiKey.role == "admin", ApiKey.revoked_at.is_(None)).order_by(ApiKey.id)
+    'not the last admin' check, nor two issues both find a single admin."""
+    stmt = select(ApiKey).where(ApiKey.role == "admin", *_active()).order_by(ApiKey.id)
     return list(session.execute(lock_for_update(stmt)).scalars())
 
 

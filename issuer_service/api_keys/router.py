@@ -25,14 +25,28 @@ KeyIdPath = Annotated[str, Path(description="The API key id.", examples=["key_01
 CustomerIdPath = Annotated[str, Path(description="The customer id.", examples=["cus_018c2f1e3a4b9f3e2d1c0b0a"])]
 
 
-@router.post("/v1/api-keys", status_code=201, summary="Issue a staff key (shown once)")
+@router.post(
+    "/v1/api-keys",
+    status_code=201,
+    summary="Issue a staff key (shown once)",
+    responses={
+        202: {
+            "model": CreatedApiKey,
+            "description": "Issued, but with two or more admins a staff key other than an auditor's works only once "
+            "a second admin approves `pending_approval_id` (R40).",
+        }
+    },
+)
 def create_staff_key(
     body: StaffKeyCreate, session: SessionDep, settings: SettingsDep, principal: AdminDep, response: Response
 ) -> CreatedApiKey:
     response.headers["Cache-Control"] = "no-store"  # the body holds a secret
-    return service.create_staff_key(
+    created = service.create_staff_key(
         session, pepper=settings.api_key_pepper.get_secret_value(), actor=principal, role=body.role, label=body.label
     )
+    if created.pending_approval_id is not None:
+        response.status_code = 202
+    return created
 
 
 @router.delete("/v1/api-keys/{key_id}", summary="Revoke a key")

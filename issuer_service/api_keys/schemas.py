@@ -54,6 +54,12 @@ class ApiKeyOut(BaseModel):
     customer_id: str | None = Field(description="The customer a customer key is bound to.", examples=[None])
     created_at: datetime = Field(description="When the key was issued (UTC).", examples=["2025-11-25T18:44:00.123456Z"])
     revoked_at: datetime | None = Field(description="When it was revoked; null while active.", examples=[None])
+    pending_approval_id: str | None = Field(
+        default=None,
+        description="The approval a second admin must give before the key works (R40; POST "
+        "/v1/approvals/{id}/approve); null once it has, and for keys that need none.",
+        examples=[None],
+    )
 
 
 class CreatedApiKey(ApiKeyOut):

@@ -1,5 +1,6 @@
 """Issuing, revoking and bootstrapping API keys. Each change is audited (R42, R50); the key
-itself never reaches the database, the audit log or the logs (R43)."""
+itself never reaches the database, the audit log or the logs (R43). With two admins or more, a
+new staff key (but an auditor's) needs a second admin's approval before it works (R40)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,9 @@ from sqlalchemy.orm import Session
 from issuer_service.api_keys import repository
 from issuer_service.api_keys.models import ApiKey
 from issuer_service.api_keys.schemas import ApiKeyOut, CreatedApiKey
+from issuer_service.approvals import repository as approval_repository
+from issuer_service.approvals import service as approvals
+from issuer_service.approvals.models import ApprovalRequest
 from issuer_service.audit import repository as audit_repository
 from issuer_service.audit.service import SYSTEM_ACTOR, append_audit
 from issuer_service.auth import Principal, Role, generate_api_key, hash_api_key
@@ -19,6 +23,7 @@ from issuer_service.errors import Conflict, NotFound
 from issuer_service.ids import new_id
 
 BOOTSTRAP_LABEL = "bootstrap"
+ISSUE_ACTION = "api_key.issue"  # an action of the approvals policy (R40)
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +37,7 @@ def _issue(
     label: str,
     customer_id: str | None,
     key: str | None = None,
-) -> CreatedApiKey:
+) -> tuple[ApiKey, str]:
     plaintext = key if key is not None else generate_api_key()
     row = repository.add(
         session,
@@ -55,11 +60,59 @@ def _issue(
         data={"role": role, "label": label, "customer_id": customer_id},
         rule_ids=["R42"],
     )
+    return row, plaintext
+
+
+def _created(row: ApiKey, plaintext: str) -> CreatedApiKey:
     return CreatedApiKey(key=plaintext, **ApiKeyOut.model_validate(row, from_attributes=True).model_dump())
 
 
 def create_staff_key(session: Session, *, pepper: str, actor: Principal, role: Role, label: str) -> CreatedApiKey:
-    return _issue(session, pepper=pepper, actor=actor.id, role=role, label=label, customer_id=None)
+    """Issue a staff key. Once two admin keys are active, every staff key that can ask for or
+    approve anything (all but auditor) waits for a second admin (`api_key.issue`, R40): otherwise
+    one admin could issue themselves a second key of any role and be both maker and checker of
+    every dual-control action. The key is shown now and works from the approval on."""
+    admins = repository.lock_active_admins(session)  # the lock order of revoke_key and role changes
+    row, plaintext = _issue(session, pepper=pepper, actor=actor.id, role=role, label=label, customer_id=None)
+    if role != "auditor" and len(admins) >= 2:
+        request = approvals.open_request(
+            session,
+            action=ISSUE_ACTION,
+            subject_type="api_key",
+            subject_id=row.id,
+            payload={"key_id": row.id, "role": role, "label": label},
+            summary=f"issue a {role} key to {label}",
+            requester=actor,
+        )
+        row.pending_approval_id = request.id
+    return _created(row, plaintext)
+
+
+def _issue_approved(
+    session: Session, request: ApprovalRequest, actor: Principal, _context: approvals.ApprovalContext
+) -> None:
+    key = repository.lock_by_id(session, request.subject_id)
+    if key is None or key.pending_approval_id != request.id or key.revoked_at is not None:
+        raise Conflict(f"the key of approval request {request.id} was revoked meanwhile; reject the request")
+    key.pending_approval_id = None
+    append_audit(
+        session,
+        actor=actor.id,
+        action="api_key.activated",
+        entity_type="api_key",
+        entity_id=key.id,
+        data={"role": key.role, "label": key.label, "approval_id": request.id, "requested_by": request.requested_by},
+        rule_ids=["R40", "R42"],
+    )
+
+
+def _issue_rejected(session: Session, request: ApprovalRequest, actor: Principal) -> None:
+    key = repository.lock_by_id(session, request.subject_id)
+    if key is not None and key.revoked_at is None:
+        _revoke(session, key, actor=actor.id, why=f"its issue was not approved ({request.id})")
+
+
+approvals.register_executor(ISSUE_ACTION, approvals.Executor(on_approved=_issue_approved, on_rejected=_issue_rejected))
 
 
 def create_customer_key(
@@ -67,8 +120,10 @@ def create_customer_key(
 ) -> CreatedApiKey:
     if customer_repository.get(session, customer_id) is None:
         raise NotFound(f"customer {customer_id} not found")
-    return _issue(
-        session, pepper=pepper, actor=actor.id, role="customer", label=label or customer_id, customer_id=customer_id
+    return _created(
+        *_issue(
+            session, pepper=pepper, actor=actor.id, role="customer", label=label or customer_id, customer_id=customer_id
+        )
     )
 
 
@@ -82,17 +137,25 @@ def revoke_key(session: Session, *, actor: Principal, key_id: str) -> ApiKeyOut:
     if key.revoked_at is None:
         if key.role == "admin" and [admin.id for admin in admins] == [key.id]:
             raise Conflict("this is the last active admin key; issue another admin key before revoking it")
-        key.revoked_at, key.revoked_by = utc_now(), actor.id
-        append_audit(
-            session,
-            actor=actor.id,
-            action="api_key.revoked",
-            entity_type="api_key",
-            entity_id=key.id,
-            data={"role": key.role, "label": key.label, "customer_id": key.customer_id},
-            rule_ids=["R42"],
-        )
+        if key.pending_approval_id is not None:  # nothing left to approve
+            pending = approval_repository.get(session, key.pending_approval_id, lock=True)
+            if pending is not None:
+                approvals.cancel(session, pending, actor=actor.id, note=f"key {key.id} revoked")
+        _revoke(session, key, actor=actor.id, why=None)
     return ApiKeyOut.model_validate(key, from_attributes=True)
+
+
+def _revoke(session: Session, key: ApiKey, *, actor: str, why: str | None) -> None:
+    key.revoked_at, key.revoked_by, key.pending_approval_id = utc_now(), actor, None
+    append_audit(
+        session,
+        actor=actor,
+        action="api_key.revoked",
+        entity_type="api_key",
+        entity_id=key.id,
+        data={"role": key.role, "label": key.label, "customer_id": key.customer_id, **({"why": why} if why else {})},
+        rule_ids=["R42"],
+    )
 
 
 def bootstrap_admin_key(session: Session, *, pepper: str, configured_key: str | None) -> str | None:
@@ -126,4 +189,7 @@ def bootstrap_admin_key(session: Session, *, pepper: str, configured_key: str | 
         return None
     if repository.count_active(session, "admin") > 0:
         return None
-    return _issue(session, pepper=pepper, actor=SYSTEM_ACTOR, role="admin", label=BOOTSTRAP_LABEL, customer_id=None).key
+    _, plaintext = _issue(
+        session, pepper=pepper, actor=SYSTEM_ACTOR, role="admin", label=BOOTSTRAP_LABEL, customer_id=None
+    )
+    return plaintext

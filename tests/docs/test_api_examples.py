@@ -63,8 +63,10 @@ class Service:
         }
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
+    """A fresh service per test: the guide's flow starts with one admin (section 1), and the bash
+    and the Python walk each take it from there."""
     home = tmp_path_factory.mktemp("docs-service")
     port = free_port()
     admin_key = "cnh_docs_" + secrets.token_urlsafe(16)

@@ -207,3 +207,49 @@ def test_concurrent_auth_failures_are_each_counted_once(pg_database_url: str) ->
             assert connection.execute(select(AuthFailure.failures)).scalar_one() == 10
     finally:
         engine.dispose()
+
+
+def test_with_two_admins_a_new_staff_key_works_only_once_a_second_admin_approves_it(
+    client: TestClient, admin_key: str
+) -> None:  # R40, R42
+    """One admin could issue themselves a second key of any role and be maker and checker of every
+    dual-control action alone. Once two admins exist, a new staff key (but an auditor's) waits for
+    the other admin; the key is shown at once and answers 403 until then."""
+    second_admin = client.post("/v1/api-keys", json={"role": "admin", "label": "b"}, headers=bearer(admin_key))
+    assert second_admin.status_code == 201 and second_admin.json()["pending_approval_id"] is None  # one admin before
+    second = second_admin.json()["key"]
+
+    asked = client.post("/v1/api-keys", json={"role": "operator", "label": "my other hat"}, headers=bearer(admin_key))
+    assert asked.status_code == 202, asked.text
+    operator, approval_id = asked.json()["key"], asked.json()["pending_approval_id"]
+    waiting = assert_problem(client.get("/v1/customers", headers=bearer(operator)), 403)
+    assert waiting["reason_code"] == "key_pending_approval" and approval_id in waiting["detail"]
+    own = client.post(f"/v1/approvals/{approval_id}/approve", json={}, headers=bearer(admin_key))
+    assert assert_problem(own, 403)["reason_code"] == "same_principal"
+    approved = client.post(f"/v1/approvals/{approval_id}/approve", json={}, headers=bearer(second))
+    assert approved.status_code == 200 and approved.json()["status"] == "approved", approved.text
+    assert client.get("/v1/customers", headers=bearer(operator)).status_code == 200
+
+    auditor = client.post("/v1/api-keys", json={"role": "auditor", "label": "read only"}, headers=bearer(admin_key))
+    assert auditor.status_code == 201 and auditor.json()["pending_approval_id"] is None  # reads only: no approval
+
+
+def test_a_staff_key_whose_issue_is_rejected_or_that_is_revoked_while_waiting_never_works(
+    client: TestClient, admin_key: str
+) -> None:  # R40
+    second = client.post("/v1/api-keys", json={"role": "admin", "label": "b"}, headers=bearer(admin_key)).json()["key"]
+    rejected = client.post("/v1/api-keys", json={"role": "compliance", "label": "x"}, headers=bearer(admin_key)).json()
+    path = f"/v1/approvals/{rejected['pending_approval_id']}/reject"
+    decided = client.post(path, json={"note": "no second compliance key for this desk"}, headers=bearer(second))
+    assert decided.status_code == 200 and decided.json()["status"] == "rejected"
+    assert_problem(client.get("/v1/customers", headers=bearer(rejected["key"])), 401)  # revoked with the rejection
+
+    revoked = client.post("/v1/api-keys", json={"role": "treasury", "label": "y"}, headers=bearer(admin_key)).json()
+    assert client.delete(f"/v1/api-keys/{revoked['id']}", headers=bearer(admin_key)).status_code == 200
+    approval = client.get(f"/v1/approvals/{revoked['pending_approval_id']}", headers=bearer(second)).json()
+    assert approval["status"] == "cancelled"
+    assert_problem(client.get("/v1/reserves/assets", headers=bearer(revoked["key"])), 401)
+    # A pending admin key is not an admin yet: it cannot keep the last real one from being revoked.
+    pending_admin = client.post("/v1/api-keys", json={"role": "admin", "label": "z"}, headers=bearer(admin_key)).json()
+    assert pending_admin["pending_approval_id"] is not None
+    assert client.delete(f"/v1/api-keys/{pending_admin['id']}", headers=bearer(second)).status_code == 200

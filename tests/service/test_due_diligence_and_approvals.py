@@ -184,6 +184,7 @@ def test_a_limit_change_applies_only_after_a_different_principal_with_a_policy_r
         "customer.edd",
         "reserve_asset.change",
         "role.change",
+        "api_key.issue",
     ):
         assert policy[action]["approvals_required"] >= 1 and "auditor" not in policy[action]["approver_roles"]
 
