@@ -3,6 +3,7 @@ two JSON-RPC reads the permit helper needs."""
 
 from __future__ import annotations
 
+import json
 import random
 import uuid
 from dataclasses import dataclass
@@ -149,3 +150,23 @@ def parsed(shape: Any, response: httpx.Response) -> Any:
             f"that is not a {getattr(shape, '__name__', shape)} ({exc.error_count()} problems, first: "
             f"{exc.errors()[0]['msg']}); is the base URL the CNH service's, and the SDK its version?"
         ) from None
+
+
+def check_export_complete(headers: httpx.Headers, count: int, last_line: bytes) -> None:
+    """An audit export ends at the head the service announced (`X-Audit-Head-Seq` and
+    `X-Audit-Head-Hash`), or UnexpectedResponse. Services that announce none are taken as they come."""
+    seq, head_hash = headers.get("x-audit-head-seq"), headers.get("x-audit-head-hash")
+    if seq is None or head_hash is None:
+        return
+    try:
+        last = json.loads(last_line) if last_line else {}
+    except ValueError:
+        last = {}
+    got_seq, got_hash = (last.get("seq"), last.get("hash")) if isinstance(last, dict) else (None, None)
+    if int(seq) == 0 and count == 0:
+        return
+    if got_seq != int(seq) or got_hash != head_hash or count != int(seq):
+        raise UnexpectedResponse(
+            f"the audit export ended at record {got_seq} ({count} records), not at the announced head "
+            f"{seq} ({head_hash}); nothing was saved, export again"
+        )

@@ -31,6 +31,7 @@ from cnh_sdk._common import (
     address_arg,
     amount_str,
     amount_units,
+    check_export_complete,
     hex_int,
     json_of,
     new_idempotency_key,
@@ -661,8 +662,14 @@ class Client:
 
     def export_audit_log(self, path: str | Path, *, on_record: Callable[[int], None] | None = None) -> int:
         """Stream the whole log as JSON lines into `path`; returns the number of records.
-        `on_record(count)` is called after each record (for progress)."""
-        count = 0
+        `on_record(count)` is called after each record (for progress).
+
+        The file appears only complete: it is written beside `path` and moved there once its last
+        record is the head the service announced for the export (a truncated log would verify as a
+        shorter, intact chain). A break-off raises TransportError and leaves no file."""
+        target = Path(path)
+        partial = target.with_name(target.name + ".partial")
+        count, last = 0, b""
         try:
             with self._http.stream(
                 "GET", self._prefix + "/v1/audit-log/export", headers=self._headers()
@@ -670,16 +677,23 @@ class Client:
                 if response.is_error:
                     response.read()
                     raise ProblemError.from_response(response)
-                with Path(path).open("wb") as out:
+                with partial.open("wb") as out:
                     for line in response.iter_lines():
                         if not line:
                             continue
-                        out.write(line.encode() + b"\n")
+                        last = line.encode()
+                        out.write(last + b"\n")
                         count += 1
                         if on_record is not None:
                             on_record(count)
+                check_export_complete(response.headers, count, last)
         except httpx.TransportError as exc:
+            partial.unlink(missing_ok=True)
             raise TransportError(f"audit export from {self.base_url} broke off ({type(exc).__name__}: {exc})") from exc
+        except BaseException:
+            partial.unlink(missing_ok=True)
+            raise
+        partial.replace(target)
         return count
 
     # --- pause and resume (admin, R41) ---------------------------------------------------------

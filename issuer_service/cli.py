@@ -382,6 +382,9 @@ def audit_export(
         task = progress.add_task("export", total=None)
         count = cnh.export_audit_log(out, on_record=lambda n: progress.update(task, completed=n))
     ok(f"{count} audit records written to {out}")
+    if count:
+        head = json.loads(out.read_bytes().splitlines()[-1])["hash"]
+        typer.echo(f"  head {head}: check offline with `cnh audit verify --file {out} --head {head}`")
 
 
 # --- proofs of liabilities ---------------------------------------------------------------------

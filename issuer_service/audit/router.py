@@ -16,6 +16,8 @@ from issuer_service.pagination import CursorQuery, LimitQuery, Page
 router = APIRouter(prefix="/v1/audit-log", tags=["audit"])
 
 ReaderDep = Annotated[Principal, Depends(require("auditor", "admin"))]
+# The head an export runs up to: the SDK checks the file it wrote ends there (cnh_sdk).
+HEAD_SEQ_HEADER, HEAD_HASH_HEADER = "X-Audit-Head-Seq", "X-Audit-Head-Hash"
 
 
 @router.get("", summary="List audit records (paged, filterable)")
@@ -42,13 +44,25 @@ def verify_audit_log(session: SessionDep, principal: ReaderDep) -> AuditVerifica
     "/export",
     summary="Export the whole log as JSON lines",
     response_class=StreamingResponse,
-    responses={200: {"content": {"application/x-ndjson": {}}, "description": "One audit record per line."}},
+    responses={
+        200: {
+            "content": {"application/x-ndjson": {}},
+            "description": "One audit record per line, up to the head named in `X-Audit-Head-Seq` and "
+            "`X-Audit-Head-Hash`: a file whose last record is not that one is incomplete.",
+        }
+    },
 )
 def export_audit_log(
-    request: Request, principal: Annotated[Principal, Depends(require("auditor"))]
+    request: Request, session: SessionDep, principal: Annotated[Principal, Depends(require("auditor"))]
 ) -> StreamingResponse:
+    # The request's own session (on SQLite a second one would wait for its write lock).
+    seq, head_hash = service.export_head(session)
     return StreamingResponse(
-        service.export_lines(request.app.state.sessionmaker),
+        service.export_lines(request.app.state.sessionmaker, seq),
         media_type="application/x-ndjson",
-        headers={"Content-Disposition": 'attachment; filename="audit-log.jsonl"'},
+        headers={
+            "Content-Disposition": 'attachment; filename="audit-log.jsonl"',
+            HEAD_SEQ_HEADER: str(seq),
+            HEAD_HASH_HEADER: head_hash,
+        },
     )

@@ -213,15 +213,19 @@ def verify_audit_log(session: Session) -> AuditVerification:
     )
 
 
-def export_lines(make_session: sessionmaker[Session]) -> Iterator[bytes]:
-    """The whole log as JSON lines, up to the head at the start of the export.
+def export_head(session: Session) -> tuple[int, str]:
+    """The head an export runs up to: its last record's sequence number and hash."""
+    head = repository.read_head(session)
+    return head.seq, head.hash
+
+
+def export_lines(make_session: sessionmaker[Session], up_to_seq: int) -> Iterator[bytes]:
+    """The whole log as JSON lines, up to `up_to_seq` (the head at the start of the export).
 
     Runs after the request's own transaction has ended, one short transaction per chunk, so a long
     export never holds SQLite's write lock (or a PostgreSQL snapshot) for its whole duration.
     Records up to the head are immutable (R51), so reading them in pieces is consistent.
     """
-    with make_session() as session:
-        up_to_seq = repository.read_head(session).seq
     after = 0
     while after < up_to_seq:
         with make_session() as session:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
 from email.utils import format_datetime
@@ -153,6 +154,33 @@ def test_a_success_status_with_a_body_that_is_not_the_apis_is_a_typed_error(answ
 
     with pytest.raises(UnexpectedResponse, match=says):
         asyncio.run(run())
+
+
+def _export_lines(*seqs: int) -> bytes:
+    return b"".join(json.dumps({"seq": seq, "hash": f"h{seq}"}).encode() + b"\n" for seq in seqs)
+
+
+def test_an_audit_export_is_saved_only_when_it_reaches_the_announced_head(tmp_path: Any) -> None:
+    """A log cut short verifies as a shorter, intact chain: the SDK keeps no such file."""
+    head = {"x-audit-head-seq": "3", "x-audit-head-hash": "h3"}
+    complete, _ = scripted(httpx.Response(200, content=_export_lines(1, 2, 3), headers=head))
+    assert complete.export_audit_log(tmp_path / "log.jsonl") == 3
+    assert (tmp_path / "log.jsonl").read_bytes() == _export_lines(1, 2, 3)
+
+    short, _ = scripted(httpx.Response(200, content=_export_lines(1, 2), headers=head))
+    with pytest.raises(UnexpectedResponse, match="not at the announced head 3"):
+        short.export_audit_log(tmp_path / "short.jsonl")
+
+
+    class BreaksOff(httpx.SyncByteStream):
+        def __iter__(self) -> Iterator[bytes]:
+            yield _export_lines(1, 2)
+            raise httpx.ReadError("connection reset mid-stream")
+
+    broken, _ = scripted(httpx.Response(200, stream=BreaksOff(), headers=head))
+    with pytest.raises(TransportError, match="broke off"):
+        broken.export_audit_log(tmp_path / "broken.jsonl")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["log.jsonl"]  # nothing partial left behind
 
 
 def test_503_is_retried_after_retry_after_with_the_same_idempotency_key(sleeps: list[float]) -> None:

@@ -109,6 +109,12 @@ def test_export_streams_every_record_as_json_lines(
     assert response.headers["content-type"].startswith("application/x-ndjson")
     exported = [json.loads(line) for line in response.text.splitlines()]
     assert exported == _all_records(client, auditor_key)
+    # The head it runs up to, so that a client can tell a complete file from one cut short.
+    assert (int(response.headers["x-audit-head-seq"]), response.headers["x-audit-head-hash"]) == (
+        exported[-1]["seq"],
+        exported[-1]["hash"],
+    )
+    assert exported[-1]["seq"] == len(exported)
     assert_problem(client.get("/v1/audit-log/export", headers=bearer(admin_key)), 403)
 
 
