@@ -107,6 +107,12 @@ def resolve_block(session: Session, gateway: Any, as_of_block: int | None) -> in
             field="body.as_of_block",
         )
     if indexed is None or as_of_block > indexed:
+        head = int(gateway.head())
+        if as_of_block > head:  # not a wait: the block does not exist yet
+            raise ValidationFailed(
+                f"block {as_of_block} has not been mined: the chain is at block {head}; choose a block up to {head}",
+                field="body.as_of_block",
+            )
         raise BlockNotIndexed(as_of_block, indexed)
     return as_of_block
 
