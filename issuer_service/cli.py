@@ -295,13 +295,23 @@ def attest(
 # --- audit -------------------------------------------------------------------------------------
 
 
+def _is_hash(text: str) -> bool:
+    return len(text) == 64 and all(char in "0123456789abcdefABCDEF" for char in text)
+
+
 def _anchor(text: str | None) -> tuple[int, str] | None:
     if text is None:
         return None
     seq, _, hash_hex = text.partition(":")
-    if not seq.isdigit() or len(hash_hex) != 64:
+    if not seq.isdigit() or not _is_hash(hash_hex):
         fail("--anchor must be SEQ:HASH (64 hex digits), e.g. from an attestation report", EXIT_USAGE)
     return int(seq), hash_hex.lower()
+
+
+def _head(text: str | None) -> str | None:
+    if text is not None and not _is_hash(text):
+        fail("--head must be the 64 hex digits of a head hash, as `cnh audit export` prints it", EXIT_USAGE)
+    return text.lower() if text is not None else None
 
 
 @audit_app.command("verify")
@@ -337,7 +347,7 @@ def audit_verify(
             fail(f"{file} is not a file; export one with `cnh audit export --out {file}`", EXIT_USAGE)
         with spinner() as progress:
             progress.add_task(f"recomputing every hash in {file}")
-            data = asdict(verify_export(file, anchor=_anchor(anchor), head_hash=head))
+            data = asdict(verify_export(file, anchor=_anchor(anchor), head_hash=_head(head)))
         where = str(file)
     else:
         if anchor is not None or head is not None:

@@ -157,6 +157,9 @@ def test_audit_verify_file_refuses_a_missing_file_and_a_line_that_is_not_json(tm
     assert result.exit_code == cli.EXIT_FAILED and "not valid JSON" in result.stderr
     bad_anchor = cnh("audit", "verify", "--file", str(garbled), "--anchor", "12")
     assert bad_anchor.exit_code == cli.EXIT_USAGE and "SEQ:HASH" in one_line_error(bad_anchor)
+    for head in ("zz", "g" * 64, "ab" * 33):
+        bad_head = cnh("audit", "verify", "--file", str(garbled), "--head", head)
+        assert bad_head.exit_code == cli.EXIT_USAGE and "64 hex digits" in one_line_error(bad_head)
 
 
 @pytest.mark.chain
