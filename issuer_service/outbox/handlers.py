@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from issuer_service.outbox.models import ChainTx
 
 WORKER = "worker"  # the audit actor of everything the outbox worker does
+REVERTED = "reverted on chain"  # the failure reason `on_failed` gets for a mined, reverted transaction
 
 
 @dataclass(frozen=True)

@@ -41,7 +41,7 @@ from issuer_service.audit.service import append_audit
 from issuer_service.chain.gateway import SIGNER_ROLE, ChainGateway, ChainUnavailable, SigningState, TxOutcome
 from issuer_service.clock import utc_now
 from issuer_service.outbox import repository
-from issuer_service.outbox.handlers import WORKER, handler_for, lock_batch
+from issuer_service.outbox.handlers import REVERTED, WORKER, handler_for, lock_batch
 from issuer_service.outbox.models import ChainTx
 
 log = logging.getLogger("issuer_service.worker")
@@ -379,7 +379,7 @@ class OutboxWorker:
 
     def _confirmed(self, session: Session, row: ChainTx, outcome: TxOutcome) -> None:
         row.block_number, row.block_hash, row.gas_used = outcome.block_number, outcome.block_hash, outcome.gas_used
-        self._finish(session, row, success=outcome.success, reason="reverted on chain")
+        self._finish(session, row, success=outcome.success, reason=REVERTED)
 
     def _maybe_rebroadcast(self, session: Session, row: ChainTx) -> None:
         """A sent transaction the node no longer knows (dropped, node restarted): send it again."""

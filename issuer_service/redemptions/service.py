@@ -35,7 +35,7 @@ from issuer_service.ids import new_id
 from issuer_service.lifecycle import Lifecycle
 from issuer_service.limits import service as limits
 from issuer_service.outbox import repository as outbox
-from issuer_service.outbox.handlers import WORKER, OutboxHandler, register
+from issuer_service.outbox.handlers import REVERTED, WORKER, OutboxHandler, register
 from issuer_service.outbox.models import ChainTx
 from issuer_service.pagination import Page, decode_cursor, page_of
 from issuer_service.redemptions import repository
@@ -234,6 +234,11 @@ def _on_confirmed(session: Session, row: ChainTx) -> None:
 
 def _on_failed(session: Session, row: ChainTx, reason: str) -> None:
     redemption = _locked(session, row)
+    if reason == REVERTED:
+        # What the holder can check and fix; the chain does not say which of them it was.
+        reason = (f"{reason}: the token refuses a burn whose permit has expired (deadline "
+                  f"{redemption.permit_deadline}) or whose wallet is frozen or holds less than the amount; nothing "
+                  "was burned or paid: check those, sign a new permit and redeem again")
     redemption.reason_code, redemption.reason = "chain_failed", reason
     _transition(session, redemption, "failed", actor=WORKER, data={"tx_hash": row.tx_hash, "reason": reason[:300]})
 

@@ -26,6 +26,7 @@ with warnings.catch_warnings():
 
 from issuer_service.app import create_app
 from issuer_service.chain.gateway import ChainGateway
+from issuer_service.chain.tx import send_and_wait
 from issuer_service.outbox import repository
 from issuer_service.outbox.models import ChainTx, SignerNonce
 from issuer_service.outbox.worker import BLOCK_TIMESTAMP, OutboxWorker
@@ -39,6 +40,7 @@ from tests.service.flow import (
     bind_wallet,
     deposit_fiat,
     onboard,
+    redemption_body,
     request_mint,
     staff_keys,
 )
@@ -522,3 +524,23 @@ def test_broadcast_many_classifies_each_answer_like_broadcast(gateway: ChainGate
     answers = gateway.broadcast_many([first, second, b"\x02junk"])
     assert answers[0] in ("known", "nonce_too_low") and answers[1] == "sent"
     assert isinstance(answers[2], Exception) and "decode" in str(answers[2]).lower()
+
+
+def test_a_burn_the_token_refuses_fails_the_redemption_with_what_the_holder_can_check(
+    rig: Rig, gateway: ChainGateway, token_env: TokenEnv
+) -> None:  # R13, R16
+    """The wallet is frozen after the request was accepted: the burn reverts on chain, nothing is
+    burned or paid, and the reason names the causes the holder can check instead of a bare revert."""
+    alice = _primed(rig)
+    body = redemption_body(rig.client, alice, "1.00")
+    accepted = rig.client.post(
+        "/v1/redemptions", json=body, headers=bearer(alice.key, **{"Idempotency-Key": "burn-refused"})
+    )
+    assert accepted.status_code == 202, accepted.text
+    send_and_wait(token_env.w3, token_env.keys.compliance, gateway.token.functions.freeze(alice.wallet.address))
+    rig.settle()
+    redemption = rig.client.get(f"/v1/redemptions/{accepted.json()['id']}", headers=bearer(alice.key)).json()
+    assert (redemption["status"], redemption["reason_code"]) == ("failed", "chain_failed")
+    assert "reverted on chain" in redemption["reason"] and "frozen" in redemption["reason"]
+    assert "permit has expired" in redemption["reason"] and "nothing was burned or paid" in redemption["reason"]
+    assert gateway.balance_of(alice.wallet.address) == UNITS_PER_CNH  # still holds what it asked to redeem
