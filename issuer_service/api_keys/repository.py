@@ -48,6 +48,10 @@ def lock_auth_failures(session: Session, client: str, *, now: datetime, forget_b
     return session.execute(stmt).scalar_one()
 
 
+def get_by_id(session: Session, key_id: str) -> ApiKey | None:
+    return session.execute(select(ApiKey).where(ApiKey.id == key_id)).scalar_one_or_none()
+
+
 def lock_by_id(session: Session, key_id: str) -> ApiKey | None:
     return session.execute(lock_for_update(select(ApiKey).where(ApiKey.id == key_id))).scalar_one_or_none()
 
@@ -59,6 +63,13 @@ def _active() -> tuple[Any, ...]:
 
 def count_active(session: Session, role: str) -> int:
     stmt = select(func.count()).select_from(ApiKey).where(ApiKey.role == role, *_active())
+    return session.execute(stmt).scalar_one()
+
+
+def count_admins_ever_active(session: Session) -> int:
+    """Admin keys that have worked at some point, revoked ones included (a key revoked while it
+    waited for its issue approval keeps that approval's id, so it does not count)."""
+    stmt = select(func.count()).select_from(ApiKey).where(ApiKey.role == "admin", ApiKey.pending_approval_id.is_(None))
     return session.execute(stmt).scalar_one()
 
 

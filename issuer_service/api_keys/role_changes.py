@@ -66,6 +66,11 @@ def _check_change(key: ApiKey, role: str, active_admins: list[ApiKey]) -> None:
     """Refuse a change that cannot or must not happen; `active_admins` are locked by the caller."""
     if key.revoked_at is not None:
         raise Conflict(f"API key {key.id} is revoked; a revoked key keeps its role", field=KEY_FIELD)
+    if key.pending_approval_id is not None:
+        raise Conflict(
+            f"API key {key.id} is waiting for its issue to be approved ({key.pending_approval_id}); decide that first",
+            field=KEY_FIELD,
+        )
     if key.role == "customer":
         # R42: a customer key is bound to one customer; staff powers need a separate staff key.
         raise Conflict(

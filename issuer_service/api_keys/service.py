@@ -72,9 +72,14 @@ def create_staff_key(session: Session, *, pepper: str, actor: Principal, role: R
     approve anything (all but auditor) waits for a second admin (`api_key.issue`, R40): otherwise
     one admin could issue themselves a second key of any role and be both maker and checker of
     every dual-control action. The key is shown now and works from the approval on."""
-    admins = repository.lock_active_admins(session)  # the lock order of revoke_key and role changes
+    # One issue at a time (the audit head is a single row every issue locks anyway at commit): two
+    # concurrent issues by the only admin must not both find a single admin and both skip approval.
+    audit_repository.lock_head(session)
+    # Once two admins have existed, dual control stays: revoking the other admin must not reopen
+    # the single-admin window (a lone admin adds a second through CNH_ADMIN_API_KEY at start-up).
+    dual_control = repository.count_admins_ever_active(session) >= 2
     row, plaintext = _issue(session, pepper=pepper, actor=actor.id, role=role, label=label, customer_id=None)
-    if role != "auditor" and len(admins) >= 2:
+    if role != "auditor" and dual_control:
         request = approvals.open_request(
             session,
             action=ISSUE_ACTION,
@@ -94,6 +99,8 @@ def _issue_approved(
     key = repository.lock_by_id(session, request.subject_id)
     if key is None or key.pending_approval_id != request.id or key.revoked_at is not None:
         raise Conflict(f"the key of approval request {request.id} was revoked meanwhile; reject the request")
+    if key.role != approvals.payload_of(request)["role"]:  # pragma: no cover - role changes of waiting keys are refused
+        raise Conflict(f"the key of approval request {request.id} no longer has the role asked for; reject it")
     key.pending_approval_id = None
     append_audit(
         session,
@@ -130,6 +137,11 @@ def create_customer_key(
 def revoke_key(session: Session, *, actor: Principal, key_id: str) -> ApiKeyOut:
     """Revoke a key; revoking a revoked key changes nothing. The last active admin key cannot be
     revoked: nobody could then issue keys or resume after a pause."""
+    # Lock order: the key's waiting approval (if any), the admins, the key, as approving it does.
+    seen = repository.get_by_id(session, key_id)
+    pending = None
+    if seen is not None and seen.pending_approval_id is not None:
+        pending = approval_repository.get(session, seen.pending_approval_id, lock=True)
     admins = repository.lock_active_admins(session)
     key = repository.lock_by_id(session, key_id)
     if key is None:
@@ -137,16 +149,15 @@ def revoke_key(session: Session, *, actor: Principal, key_id: str) -> ApiKeyOut:
     if key.revoked_at is None:
         if key.role == "admin" and [admin.id for admin in admins] == [key.id]:
             raise Conflict("this is the last active admin key; issue another admin key before revoking it")
-        if key.pending_approval_id is not None:  # nothing left to approve
-            pending = approval_repository.get(session, key.pending_approval_id, lock=True)
-            if pending is not None:
-                approvals.cancel(session, pending, actor=actor.id, note=f"key {key.id} revoked")
+        if pending is not None and key.pending_approval_id == pending.id:  # nothing left to approve
+            approvals.cancel(session, pending, actor=actor.id, note=f"key {key.id} revoked")
         _revoke(session, key, actor=actor.id, why=None)
     return ApiKeyOut.model_validate(key, from_attributes=True)
 
 
 def _revoke(session: Session, key: ApiKey, *, actor: str, why: str | None) -> None:
-    key.revoked_at, key.revoked_by, key.pending_approval_id = utc_now(), actor, None
+    # A key revoked while it waited keeps its approval's id: it never worked (count_admins_ever_active).
+    key.revoked_at, key.revoked_by = utc_now(), actor
     append_audit(
         session,
         actor=actor,

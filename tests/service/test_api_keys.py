@@ -253,3 +253,36 @@ def test_a_staff_key_whose_issue_is_rejected_or_that_is_revoked_while_waiting_ne
     pending_admin = client.post("/v1/api-keys", json={"role": "admin", "label": "z"}, headers=bearer(admin_key)).json()
     assert pending_admin["pending_approval_id"] is not None
     assert client.delete(f"/v1/api-keys/{pending_admin['id']}", headers=bearer(second)).status_code == 200
+
+
+def test_revoking_the_other_admin_does_not_bring_back_keys_that_need_no_approval(
+    client: TestClient, admin_key: str
+) -> None:  # R40
+    """Once two admins have existed, a lone admin cannot issue and approve alone: revoking the other
+    admin and issuing a new one would otherwise make the same person maker and checker again."""
+    second = client.post("/v1/api-keys", json={"role": "admin", "label": "b"}, headers=bearer(admin_key)).json()
+    assert client.delete(f"/v1/api-keys/{second['id']}", headers=bearer(admin_key)).status_code == 200
+    third = client.post("/v1/api-keys", json={"role": "admin", "label": "c"}, headers=bearer(admin_key))
+    assert third.status_code == 202 and third.json()["pending_approval_id"] is not None
+    assert_problem(client.get("/v1/audit-log", headers=bearer(third.json()["key"])), 403)
+    moved = client.post(
+        f"/v1/api-keys/{third.json()['id']}/role", json={"role": "operator", "reason": "x"}, headers=bearer(admin_key)
+    )
+    assert "waiting for its issue" in assert_problem(moved, 409, field="path.key_id")["detail"]
+
+
+@pytest.mark.postgres
+def test_concurrent_issues_by_the_only_admin_make_at_most_one_key_without_approval(
+    pg_database_url: str, tmp_path: Path
+) -> None:  # R40
+    app = create_app(make_settings(pg_database_url, tmp_path))
+    with TestClient(app) as client, ThreadPoolExecutor(4) as pool:
+        issued = list(
+            pool.map(
+                lambda i: client.post(
+                    "/v1/api-keys", json={"role": "admin", "label": f"race {i}"}, headers=bearer(ADMIN_KEY)
+                ),
+                range(4),
+            )
+        )
+    assert sorted(r.status_code for r in issued) == [201, 202, 202, 202]
