@@ -40,9 +40,15 @@ def get_status(session: Session) -> SystemStatusOut:
     return _status(state.paused, pending)
 
 
-def _pending_resume(session: Session) -> ApprovalRequest | None:
+def _pending_resume(session: Session, *, lock: bool = False) -> ApprovalRequest | None:
+    """The resume waiting for its second admin. Locked first, before the pause flag, by everything
+    that changes either: approving it through /v1/approvals locks it, then the flag (`_resumed`), and
+    taking the two in the other order here would deadlock against that."""
     found = approvals_repository.for_subject(session, "system", "pause", action=RESUME, statuses=("pending",))
-    return found[0] if found else None
+    if not found or not lock:
+        return found[0] if found else None
+    locked = approvals_repository.get(session, found[0].id, lock=True)
+    return locked if locked is not None and locked.status == "pending" else None
 
 
 def _status(paused: bool, pending: ApprovalRequest | None) -> SystemStatusOut:
@@ -58,6 +64,7 @@ def _status(paused: bool, pending: ApprovalRequest | None) -> SystemStatusOut:
 def pause(session: Session, *, actor: Principal) -> SystemStatusOut:
     """Pause now (R41). Pausing while paused cancels a pending resume: whoever pauses again
     wants the service to stay paused, so the earlier resume request must not complete."""
+    pending = _pending_resume(session, lock=True)
     state = repository.lock_state(session)
     now = utc_now()
     if not state.paused:
@@ -73,7 +80,6 @@ def pause(session: Session, *, actor: Principal) -> SystemStatusOut:
             data={},
             rule_ids=["R41"],
         )
-    pending = _pending_resume(session)
     if pending is not None:
         approvals.cancel(session, pending, actor=actor.id, note="paused again")
         append_audit(
@@ -94,10 +100,10 @@ def resume(
     """First admin: opens a `system.resume` approval request. A second, different admin: approves
     it, and the service resumes (R40, R41); `POST /v1/approvals/{id}/approve` does the same.
     Returns the status and whether the service actually resumed."""
+    pending = _pending_resume(session, lock=True)
     state = repository.lock_state(session)
     if not state.paused:
         raise Conflict("the service is not paused; there is nothing to resume")
-    pending = _pending_resume(session)
     if pending is None:
         pending = approvals.open_request(
             session,
