@@ -138,12 +138,16 @@ SelectT = TypeVar("SelectT", bound=Select[Any])
 def lock_for_update(stmt: SelectT) -> SelectT:
     """Lock the selected rows until the transaction ends.
 
-    PostgreSQL: `SELECT ... FOR UPDATE`. SQLite: SQLAlchemy renders no FOR UPDATE there, and none
+    PostgreSQL: `SELECT ... FOR NO KEY UPDATE`. SQLite: SQLAlchemy renders no FOR UPDATE there, and none
     is needed, because every transaction already holds the whole-database write lock (BEGIN
     IMMEDIATE, see `_sqlite_engine`). `populate_existing` refreshes rows the session had already
     loaded, so the caller sees the values as of the lock, not a stale copy.
     """
-    return stmt.with_for_update().execution_options(populate_existing=True)
+    # FOR NO KEY UPDATE: it excludes every other locker of ours just the same, but not the key-share
+    # locks PostgreSQL's foreign-key checks take on a parent row. With FOR UPDATE a transaction
+    # writing a mint (which references its customer) could wait for a locked customer while holding
+    # the audit head that the customer's locker needs at its commit: a deadlock.
+    return stmt.with_for_update(key_share=True).execution_options(populate_existing=True)
 
 
 _PER_TRANSACTION = "per_transaction"
