@@ -158,6 +158,8 @@ def check_export_complete(headers: httpx.Headers, count: int, last_line: bytes) 
     seq, head_hash = headers.get("x-audit-head-seq"), headers.get("x-audit-head-hash")
     if seq is None or head_hash is None:
         return
+    if not (seq.isascii() and seq.isdigit()):
+        raise UnexpectedResponse(f"the audit export announced head {seq!r}, not a sequence number; nothing was saved")
     try:
         last = json.loads(last_line) if last_line else {}
     except ValueError:

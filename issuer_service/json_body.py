@@ -4,7 +4,9 @@ characters that are invisible or rewrite how text is shown.
 - Duplicate names: `{"amount": "1.00", "amount": "2.00"}` is a mint of 2.00 to Python's parser and
   of 1.00 to a proxy, log or signer that keeps the first; refusing it leaves one reading.
 - Control characters (C0 and C1, except tab, line feed and carriage return), bidirectional
-  formatting controls (e.g. U+202E, which shows "txt.exe" for "exe.txt") and lone UTF-16 surrogates:
+  formatting controls (e.g. U+202E, which shows "txt.exe" for "exe.txt"), invisible characters
+  (zero-width space, soft hyphen, word joiner, byte order mark: "BANK-\u200bX" would otherwise be a
+  second bank reference that looks like "BANK-X") and lone UTF-16 surrogates:
   none has a place in a reference, a reason or a party's name, NUL cannot be stored on PostgreSQL,
   and all of them travel into audit records, reports and screening.
 
@@ -24,6 +26,7 @@ from issuer_service.errors import FieldError
 FORBIDDEN = re.compile(
     "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f"  # control characters, but tab, LF and CR
     "\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"  # bidirectional formatting
+    "\u00ad\u180e\u200b\u2060-\u2064\ufeff"  # invisible: soft hyphen, zero-width space, word joiner, BOM
     "\ud800-\udfff]"  # lone surrogates ("\ud800" in JSON): not text, and no database encodes them
 )
 
@@ -78,7 +81,8 @@ def _check_text(text: str, path: str, found: list[FieldError], *, what: str = "t
         found.append(
             FieldError(
                 path,
-                f"{what} contains U+{ord(match.group()):04X}, a control, text-direction or lone surrogate code point; "
+                f"{what} contains U+{ord(match.group()):04X}, a control, text-direction, invisible or lone surrogate "
+                "code point; "
                 "remove it (tab, line feed and carriage return are allowed)",
             )
         )

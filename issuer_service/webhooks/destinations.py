@@ -21,6 +21,7 @@ from __future__ import annotations
 import ipaddress
 import re
 import socket
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import SplitResult, urlsplit
@@ -49,7 +50,9 @@ def host_problem(hostname: str) -> str | None:
 
 def literal_address(hostname: str) -> IPAddress | None:
     """The address a host written as an address stands for, including the legacy IPv4 forms the
-    system resolver accepts (`2130706433`, `127.1`, `0x7f.0.0.1`, `0`)."""
+    system resolver accepts (`2130706433`, `127.1`, `0x7f.0.0.1`, `0`), written in full-width digits
+    or with a trailing dot."""
+    hostname = unicodedata.normalize("NFKC", hostname).rstrip(".")
     try:
         return ipaddress.ip_address(hostname.strip("[]"))
     except ValueError:
@@ -62,11 +65,19 @@ def literal_address(hostname: str) -> IPAddress | None:
     return None
 
 
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+_IPV4_COMPATIBLE = ipaddress.ip_network("::/96")
+
+
 def is_public(address: IPAddress) -> bool:
-    """Globally routable unicast: not loopback, private, link-local, shared, reserved or multicast
-    (an IPv4-mapped IPv6 address is judged by the IPv4 address it carries)."""
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
+    """Globally routable unicast: not loopback, private, link-local, shared, reserved or multicast.
+    An IPv6 address that carries an IPv4 one (mapped, compatible, 6to4, NAT64) is judged by it too."""
+    if isinstance(address, ipaddress.IPv6Address):
+        embedded = address.ipv4_mapped or address.sixtofour
+        if embedded is None and (address in _NAT64 or address in _IPV4_COMPATIBLE):
+            embedded = ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+        if embedded is not None and not is_public(embedded):
+            return False
     return address.is_global and not address.is_multicast
 
 

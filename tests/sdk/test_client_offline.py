@@ -167,6 +167,9 @@ def test_an_audit_export_is_saved_only_when_it_reaches_the_announced_head(tmp_pa
     assert complete.export_audit_log(tmp_path / "log.jsonl") == 3
     assert (tmp_path / "log.jsonl").read_bytes() == _export_lines(1, 2, 3)
 
+    garbled, _ = scripted(httpx.Response(200, content=_export_lines(1), headers={**head, "x-audit-head-seq": "abc"}))
+    with pytest.raises(UnexpectedResponse, match="not a sequence number"):
+        garbled.export_audit_log(tmp_path / "garbled.jsonl")
     short, _ = scripted(httpx.Response(200, content=_export_lines(1, 2), headers=head))
     with pytest.raises(UnexpectedResponse, match="not at the announced head 3"):
         short.export_audit_log(tmp_path / "short.jsonl")

@@ -269,6 +269,9 @@ HIDDEN_CHARACTERS = {
     "A\\u001bB": "U+001B",  # escape
     "A\\u0085B": "U+0085",  # a C1 control (next line)
     "A\\ud800B": "U+D800",  # a lone UTF-16 surrogate
+    "BANK-\\u200bX": "U+200B",  # zero-width space: a second bank reference that looks like "BANK-X"
+    "BA\\u00adNK-X": "U+00AD",  # soft hyphen
+    "\\ufeffBANK-X": "U+FEFF",  # byte order mark
 }
 
 

@@ -260,6 +260,11 @@ NON_PUBLIC_HOSTS = [
     "0x7f.0.0.1",
     "127.1",
     "224.0.0.1",  # multicast
+    "[::127.0.0.1]",  # IPv4-compatible IPv6
+    "[2002:7f00:1::]",  # 6to4 of 127.0.0.1
+    "[64:ff9b::7f00:1]",  # NAT64 of 127.0.0.1
+    "127.0.0.1.",  # trailing dot
+    "\uff11\uff12\uff17.\uff10.\uff10.\uff11",  # full-width digits
 ]
 
 
