@@ -25,6 +25,7 @@ from issuer_service.audit.service import append_audit
 from issuer_service.auth import Principal
 from issuer_service.clock import utc_now
 from issuer_service.customers import repository as customers
+from issuer_service.customers.models import Customer
 from issuer_service.db import at_commit, once_per_transaction, remember_for_transaction
 from issuer_service.due_diligence import service as due_diligence
 from issuer_service.errors import Conflict, Forbidden, NotFound, RuleRejected
@@ -43,6 +44,7 @@ from issuer_service.reserves import service as reserves
 from issuer_service.timeutil import start_of_business_day
 from issuer_service.travel_rule import service as travel_rule
 from issuer_service.wallets import repository as wallets
+from issuer_service.wallets.models import Wallet
 from issuer_service.webhooks import service as webhooks
 
 _EDGES = {
@@ -108,20 +110,14 @@ def create_mint(session: Session, *, actor: Principal, body: MintCreate, profile
     pool, account = reserves.read_pool(session), fiat.get_account(session, customer.id)
     context = MintContext(
         amount_fen=amount,
-        customer_kyc_status=customer.kyc_status,
-        customer_risk=customer.risk,
-        customer_active=customer.status == "active",
         customer_available_fen=account.available_fen,
-        wallet_owned_by_customer=wallet is not None and wallet.customer_id == customer.id,
-        wallet_status=wallet.status if wallet else "unknown",
-        wallet_frozen=bool(wallet and wallet.frozen),
         paused=is_paused(session, hold=True),
         reserve_pool_fen=reserves.reserve_value_fen(session, pool, profile),
         outstanding_supply_fen=pool.outstanding_fen + pool.in_flight_mint_fen,
         minted_today_fen=repository.minted_since(session, customer.id, start_of_business_day(utc_now())),
         global_issued_fen=pool.outstanding_fen + pool.in_flight_mint_fen,
-        enhanced_due_diligence_pending=due_diligence.edd_pending(session, customer),  # R20
         daily_limit_fen=limits.daily_mint_override(session, customer.id),  # R12: approved limit change
+        **_eligibility_facts(session, customer, wallet),
     )
     first = _decided(context, profile)
     assert wallet is not None  # an unknown wallet was refused above
@@ -268,23 +264,31 @@ def approve_mint(session: Session, *, actor: Principal, mint_id: str) -> MintOut
     return to_out(mint)
 
 
+def _eligibility_facts(session: Session, customer: Customer, wallet: Wallet | None) -> dict[str, Any]:
+    """What R11, R20 and R22 decide on about the customer and the wallet, as `MintContext` and
+    `check_customer_and_wallet` name them: read the same way at the request and at the approval."""
+    return {
+        "customer_kyc_status": customer.kyc_status,
+        "customer_risk": customer.risk,
+        "customer_active": customer.status == "active",
+        "wallet_owned_by_customer": wallet is not None and wallet.customer_id == customer.id,
+        "wallet_status": wallet.status if wallet else "unknown",
+        "wallet_frozen": bool(wallet and wallet.frozen),
+        "enhanced_due_diligence_pending": due_diligence.edd_pending(session, customer),  # R20
+    }
+
+
 def _still_eligible(session: Session, mint: Mint) -> None:
     """R11, R20, R22 again at approval: the customer or wallet may have changed since the request
     (KYC rejected, rated high risk, blocked by screening, wallet frozen or revoked). The mint then
     stays pending and its fiat reserved: approve it once that is resolved, or reject it."""
     customer = customers.get_held(session, mint.customer_id)
-    wallet = wallets.get_by_address(session, mint.wallet_address)
     assert customer is not None  # a mint's customer is never deleted
+    wallet = wallets.get_by_address(session, mint.wallet_address)
     refusal = check_customer_and_wallet(
         action="mint",
         paused=False,  # checked above, with the flag held
-        customer_kyc_status=customer.kyc_status,
-        customer_risk=customer.risk,
-        customer_active=customer.status == "active",
-        wallet_owned_by_customer=wallet is not None and wallet.customer_id == customer.id,
-        wallet_status=wallet.status if wallet else "unknown",
-        wallet_frozen=bool(wallet and wallet.frozen),
-        enhanced_due_diligence_pending=due_diligence.edd_pending(session, customer),
+        **_eligibility_facts(session, customer, wallet),
     )
     if refusal is not None:
         raise RuleRejected(
