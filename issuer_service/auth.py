@@ -18,12 +18,12 @@ from typing import Annotated, cast
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session, sessionmaker
 
 from issuer_service.api_keys import repository as key_repository
 from issuer_service.api_keys.models import ApiKey
 from issuer_service.clock import utc_now
+from issuer_service.db import DATABASE_UNAVAILABLE
 from issuer_service.dependencies import SessionDep, SettingsDep
 from issuer_service.errors import Forbidden, RateLimited, Unauthorized
 from issuer_service.roles import ROLES, Role
@@ -104,7 +104,7 @@ class AuthFailureLimiter:
                 if row.failures >= self.limit:
                     return self._rate_limited(row.window_started_at, now)
                 row.failures += 1
-        except (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError) as exc:
+        except DATABASE_UNAVAILABLE as exc:
             # The database is away: the refusal stands without it and goes uncounted, which gives a
             # guesser nothing, since no key can be checked (503) until the database is back.
             log.warning("auth failure from %s not counted, database unavailable: %s", client, type(exc).__name__)

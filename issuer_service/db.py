@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import DateTime, Engine, MetaData, Select, create_engine, event, text
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import URL, Dialect, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -22,6 +23,8 @@ if TYPE_CHECKING:
     from issuer_service.settings import Settings
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+# The errors that mean "the database cannot be reached now" (503, retry), not "this input is bad".
+DATABASE_UNAVAILABLE = (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError)
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 # Any constant will do; it only has to be the same in every process running migrations.
 _MIGRATION_LOCK_KEY = 0x434E485F4D4947  # "CNH_MIG"

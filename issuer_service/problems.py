@@ -18,6 +18,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from issuer_service.db import DATABASE_UNAVAILABLE
 from issuer_service.errors import DomainError, FieldError
 from issuer_service.request_context import current_request_id
 
@@ -272,7 +273,7 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(DomainError, _domain_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
-    for unavailable in (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError):
+    for unavailable in DATABASE_UNAVAILABLE:
         app.add_exception_handler(unavailable, _database_unavailable)
     app.add_exception_handler(sa_exc.DBAPIError, _database_error)
     app.add_exception_handler(OverflowError, _value_overflow)
