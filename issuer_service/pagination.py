@@ -57,11 +57,16 @@ def decode_cursor(cursor: str | None) -> str | None:
     except (binascii.Error, UnicodeDecodeError, ValueError):
         key = None
     if key is None or len(key) > MAX_KEY_CHARS or not key.isprintable():
-        raise ValidationFailed(
-            "cursor is not one this API issued; pass the `next_cursor` of the previous page unchanged",
-            field="query.cursor",
-        )
+        raise foreign_cursor()
     return key
+
+
+def foreign_cursor() -> ValidationFailed:
+    """The refusal of a cursor this API could not have issued."""
+    return ValidationFailed(
+        "cursor is not one this API issued; pass the `next_cursor` of the previous page unchanged",
+        field="query.cursor",
+    )
 
 
 def page_of(rows: Sequence[RowT], limit: int, key: Callable[[RowT], str]) -> tuple[list[RowT], str | None]:

@@ -14,8 +14,7 @@ from issuer_service.audit import repository
 from issuer_service.audit.schemas import AuditRecord, AuditVerification
 from issuer_service.clock import iso_utc, utc_now
 from issuer_service.db import every_commit, run_at_commit_steps
-from issuer_service.errors import ValidationFailed
-from issuer_service.pagination import Page, decode_cursor, page_of
+from issuer_service.pagination import Page, decode_cursor, foreign_cursor, page_of
 from issuer_service.request_context import current_request_id
 
 SYSTEM_ACTOR = "system"
@@ -166,10 +165,7 @@ def list_audit(
 ) -> Page[AuditRecord]:
     after = decode_cursor(cursor)
     if after is not None and not (after.isascii() and after.isdigit() and int(after) < 2**63):  # a BIGINT seq
-        raise ValidationFailed(
-            "cursor is not one this API issued; pass the `next_cursor` of the previous page unchanged",
-            field="query.cursor",
-        )
+        raise foreign_cursor()
     entries = repository.list_entries(
         session,
         after_seq=int(after or 0),
