@@ -96,3 +96,18 @@ def depth(session: Session) -> dict[str, int]:
 def for_entity(session: Session, entity_type: str, entity_id: str) -> Sequence[ChainTx]:
     stmt = select(ChainTx).where(ChainTx.entity_type == entity_type, ChainTx.entity_id == entity_id)
     return session.scalars(stmt.order_by(ChainTx.created_at)).all()
+
+
+def lock_by_id(session: Session, ids: Sequence[str]) -> dict[str, ChainTx]:
+    """The rows with these ids, locked and re-read: a step that read them, then talked to the node
+    with no transaction open, applies what it learnt only to rows still as it left them."""
+    if not ids:
+        return {}
+    stmt = lock_for_update(select(ChainTx).where(ChainTx.id.in_(ids)).order_by(ChainTx.id))
+    return {row.id: row for row in session.scalars(stmt)}
+
+
+def signing_marker(session: Session) -> tuple[tuple[str, int], ...]:
+    """Every signer's next nonce: it moves whenever anything is signed."""
+    rows = session.execute(select(SignerNonce.address, SignerNonce.next_nonce).order_by(SignerNonce.address)).all()
+    return tuple((str(address), int(nonce)) for address, nonce in rows)

@@ -17,10 +17,14 @@ Throughput (docs/benchmarks.md, `scripts/bench_api.py`): each step handles a bat
 constant number of JSON-RPC round trips, whatever the batch size — one batch for the chain state
 before signing, one batch of `eth_sendRawTransaction`, one batch of receipts. A transaction the
 node mined at once (automine, or a fast chain) is confirmed in the same database transaction that
-records its broadcast. Inside each database transaction every RPC comes first and the domain
-handlers come last: the handlers take the audit chain's head lock (and the reserve pool's, for
-mints), which every money-moving API request also needs, so they hold those locks only from the
-first handler to the commit.
+records its broadcast.
+
+No database transaction is open while the node answers: each step reads its rows in one short
+transaction, talks to the node, and applies the answers in a second one to the rows still as it
+read them. A slow or hung node therefore holds no lock an API request needs (on SQLite, where
+every transaction takes the database's write lock, it would stall every write for the RPC
+timeout). In the second transaction the domain handlers come last: they take the audit chain's
+head lock (and the reserve pool's, for mints), which every money-moving API request also needs.
 """
 
 from __future__ import annotations
@@ -158,14 +162,22 @@ class OutboxWorker:
 
     # ------------------------------------------------------------------ sign
     def sign_pending(self) -> int:
+        """Sign a batch of pending rows. The ledger is read first, then the chain (see
+        `_reserve_gate`), with no transaction open while the node answers; the rows are claimed and
+        signed in a second transaction. If anything was signed in between (another worker), the
+        chain read may predate mints the ledger read did not count: nothing is signed this time."""
         with self.sessions.begin() as session:
-            rows = repository.claim(session, "pending", limit=self.batch_size, now=utc_now())
-            if not rows:
-                self._refresh_stale_attestation(session)
+            due = bool(repository.claim(session, "pending", limit=self.batch_size, now=utc_now()))
+            in_flight = repository.in_flight_mint_units(session) if due else 0
+            marker = repository.signing_marker(session) if due else ()
+        if not due:
+            self._refresh_stale_attestation()
+            return 0
+        chain = self.gateway.signing_state()  # one RPC round trip for the batch
+        with self.sessions.begin() as session:
+            if repository.signing_marker(session) != marker:
                 return 0
-            # The ledger first, then the chain (see _reserve_gate); one RPC round trip for the batch.
-            in_flight = repository.in_flight_mint_units(session) if any(r.function == "mint" for r in rows) else 0
-            chain = self.gateway.signing_state()
+            rows = repository.claim(session, "pending", limit=self.batch_size, now=utc_now())
             signable = self._reserve_gate(session, rows, chain, in_flight)
             signed = self._sign(session, signable, chain)
             self._submitted(session, signed)
@@ -269,7 +281,7 @@ class OutboxWorker:
         self._submitted(session, self._sign(session, [row], chain))
         return row
 
-    def _refresh_stale_attestation(self, session: Session) -> None:
+    def _refresh_stale_attestation(self) -> None:
         """Keep the on-chain attestation from going stale while idle (checked at most every 30 s)."""
         now = time.monotonic()
         if now - self._last_stale_check < 30:
@@ -277,35 +289,45 @@ class OutboxWorker:
         self._last_stale_check = now
         chain = self.gateway.signing_state()
         if chain.block_timestamp > chain.reserve.attested_at + chain.reserve.max_age_s // 2:
-            self._ensure_attestation(session, chain)
+            with self.sessions.begin() as session:
+                self._ensure_attestation(session, chain)
 
     # ------------------------------------------------------------------ broadcast
     def broadcast_signed(self) -> int:
-        """Send signed rows in nonce order (one batch) and confirm at once those already mined."""
+        """Send signed rows in nonce order (one batch) and confirm at once those already mined.
+        The rows are read in one transaction and updated in another, with none open while the node
+        answers; a row another worker moved on meanwhile is left as that worker left it (sending the
+        same signed bytes twice is harmless: same nonce, same hash)."""
         with self.sessions.begin() as session:
-            rows = sorted(
+            claimed = sorted(
                 repository.claim(session, "signed", limit=self.batch_size, now=utc_now()),
                 key=lambda r: (r.signer or "", r.nonce or 0),
             )
-            if not rows:
-                return 0
-            results = self.gateway.broadcast_many([r.raw_tx or b"" for r in rows])
-            # "nonce too low" is success only if it was our own transaction that used the nonce
-            # (checked at any depth: re-signing a mined mint would double it). With one
-            # confirmation, every accepted row is looked up too: a mined one is confirmed now.
-            lookup = [
-                r.tx_hash or ""
-                for r, result in zip(rows, results, strict=True)
-                if result == "nonce_too_low" or (self.gateway.confirmations <= 1 and isinstance(result, str))
-            ]
-            mined = self.gateway.receipts(lookup) if lookup else {}
+            sending = [(r.id, r.tx_hash or "", r.raw_tx or b"") for r in claimed]
+        if not sending:
+            return 0
+        results = self.gateway.broadcast_many([raw for _, _, raw in sending])
+        # "nonce too low" is success only if it was our own transaction that used the nonce
+        # (checked at any depth: re-signing a mined mint would double it). With one
+        # confirmation, every accepted row is looked up too: a mined one is confirmed now.
+        lookup = [
+            tx_hash
+            for (_, tx_hash, _), result in zip(sending, results, strict=True)
+            if result == "nonce_too_low" or (self.gateway.confirmations <= 1 and isinstance(result, str))
+        ]
+        mined = self.gateway.receipts(lookup) if lookup else {}
+        with self.sessions.begin() as session:
+            current = repository.lock_by_id(session, [row_id for row_id, _, _ in sending])
             now = utc_now()
             finished: list[tuple[ChainTx, TxOutcome]] = []
-            for row, result in zip(rows, results, strict=True):
+            for (row_id, tx_hash, _), result in zip(sending, results, strict=True):
+                row = current.get(row_id)
+                if row is None or row.status != "signed" or row.tx_hash != tx_hash:
+                    continue
                 if isinstance(result, Web3RPCError):
                     self._attempt_failed(session, row, f"node refused the transaction: {result}")
                     continue
-                outcome = mined.get(row.tx_hash or "")
+                outcome = mined.get(tx_hash)
                 if result == "nonce_too_low" and outcome is None:
                     # Either another transaction took the nonce (the key was used elsewhere) or the
                     # node mined ours and cannot show its receipt yet (a lagging node behind a load
@@ -320,7 +342,7 @@ class OutboxWorker:
             lock_batch(session, [row for row, _ in finished])
             for row, outcome in finished:
                 self._confirmed(session, row, outcome)
-            return len(rows)
+        return len(sending)
 
     def _broadcast(self, session: Session, row: ChainTx) -> None:
         """One row (the rare re-broadcast path)."""
@@ -360,18 +382,33 @@ class OutboxWorker:
 
     # ------------------------------------------------------------------ confirm
     def confirm_sent(self) -> int:
+        """Confirm sent rows mined at the configured depth. Read, ask the node (no transaction
+        open), then apply to the rows still as they were read."""
         with self.sessions.begin() as session:
-            rows = repository.claim(session, "sent", limit=self.batch_size, now=utc_now())
-            if not rows:
-                return 0
-            outcomes = self.gateway.outcomes([r.tx_hash or "" for r in rows])
+            claimed = repository.claim(session, "sent", limit=self.batch_size, now=utc_now())
+            waiting = [(r.id, r.tx_hash or "", r.sent_at) for r in claimed]
+        if not waiting:
+            return 0
+        outcomes = self.gateway.outcomes([tx_hash for _, tx_hash, _ in waiting])
+        # A transaction without an outcome for `rebroadcast_after`: does the node still have it?
+        overdue = {
+            tx_hash
+            for _, tx_hash, sent_at in waiting
+            if outcomes.get(tx_hash) is None and (sent_at is None or utc_now() - sent_at >= self.rebroadcast_after)
+        }
+        still_pending = {tx_hash: self.gateway.is_pending(tx_hash) for tx_hash in overdue}
+        with self.sessions.begin() as session:
+            current = repository.lock_by_id(session, [row_id for row_id, _, _ in waiting])
             finished: list[tuple[ChainTx, TxOutcome]] = []
-            for row in rows:
-                outcome = outcomes.get(row.tx_hash or "")
-                if outcome is None:
-                    self._maybe_rebroadcast(session, row)
-                else:
+            for row_id, tx_hash, _ in waiting:
+                row = current.get(row_id)
+                if row is None or row.status != "sent" or row.tx_hash != tx_hash:
+                    continue
+                outcome = outcomes.get(tx_hash)
+                if outcome is not None:
                     finished.append((row, outcome))
+                elif tx_hash in still_pending:
+                    self._rebroadcast_unless_pending(session, row, pending=still_pending[tx_hash])
             lock_batch(session, [row for row, _ in finished])
             for row, outcome in finished:
                 self._confirmed(session, row, outcome)
@@ -381,15 +418,12 @@ class OutboxWorker:
         row.block_number, row.block_hash, row.gas_used = outcome.block_number, outcome.block_hash, outcome.gas_used
         self._finish(session, row, success=outcome.success, reason=REVERTED)
 
-    def _maybe_rebroadcast(self, session: Session, row: ChainTx) -> None:
-        """A sent transaction the node no longer knows (dropped, node restarted): send it again."""
-        if row.sent_at is None or utc_now() - row.sent_at < self.rebroadcast_after:
-            return
-        if self.gateway.is_pending(row.tx_hash or ""):
-            row.sent_at = utc_now()
-            return
-        log.warning("re-broadcasting %s (%s nonce %s)", row.id, row.function, row.nonce)
-        self._broadcast(session, row)
+    def _rebroadcast_unless_pending(self, session: Session, row: ChainTx, *, pending: bool) -> None:
+        """A sent transaction without an outcome for `rebroadcast_after`. If the node no longer
+        knows it (dropped, node restarted), send it again."""
+        if not pending:
+            log.warning("re-broadcasting %s (%s nonce %s)", row.id, row.function, row.nonce)
+            self._broadcast(session, row)
         row.sent_at = utc_now()
 
     def _finish(self, session: Session, row: ChainTx, *, success: bool, reason: str) -> None:

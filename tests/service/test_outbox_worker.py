@@ -437,6 +437,90 @@ def test_signing_reads_the_ledger_before_the_chain_so_a_mint_finishing_in_betwee
     assert order == ["ledger", "chain"]
 
 
+def _sent_not_confirmed(rig: Rig, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Sign and send the pending rows, but let the sending step see no receipt: they stay `sent`."""
+    assert rig.worker.sign_pending() > 0
+    with monkeypatch.context() as patch:
+        patch.setattr(rig.gateway, "receipts", lambda hashes: {})
+        assert rig.worker.broadcast_signed() > 0
+    assert "sent" in {r.status for r in rig.rows()}
+
+
+@pytest.mark.parametrize(
+    ("rpc", "step", "before"),
+    [
+        ("signing_state", "sign_pending", None),
+        ("broadcast_many", "broadcast_signed", "sign_pending"),
+        ("outcomes", "confirm_sent", "sent_not_confirmed"),
+    ],
+)
+def test_a_node_that_hangs_holds_no_lock_api_writes_wait_for(
+    rig: Rig, monkeypatch: pytest.MonkeyPatch, rpc: str, step: str, before: str | None
+) -> None:  # R16
+    """While the worker waits for the node, API requests that write go through. On SQLite every
+    transaction takes the database's write lock, so a step that kept its transaction open across
+    the RPC would stall every write until the node answered or timed out."""
+    alice = _primed(rig)
+    (mint_id,) = rig.mints(alice, 1)
+    if before == "sign_pending":
+        assert rig.worker.sign_pending() == 1
+    elif before == "sent_not_confirmed":
+        _sent_not_confirmed(rig, monkeypatch)
+    asked, release, answered = threading.Event(), threading.Event(), threading.Event()
+    original = getattr(rig.gateway, rpc)
+
+    def hanging(*args: Any, **kwargs: Any) -> Any:
+        asked.set()
+        release.wait(20)  # the node answers only once the API request below is done (or after 20 s)
+        answered.set()
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(rig.gateway, rpc, hanging)
+    worker = threading.Thread(target=getattr(rig.worker, step), name="hung-step")
+    worker.start()
+    try:
+        assert asked.wait(30), f"{step} never called {rpc}"
+        response = rig.client.post(
+            "/v1/customers",
+            json={"name": "Bob Ltd", "kind": "institution", "jurisdiction": "HK"},
+            headers=bearer(rig.staff.operator),
+        )
+        node_still_hanging = not answered.is_set()
+    finally:
+        release.set()
+        worker.join(60)
+    assert response.status_code == 201, response.text
+    assert node_still_hanging  # the write did not wait for the node
+    monkeypatch.setattr(rig.gateway, rpc, original)
+    rig.settle()
+    assert rig.mint_status(alice, mint_id) == "confirmed"
+
+
+def test_a_row_another_worker_moved_on_while_the_node_answered_is_left_as_it_is(
+    rig: Rig, monkeypatch: pytest.MonkeyPatch
+) -> None:  # R16
+    """The confirming step read a `sent` row; before the node answered, another worker confirmed
+    it. The answer is not applied a second time (no second confirmation, no second settlement)."""
+    alice = _primed(rig)
+    (mint_id,) = rig.mints(alice, 1)
+    _sent_not_confirmed(rig, monkeypatch)
+    outcomes = rig.gateway.outcomes
+    other = build_worker(rig.sessions, rig.gateway, rig.client.app.state.profile)  # type: ignore[attr-defined]
+    other.extra_steps = []
+
+    def meanwhile(hashes: Any) -> Any:
+        monkeypatch.setattr(rig.gateway, "outcomes", outcomes)  # the other worker asks the node itself
+        assert other.confirm_sent() == 1  # and confirms the row first
+        return outcomes(hashes)
+
+    monkeypatch.setattr(rig.gateway, "outcomes", meanwhile)
+    assert rig.worker.confirm_sent() == 0
+    assert rig.mint_status(alice, mint_id) == "confirmed"
+    with rig.sessions() as session:
+        pool = session.scalars(select(ReservePool)).one()
+        assert pool.in_flight_mint_fen == 0 and pool.outstanding_fen == 2 * 100  # each mint counted once
+
+
 def test_run_forever_confirms_mints_in_parallel_loops_and_stops_every_thread(rig: Rig, gateway: ChainGateway) -> None:
     alice = _primed(rig)
     rig.worker.extra_steps = [lambda: 0]
