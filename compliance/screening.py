@@ -3,13 +3,17 @@ name match with a documented threshold. Pure: the list arrives as decoded JSON, 
 it and re-screens every customer and wallet when it changes.
 
 Name matching (stdlib only):
-1. Normalise both names: Unicode NFKD with accents dropped, case-folded, every run of characters
-   that is not a letter or digit becomes one space, and legal-form words (ltd, limited, llc, inc,
-   co, corp, company, plc, ...) are dropped, so "Vexmoor Arms Brokerage Ltd." and
-   "VEXMOOR ARMS BROKERAGE" are the same name.
-2. Score two ways, each an integer 0-100, and keep the higher:
+1. Normalise both names: Unicode NFKD with accents dropped, case-folded, letters that have no
+   decomposition folded to their usual Latin spelling (ø → o, æ → ae, ı → i, ł → l, þ → th, ...),
+   every run of characters that is not a letter or digit (of any script: 王小明 and Иванов are
+   names too) becomes one space, and legal-form words (ltd, limited, llc, inc, co, corp, company,
+   plc, ...) are dropped, so "Vexmoor Arms Brokerage Ltd." and "VEXMØØR ARMS BROKERAGE" are the
+   same name.
+2. Score three ways, each an integer 0-100, and keep the highest:
    - whole name: difflib's similarity (2 x matching characters / total characters) of the two
      names with their words sorted, so word order does not matter ("Quill, Ostrogoth");
+   - spacing: the same similarity of the two names with their spaces removed, so a space added or
+     dropped does not matter ("CorvinaBlackledger", "Ostrogoth Quill feather");
    - coverage (listed names of two or more words only): each word of the listed name is paired
      with its most similar word in the candidate, and the pair scores are averaged weighted by
      word length. This finds a listed name inside a longer one ("Ostrogoth Ignatius Quill").
@@ -71,7 +75,11 @@ LEGAL_FORM_WORDS: frozenset[str] = frozenset(
         "the",
     }
 )
-_NON_ALNUM = re.compile(r"[^0-9a-z]+")
+# Letters NFKD leaves alone (no decomposition), as they are usually spelt in Latin transliteration.
+_FOLDED_LETTERS = str.maketrans(
+    {"ø": "o", "æ": "ae", "œ": "oe", "ı": "i", "ł": "l", "đ": "d", "ð": "d", "þ": "th", "ħ": "h", "ŧ": "t",
+     "ŋ": "n", "ĸ": "k", "ſ": "s", "ɨ": "i", "ƒ": "f"}
+)
 _ADDRESS_RE = re.compile(r"0x[0-9a-fA-F]{40}", re.ASCII)
 _ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,63}", re.ASCII)
 MAX_ENTRIES = 100_000
@@ -119,9 +127,9 @@ class ScreeningHit:
 def normalise_name(name: str) -> str:
     """Step 1 of the module docstring: comparable words, legal forms dropped, in original order."""
     decomposed = unicodedata.normalize("NFKD", name)
-    plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold()
-    words = [w for w in _NON_ALNUM.split(plain) if w and w not in LEGAL_FORM_WORDS]
-    return " ".join(words)
+    plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold().translate(_FOLDED_LETTERS)
+    spaced = "".join(ch if ch.isalnum() else " " for ch in plain)
+    return " ".join(w for w in spaced.split() if w not in LEGAL_FORM_WORDS)
 
 
 def _ratio(a: str, b: str) -> int:
@@ -144,7 +152,10 @@ def name_score(candidate: str, listed: str) -> int:
     listed_words = normalise_name(listed).split()
     if not candidate_words or not listed_words:
         return 0
-    whole = _ratio(" ".join(sorted(candidate_words)), " ".join(sorted(listed_words)))
+    whole = max(
+        _ratio(" ".join(sorted(candidate_words)), " ".join(sorted(listed_words))),
+        _ratio("".join(candidate_words), "".join(listed_words)),
+    )
     if len(listed_words) < 2:
         return whole
     weight = sum(len(word) for word in listed_words)

@@ -27,6 +27,19 @@ def test_normalisation_drops_accents_case_punctuation_and_legal_forms() -> None:
     assert normalise_name("The Vexmoor Arms Brokerage Limited") == "vexmoor arms brokerage"
 
 
+def test_normalisation_folds_letters_without_a_decomposition_and_keeps_every_script() -> None:  # R23
+    assert normalise_name("Øresund Cæsar Łódź Þór Marıtıme") == "oresund caesar lodz thor maritime"
+    assert normalise_name("王小明（香港）有限公司") == "王小明 香港 有限公司"
+    assert normalise_name("Иванов, Иван") == "иванов иван"
+
+
+def test_a_listed_name_in_a_non_latin_script_is_accepted_and_screened() -> None:  # R23
+    listed = parse_list({"version": "v1", "entries": [{"id": "CN-1", "name": "王小明", "aliases": ["Wang Xiaoming"]}]})
+    assert [hit.entry_id for hit in screen_name("王小明", listed)] == ["CN-1"]
+    assert [hit.entry_id for hit in screen_name("Wang Xiao Ming", listed)] == ["CN-1"]
+    assert screen_name("李四", listed) == []
+
+
 @pytest.mark.parametrize(
     ("candidate", "listed"),
     [
@@ -37,6 +50,13 @@ def test_normalisation_drops_accents_case_punctuation_and_legal_forms() -> None:
         ("Ostrogoth Ignatius Quillfeather", "Ostrogoth Quillfeather"),  # an added middle name
         ("Korvina Blackleger", "Corvina Blackledger"),  # transliteration and a dropped letter
         ("Sablewind Shipping", "Sablewind Shipping Company"),
+        ("Vexmøør Arms Brøkerage Ltd", "Vexmoor Arms Brokerage Ltd"),  # letters NFKD does not decompose
+        ("Cørvina Blæckledger", "Corvina Blackledger"),
+        ("Sablewind Marıtıme Holdıngs", "Sablewind Maritime Holdings"),  # dotless i
+        ("CorvinaBlackledger", "Corvina Blackledger"),  # a space dropped
+        ("Ostrogoth Quill feather", "Ostrogoth Quillfeather"),  # a space added
+        ("王小明", "王小明"),  # names in any script
+        ("ИВАНОВ Иван Петрович", "Иванов Иван"),
     ],
 )
 def test_variants_of_a_listed_name_score_at_or_above_the_threshold(candidate: str, listed: str) -> None:
