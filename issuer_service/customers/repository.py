@@ -40,3 +40,13 @@ def list_after(session: Session, *, after_id: str | None, limit: int) -> list[Cu
 def add_kyc_decision(session: Session, decision: KycDecision) -> KycDecision:
     session.add(decision)
     return decision
+
+
+def kyc_decisions(session: Session, customer_id: str) -> list[KycDecision]:
+    """Every KYC decision about the customer, newest first."""
+    stmt = (
+        select(KycDecision)
+        .where(KycDecision.customer_id == customer_id)
+        .order_by(KycDecision.decided_at.desc(), KycDecision.id.desc())
+    )
+    return list(session.execute(stmt).scalars())

@@ -38,19 +38,34 @@ def edd_pending(session: Session, customer: Customer) -> bool:
 
 
 def check_rerating(session: Session, *, actor: Principal, customer: Customer, risk: str, decision: str) -> None:
-    """R20, R40: the officer who rated a customer high risk cannot lower the rating alone while its
-    enhanced due diligence is pending; that would cancel the EDD with no second officer involved.
-    Another officer may re-rate, or record the EDD; rejecting the customer is always possible."""
-    if decision != "approved" or risk == "high" or not edd_pending(session, customer):
+    """R20, R40: the officer who rated a customer high risk cannot lower the rating alone while no
+    second officer has recorded its enhanced due diligence; that would cancel the EDD with no second
+    officer involved. Rejecting the customer in between changes nothing: it is the same officer's
+    rating being undone. Another officer may re-rate (after that, anyone may), or record the EDD;
+    rejecting the customer is always possible."""
+    if decision != "approved" or risk == "high":
         return
-    _, pending = edd_status(session, customer)
-    if pending is not None and pending.requested_by == actor.id:
-        raise Forbidden(
-            "you rated this customer high risk and its enhanced due diligence is pending: lowering the rating "
-            "needs a second compliance officer (R20, R40); ask another officer to re-rate or record the EDD",
-            reason_code="same_principal",
-            field="body.risk",
-        )
+    for earlier in customers.kyc_decisions(session, customer.id):
+        if earlier.decided_by != actor.id:
+            return  # another officer decided since: this is no longer one officer undoing their own rating
+        if earlier.decision == "approved" and earlier.risk == "high":
+            if _edd_recorded(session, customer.id, earlier.id):
+                return
+            raise Forbidden(
+                "you rated this customer high risk and no second officer has recorded its enhanced due "
+                "diligence: lowering the rating needs a second compliance officer (R20, R40); ask another "
+                "officer to re-rate or record the EDD",
+                reason_code="same_principal",
+                field="body.risk",
+            )
+
+
+def _edd_recorded(session: Session, customer_id: str, kyc_decision_id: str) -> bool:
+    """Has a second officer approved the EDD opened by this high-risk KYC approval?"""
+    return any(
+        request.status == "approved" and approvals.payload_of(request).get("kyc_decision_id") == kyc_decision_id
+        for request in approval_repository.for_subject(session, "customer", customer_id, action=ACTION)
+    )
 
 
 def after_kyc_decision(session: Session, *, actor: Principal, customer: Customer, decision: KycDecision) -> None:

@@ -107,9 +107,30 @@ def test_the_officer_who_rated_a_customer_high_risk_cannot_lower_it_alone_while_
 
     rejected = {"decision": "rejected", "risk": "high", "reference": "KYC-EXIT-1"}
     assert client.post(kyc, json=rejected, headers=bearer(officer_a)).status_code == 200  # stricter: always allowed
+    # Rejecting first and then approving at low risk is the same officer undoing their own rating.
+    detour = assert_problem(client.post(kyc, json=LOW, headers=bearer(officer_a)), 403, field="body.risk")
+    assert detour["reason_code"] == "same_principal"
     assert client.post(kyc, json=HIGH, headers=bearer(officer_a)).status_code == 200
     assert client.post(kyc, json=LOW, headers=bearer(officer_b)).status_code == 200  # a second officer concurs
     assert client.get(path, headers=bearer(auditor)).json()["enhanced_due_diligence"] == "not_required"
+    assert client.post(kyc, json=LOW, headers=bearer(officer_a)).status_code == 200  # after B, A may re-decide
+
+
+def test_an_officer_may_lower_their_own_high_rating_once_a_second_officer_recorded_the_edd(
+    client: TestClient,
+    make_key: Callable[..., str],
+    make_customer: Callable[..., dict[str, Any]],
+) -> None:  # R20, R40
+    officer_a, officer_b, auditor = make_key("compliance"), make_key("compliance"), make_key("auditor")
+    customer = make_customer(name="Harbour Metals Ltd")
+    kyc, path = f"/v1/customers/{customer['id']}/kyc", f"/v1/customers/{customer['id']}/due-diligence"
+    assert client.post(kyc, json=HIGH, headers=bearer(officer_a)).status_code == 200
+    edd = client.get(path, headers=bearer(auditor)).json()["edd_approval_id"]
+    recorded = client.post(
+        f"/v1/approvals/{edd}/approve", json={"reference": "EDD-FILE-7"}, headers=bearer(officer_b)
+    )
+    assert recorded.status_code == 200, recorded.text
+    assert client.post(kyc, json=LOW, headers=bearer(officer_a)).status_code == 200
 
 
 def test_a_limit_change_applies_only_after_a_different_principal_with_a_policy_role_approves(
