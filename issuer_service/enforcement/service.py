@@ -29,6 +29,7 @@ from issuer_service.audit.service import append_audit
 from issuer_service.auth import Principal
 from issuer_service.chain.gateway import ChainGateway
 from issuer_service.clock import utc_now
+from issuer_service.customers import repository as customers
 from issuer_service.enforcement import repository
 from issuer_service.enforcement.models import Seizure, WalletFreeze
 from issuer_service.enforcement.repository import FREEZE_ENTITY, SEIZURE_ENTITY
@@ -117,6 +118,7 @@ def lift_holds(session: Session, *, wallet: Wallet, holds: list[WalletFreeze], a
     remaining = repository.holds(session, wallet.id)
     row = None
     if not remaining and chain_target(session, wallet) == "frozen":
+        _refuse_unfreeze_before_burn(session, wallet)
         row = outbox.enqueue(
             session, function="unfreeze", args=[wallet.address], entity_type=FREEZE_ENTITY, entity_id=wallet.id
         )
@@ -137,6 +139,29 @@ def lift_holds(session: Session, *, wallet: Wallet, holds: list[WalletFreeze], a
         },
         rule_ids=["R24"],
     )
+
+
+def _refuse_unfreeze_before_burn(session: Session, wallet: Wallet) -> None:
+    """R24, R40: a seizure waiting for its second approver, or approved and not yet burned, needs
+    the wallet frozen; unfreezing first would let the balance move and the burn revert."""
+    seizure = repository.seizure_in_flight(session, wallet.id)
+    if seizure is not None and seizure.status in ("pending_approval", "approved", "burn_submitted"):
+        raise Conflict(
+            f"seizure {seizure.id} of wallet {wallet.address} is {seizure.status}; the wallet stays frozen until "
+            "it is burned, or reject the seizure first (POST /v1/approvals/{id}/reject)"
+        )
+
+
+def _recovery_wallet_unusable(session: Session, recovery: Wallet) -> str | None:
+    """Why seized funds must not be re-minted to `recovery`, or None (R23, R24)."""
+    if recovery.status != "active" or recovery.frozen or chain_target(session, recovery) == "frozen":
+        return f"the recovery wallet {recovery.address} must be active and not frozen"
+    owner = customers.get(session, recovery.customer_id)
+    if owner is None or owner.status != "active" or owner.kyc_status != "approved":
+        return f"the recovery wallet {recovery.address} belongs to a customer who is not active and KYC-approved"
+    if screening.unresolved_for_customer(session, owner.id):
+        return f"the recovery wallet {recovery.address} belongs to a customer with unresolved screening cases"
+    return None
 
 
 def release_case_holds(session: Session, *, case_id: str, actor: str, reason: str) -> None:
@@ -286,9 +311,10 @@ def request_seizure(
             rule_id="R24",
             field="body.wallet",
         )
-    if recovery.status != "active" or recovery.frozen or chain_target(session, recovery) == "frozen":
+    unusable = _recovery_wallet_unusable(session, recovery)
+    if unusable is not None:
         raise RuleRejected(
-            f"the recovery wallet {recovery.address} must be active and not frozen",
+            unusable,
             reason_code="recovery_wallet_unusable",
             rule_id="R24",
             field="body.recovery_wallet",
@@ -379,13 +405,14 @@ def _on_approved(
             "the service is paused; approve the seizure after it resumes", reason_code="paused", rule_id="R41"
         )
     wallet = wallets.get(session, seizure.wallet_id, lock=True)
-    if wallet is None or not wallet.frozen:
+    if wallet is None or not wallet.frozen or chain_target(session, wallet) != "frozen":
         raise Conflict(f"wallet {seizure.address} is no longer frozen; the seizure cannot run")
     recovery = wallets.get(session, seizure.recovery_wallet_id, lock=True)
-    if recovery is None or recovery.status != "active" or chain_target(session, recovery) == "frozen":
+    unusable = "it is gone" if recovery is None else _recovery_wallet_unusable(session, recovery)
+    if unusable is not None:
         raise Conflict(
-            f"the recovery wallet {seizure.recovery_address} is no longer active and unfrozen; reject this "
-            "seizure and ask again with another recovery wallet"
+            f"{unusable} (recovery wallet {seizure.recovery_address}); reject this seizure and ask again with "
+            "another recovery wallet"
         )
     row = outbox.enqueue(
         session,

@@ -72,11 +72,38 @@ def test_seizure_burns_the_frozen_balance_remints_it_to_recovery_and_supply_stay
     mint_refused = assert_problem(request_mint(client, alice, "1.00"), 422)
     assert (mint_refused["reason_code"], mint_refused["rule_id"]) == ("wallet_frozen", "R24")
 
+    # R23, R24: seized funds are never re-minted to a wallet whose owner may not transact.
+    rejected_owner = new_customer(client, staff, name="Shell Holdings Ltd")
+    kyc_rejected = client.post(
+        f"/v1/customers/{rejected_owner.id}/kyc",
+        json={"decision": "rejected", "risk": "high", "reference": "KYC-EXIT-9"},
+        headers=bearer(staff.compliance),
+    )
+    assert kyc_rejected.status_code == 200, kyc_rejected.text
+    to_rejected = {**seize, "recovery_wallet": rejected_owner.wallet.address}
+    unusable = assert_problem(
+        client.post(
+            "/v1/seizures", json=to_rejected, headers=bearer(staff.compliance, **{"Idempotency-Key": "seize-r"})
+        ),
+        422,
+        field="body.recovery_wallet",
+    )
+    assert unusable["reason_code"] == "recovery_wallet_unusable" and "KYC-approved" in unusable["detail"]
+
     requested = client.post(
         "/v1/seizures", json=seize, headers=bearer(staff.compliance, **{"Idempotency-Key": "seize-1"})
     )
     assert requested.status_code == 202, requested.text
     seizure = requested.json()
+    # R24, R40: while the seizure waits for its second approver the wallet cannot be unfrozen.
+    early_thaw = client.post(
+        f"/v1/wallets/{alice.wallet.address}/unfreeze", json={"reason": "changed mind"}, headers=bearer(staff.compliance)
+    )
+    assert_problem(early_thaw, 409)
+    assert seizure["id"] in early_thaw.json()["detail"]
+    assert _wallet(client, staff.operator, alice.wallet.address)["frozen"] is True
+    enforcement = client.get(f"/v1/wallets/{alice.wallet.address}/freezes", headers=bearer(staff.compliance))
+    assert enforcement.json()["chain_target"] == "frozen"  # no unfreeze was queued
     replayed = client.post(
         "/v1/seizures", json=seize, headers=bearer(staff.compliance, **{"Idempotency-Key": "seize-1"})
     )
