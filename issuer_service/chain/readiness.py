@@ -1,4 +1,5 @@
-"""Readiness checks that involve the chain: the node answers, and the ledger reconciles (R16)."""
+"""Readiness checks that involve the chain: the node answers, the ledger reconciles (R16), and no
+signed transaction is stuck being refused by the node."""
 
 from __future__ import annotations
 
@@ -23,4 +24,20 @@ def chain_checks(app: Any) -> list[Callable[[], tuple[str, bool, str]]]:
             status = reconciliation_status(session)
         return "reconciliation", status.ok, status.detail
 
-    return [chain, reconciliation]
+    def outbox() -> tuple[str, bool, str]:
+        from issuer_service.outbox.repository import REFUSALS_REPORTED, refused
+
+        with app.state.sessionmaker() as session:
+            count, oldest = refused(session)
+        if oldest is None:
+            return "outbox", True, f"no signed transaction refused {REFUSALS_REPORTED} times by the node"
+        why = (oldest.last_error or "")[:200]
+        return (
+            "outbox",
+            False,
+            f"{count} signed transaction(s) refused by the node {REFUSALS_REPORTED}+ times and retrying; oldest "
+            f"{oldest.id} ({oldest.function}, nonce {oldest.nonce} of {oldest.signer}): {why} - fix the cause "
+            "(e.g. fund the signer); later transactions of that signer wait behind it",
+        )
+
+    return [chain, reconciliation, outbox]

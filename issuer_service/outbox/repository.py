@@ -111,3 +111,14 @@ def signing_marker(session: Session) -> tuple[tuple[str, int], ...]:
     """Every signer's next nonce: it moves whenever anything is signed."""
     rows = session.execute(select(SignerNonce.address, SignerNonce.next_nonce).order_by(SignerNonce.address)).all()
     return tuple((str(address), int(nonce)) for address, nonce in rows)
+
+
+REFUSALS_REPORTED = 3  # a signed row the node refused this often is named by the readiness check
+
+
+def refused(session: Session) -> tuple[int, ChainTx | None]:
+    """Signed rows the node has refused at least REFUSALS_REPORTED times: how many, and the oldest."""
+    where = (ChainTx.status == "signed", ChainTx.attempts >= REFUSALS_REPORTED)
+    count = int(session.execute(select(func.count()).select_from(ChainTx).where(*where)).scalar_one())
+    oldest = session.scalars(select(ChainTx).where(*where).order_by(ChainTx.created_at).limit(1)).first()
+    return count, oldest

@@ -70,7 +70,6 @@ class OutboxWorker:
         ledger_reserve_fen: Callable[[Session], int],
         batch_size: int = 50,
         rebroadcast_after_s: float = 15.0,
-        max_attempts: int = 8,
     ) -> None:
         # batch_size bounds how long one step holds the audit head and reserve pool locks that API
         # requests wait for (a few milliseconds per row on PostgreSQL); 50 keeps the worker's share of
@@ -80,7 +79,6 @@ class OutboxWorker:
         self.ledger_reserve_fen = ledger_reserve_fen
         self.batch_size = batch_size
         self.rebroadcast_after = timedelta(seconds=rebroadcast_after_s)
-        self.max_attempts = max_attempts
         self.extra_steps: list[Callable[[], int]] = []  # e.g. the indexer
         self._last_stale_check = 0.0
 
@@ -372,13 +370,16 @@ class OutboxWorker:
         row.updated_at = utc_now()
 
     def _attempt_failed(self, session: Session, row: ChainTx, error: str) -> None:
+        """The node refused the row's signed bytes. The row keeps them and tries again after a
+        backoff, however often it is refused: it holds its signer's nonce, and giving it up would
+        leave a gap that every later transaction of that signer waits behind in the node's queue, for
+        good. What a node refuses a well-formed transaction for passes (a signer short of gas, a fee
+        under the base fee); the `outbox` readiness check names a row refused repeatedly so that an
+        operator fixes the cause."""
         row.attempts += 1
         row.last_error = error[:1000]
         row.updated_at = utc_now()
-        if row.attempts >= self.max_attempts:
-            self._finish(session, row, success=False, reason=f"gave up after {row.attempts} attempts: {error[:300]}")
-        else:
-            row.not_before = utc_now() + _backoff(row.attempts)
+        row.not_before = utc_now() + _backoff(row.attempts)
 
     # ------------------------------------------------------------------ confirm
     def confirm_sent(self) -> int:

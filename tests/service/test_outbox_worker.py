@@ -25,7 +25,7 @@ with warnings.catch_warnings():
     from fastapi.testclient import TestClient
 
 from issuer_service.app import create_app
-from issuer_service.chain.gateway import ChainGateway
+from issuer_service.chain.gateway import SIGNER_ROLE, ChainGateway
 from issuer_service.chain.tx import send_and_wait
 from issuer_service.outbox import repository
 from issuer_service.outbox.models import ChainTx, SignerNonce
@@ -378,6 +378,52 @@ def test_a_row_the_node_refuses_backs_off_alone_while_the_rest_of_its_batch_is_c
     assert refused.attempts == 1 and "node refused the transaction" in (refused.last_error or "")
     assert refused.not_before > rows[1].updated_at  # backing off, not retried at once
     assert gateway.balance_of(alice.wallet.address) == 3 * UNITS_PER_CNH
+
+
+def _due_now(rig: Rig) -> None:
+    """Skip the backoff of every signed row (what `UPDATE chain_txs SET not_before = now()` does)."""
+    with rig.sessions.begin() as session:
+        for row in session.scalars(select(ChainTx).where(ChainTx.status == "signed")):
+            row.not_before = row.created_at
+
+
+def test_a_transaction_the_node_keeps_refusing_holds_its_nonce_and_goes_through_once_the_cause_is_fixed(
+    rig: Rig, gateway: ChainGateway
+) -> None:  # R10, R16
+    """A signer without gas: the node refuses its signed mint again and again. Giving the row up
+    would leave its nonce unused and every later transaction of the signer queued behind the gap
+    in the node for good; instead the row keeps retrying, readiness names it, and once the signer
+    is funded the refused mint and the one signed after it both go through."""
+    alice = _primed(rig)
+    minter = gateway.signer_address(SIGNER_ROLE["mint"])
+    funds = gateway.w3.eth.get_balance(minter)
+    set_balance = gateway.w3.provider.make_request  # type: ignore[attr-defined]
+    set_balance("anvil_setBalance", [minter, hex(0)])
+    try:
+        (first,) = rig.mints(alice, 1)
+        assert rig.worker.sign_pending() == 1
+        for _ in range(10):  # more refusals than the eight after which the row used to be given up
+            rig.worker.broadcast_signed()
+            _due_now(rig)
+        (refused,) = [r for r in rig.rows() if r.status != "confirmed"]
+        assert (refused.status, refused.attempts) == ("signed", 10)
+        assert "insufficient funds" in (refused.last_error or "").lower()
+        assert rig.mint_status(alice, first) == "submitted"  # still on its way, its fiat still reserved
+        ready = rig.client.get("/readyz")
+        assert ready.status_code == 503
+        outbox = ready.json()["checks"]["outbox"]
+        assert outbox["ok"] is False and refused.id in outbox["detail"] and minter in outbox["detail"]
+
+        (second,) = rig.mints(alice, 1)
+        assert rig.worker.sign_pending() == 1  # signed behind the refused one: the next nonce
+        assert sorted(r.nonce for r in rig.rows() if r.status == "signed") == [refused.nonce, (refused.nonce or 0) + 1]
+    finally:
+        set_balance("anvil_setBalance", [minter, hex(funds)])
+    _due_now(rig)
+    rig.settle()
+    assert {rig.mint_status(alice, first), rig.mint_status(alice, second)} == {"confirmed"}
+    assert gateway.balance_of(alice.wallet.address) == 3 * UNITS_PER_CNH
+    assert rig.client.get("/readyz").json()["checks"]["outbox"]["ok"] is True
 
 
 def test_mints_wait_for_an_attestation_that_is_signed_in_the_same_step_even_behind_a_full_batch(
