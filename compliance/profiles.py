@@ -174,6 +174,8 @@ def _validate(p: RegimeProfile) -> None:
         raise bad("redemption_fee_bps", "and redemption_fee_fixed_fen must be 0 when fees are not allowed")
     if p.redemption_minimum_fen < 1:
         raise bad("redemption_minimum_fen", "must be at least 1 fen")
+    if p.redemption_fee_bps >= BPS_DENOMINATOR:  # R14: nothing would ever be paid out
+        raise bad("redemption_fee_bps", "must be under 10000 basis points (a fee of the whole amount pays nothing)")
     if p.record_retention_years < 5:  # R51
         raise bad("record_retention_years", "must be at least 5")
     if p.max_single_mint_fen > p.global_mint_cap_fen:

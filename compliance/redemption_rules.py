@@ -59,6 +59,38 @@ def redemption_payout_fen(amount_fen: int, profile: RegimeProfile) -> int:
     return max(0, amount_fen - redemption_fee_fen(amount_fen, profile))
 
 
+def check_redemption_minimum(amount_fen: int, profile: RegimeProfile) -> Decision | None:
+    """R14: the refusal of an amount under the disclosed minimum (the quote gives the same), or None."""
+    minimum = redemption_minimum_fen(profile)
+    if amount_fen >= minimum:
+        return None
+    raised = minimum != profile.redemption_minimum_fen
+    why = ", the smallest amount the disclosed fee leaves a payout for" if raised else ""
+    return Decision.reject(
+        codes.BELOW_MINIMUM,
+        f"amount {format_fen(amount_fen)} is below the disclosed redemption minimum of {format_fen(minimum)}{why}",
+        "R14",
+    )
+
+
+def redemption_minimum_fen(profile: RegimeProfile) -> int:
+    """R14: the smallest amount a redemption may ask for, as disclosed in the quote: the profile's
+    minimum, raised to the first amount the fee leaves a payout for (a fixed fee can exceed it)."""
+    low = profile.redemption_minimum_fen
+    if redemption_payout_fen(low, profile) > 0:
+        return low
+    high = low  # the payout never falls as the amount grows (the fee is under 100%): search for it
+    while redemption_payout_fen(high, profile) == 0:
+        high *= 2
+    while low < high:
+        middle = (low + high) // 2
+        if redemption_payout_fen(middle, profile) > 0:
+            high = middle
+        else:
+            low = middle + 1
+    return low
+
+
 def check_redemption(ctx: RedemptionContext, profile: RegimeProfile) -> Decision:
     """Decide whether a holder may redeem `ctx.amount_fen`; the first failed check wins."""
     refusal = check_customer_and_wallet(
@@ -75,20 +107,9 @@ def check_redemption(ctx: RedemptionContext, profile: RegimeProfile) -> Decision
     if refusal is not None:
         return refusal
     amount = ctx.amount_fen
-    if amount < profile.redemption_minimum_fen:  # R14: small, disclosed minimum
-        return Decision.reject(
-            codes.BELOW_MINIMUM,
-            f"amount {format_fen(amount)} is below the disclosed redemption minimum of "
-            f"{format_fen(profile.redemption_minimum_fen)}",
-            "R14",
-        )
-    if redemption_payout_fen(amount, profile) == 0:  # R14: the fee would eat the whole amount
-        return Decision.reject(
-            codes.BELOW_MINIMUM,
-            f"amount {format_fen(amount)} does not cover the disclosed fee of "
-            f"{format_fen(redemption_fee_fen(amount, profile))}; redeem a larger amount",
-            "R14",
-        )
+    refusal = check_redemption_minimum(amount, profile)
+    if refusal is not None:
+        return refusal
     if ctx.token_balance_units < fen_to_units(amount):
         return Decision.reject(
             codes.INSUFFICIENT_TOKEN_BALANCE,

@@ -17,7 +17,9 @@ from compliance.profiles import RegimeProfile
 from compliance.redemption_rules import (
     RedemptionContext,
     check_redemption,
+    check_redemption_minimum,
     redemption_fee_fen,
+    redemption_minimum_fen,
     redemption_payout_fen,
 )
 from issuer_service.addresses import parse_address
@@ -70,10 +72,14 @@ def _transition(session: Session, redemption: Redemption, to: str, *, actor: str
 
 
 def quote(profile: RegimeProfile, amount_fen: int) -> QuoteOut:
-    """R14: the fee is disclosed before the request, and shown again on the receipt."""
+    """R14: the fee is disclosed before the request, and shown again on the receipt. An amount the
+    request would refuse as under the minimum is refused here the same way."""
+    refusal = check_redemption_minimum(amount_fen, profile)
+    if refusal is not None:
+        raise RuleRejected(refusal.message, reason_code=refusal.reason_code or "", rule_id="R14", field="query.amount")
     return QuoteOut(amount=amount_fen, fee=redemption_fee_fen(amount_fen, profile),
                     payout=redemption_payout_fen(amount_fen, profile),
-                    deadline_at=redemption_deadline(utc_now(), profile), minimum=profile.redemption_minimum_fen,
+                    deadline_at=redemption_deadline(utc_now(), profile), minimum=redemption_minimum_fen(profile),
                     profile=profile.name)
 
 
@@ -84,7 +90,6 @@ def create_redemption(session: Session, *, actor: Principal, body: RedemptionCre
     address = parse_address(body.wallet, field="body.wallet")
     amount = body.amount
     units = fen_to_units(amount)
-    travel_rule.require_complete(body.travel_rule, amount_fen=amount, profile=profile)  # R25: 422 names each gap
     # Held to the commit (R41), and before the account lock below: a pause waiting for this request
     # must not be what a later request queues behind while this one holds the account.
     paused = is_paused(session, hold=True)
@@ -114,6 +119,8 @@ def create_redemption(session: Session, *, actor: Principal, body: RedemptionCre
                            if decision.reason_code in ("below_minimum", "insufficient_token_balance",
                                                        "over_daily_limit") else "body.wallet")
     assert wallet is not None
+    # R25: 422 names each gap; after the rules above, so that e.g. a paused service says so first (R41).
+    travel_rule.require_complete(body.travel_rule, amount_fen=amount, profile=profile)
     _check_permit(body, gateway, address, units, chain_state.permit_nonce)
     now = utc_now()
     redemption_id = new_id("red")

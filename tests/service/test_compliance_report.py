@@ -163,6 +163,12 @@ def test_a_profile_fee_is_disclosed_in_the_quote_and_eu_mica_refuses_any_fee(app
     app.state.profile = replace(hk, redemption_fee_bps=25)  # R14: a disclosed 0.25% fee
     quote = client.get("/v1/redemptions/quote", params={"amount": "8000.00"}).json()
     assert (quote["fee"], quote["payout"]) == ("20.00", "7980.00")
+    # A fixed fee of 1.50 leaves nothing of 1.50: the minimum disclosed is the real one, and the
+    # quote refuses what the request would refuse.
+    app.state.profile = replace(hk, redemption_fee_bps=25, redemption_fee_fixed_fen=150)
+    assert client.get("/v1/redemptions/quote", params={"amount": "2.00"}).json()["minimum"] == "1.51"
+    below = assert_problem(client.get("/v1/redemptions/quote", params={"amount": "1.50"}), 422, field="query.amount")
+    assert (below["reason_code"], below["rule_id"]) == ("below_minimum", "R14") and "1.51" in below["detail"]
     from compliance.profiles import ProfileError, load_profile
 
     with pytest.raises(ProfileError, match="redemption_fee_bps"):

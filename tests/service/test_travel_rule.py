@@ -19,7 +19,7 @@ from issuer_service.clock import utc_now
 from issuer_service.indexer.models import ChainEvent
 from tests.service.compliance_helpers import add_active_wallet
 from tests.service.flow import Staff, add_buffer_capital, new_customer, redemption_body, request_mint, wait_for
-from tests.service.service_helpers import assert_problem, bearer
+from tests.service.service_helpers import ADMIN_KEY, assert_problem, bearer
 
 FULL: dict[str, dict[str, Any]] = {
     "originator": {"name": "Alice Ltd", "account": None, "id_number": "LEI 5493001KJTIIGC8Y1R12"},
@@ -175,3 +175,8 @@ def test_a_redemption_at_the_threshold_needs_the_full_data_set_and_the_record_is
     assert [(r["subject_id"], r["beneficiary"]["account"]) for r in mints["items"]] == [
         (minted.json()["id"], alice.wallet.address)
     ]
+    # A paused service says so before it asks for travel-rule data (R41 first, then R25).
+    assert wait_for(client, f"/v1/redemptions/{small.json()['id']}", alice.key, {"paid", "failed"})["status"] == "paid"
+    assert client.post("/v1/admin/pause", headers=bearer(ADMIN_KEY)).status_code == 200
+    paused = assert_problem(redeem("7300.00", None), 422)
+    assert (paused["reason_code"], paused["rule_id"]) == ("paused", "R41")

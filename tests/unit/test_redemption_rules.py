@@ -17,6 +17,7 @@ from compliance.mint_rules import (
 )
 from compliance.money import fen_to_units
 from compliance.profiles import RegimeProfile, load_profile
+from compliance.redemption_rules import check_redemption_minimum, redemption_minimum_fen
 
 MakeRedemption = Callable[..., RedemptionContext]
 
@@ -113,10 +114,31 @@ def test_a_redemption_whose_fee_would_eat_the_whole_amount_is_refused(
     priced = replace(hk, redemption_fee_fixed_fen=200)
     decision = check_redemption(redemption_ctx(amount_fen=150), priced)
     assert decision.reason_code == "below_minimum"
-    assert "fee of 2.00" in decision.message
+    # R14: the minimum disclosed is the real one, 2.01 CNH: the first amount the 2.00 fee leaves a payout for.
+    assert "minimum of 2.01, the smallest amount the disclosed fee leaves a payout for" in decision.message
+    assert redemption_minimum_fen(priced) == 201
+    assert check_redemption(redemption_ctx(amount_fen=201), priced).allowed
 
 
-@given(st.integers(min_value=0, max_value=10**17), st.integers(min_value=0, max_value=10_000))
+@given(
+    st.integers(min_value=1, max_value=10**6),
+    st.integers(min_value=0, max_value=9_999),
+    st.integers(min_value=0, max_value=10**6),
+)
+def test_the_disclosed_minimum_is_the_smallest_amount_that_is_accepted_and_pays_out(
+    minimum: int, fee_bps: int, fixed: int
+) -> None:  # R14
+    priced = replace(
+        load_profile("hk"), redemption_minimum_fen=minimum, redemption_fee_bps=fee_bps, redemption_fee_fixed_fen=fixed
+    )
+    lowest = redemption_minimum_fen(priced)
+    assert lowest >= minimum and redemption_payout_fen(lowest, priced) > 0
+    assert lowest == minimum or redemption_payout_fen(lowest - 1, priced) == 0
+    assert check_redemption_minimum(lowest, priced) is None
+    assert lowest == 1 or check_redemption_minimum(lowest - 1, priced) is not None
+
+
+@given(st.integers(min_value=0, max_value=10**17), st.integers(min_value=0, max_value=9_999))
 def test_fee_never_exceeds_the_bps_share_and_payout_is_never_negative(amount: int, fee_bps: int) -> None:
     priced = replace(load_profile("hk"), redemption_fee_bps=fee_bps)
     fee = redemption_fee_fen(amount, priced)
