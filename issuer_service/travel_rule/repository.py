@@ -78,3 +78,18 @@ def customer_transfers(session: Session, *, min_units: int) -> list[tuple[str, i
         .order_by(ChainEvent.block_number, ChainEvent.log_index)
     )
     return [(str(h), int(b), str(f), str(t), int(u), at) for h, b, f, t, u, at in session.execute(stmt).all()]
+
+
+def transfers_in(session: Session, tx_hash: str) -> list[tuple[str, str]]:
+    """(from, to) of each indexed Transfer event of the transaction, as the indexer stored them."""
+    stmt = select(ChainEvent.from_address, ChainEvent.to_address).where(
+        ChainEvent.tx_hash == tx_hash.lower(), ChainEvent.event == "Transfer"
+    )
+    return [(str(f), str(t)) for f, t in session.execute(stmt).all()]
+
+
+def transfer_record_of(session: Session, tx_hash: str) -> TravelRuleRecord | None:
+    stmt = select(TravelRuleRecord).where(
+        TravelRuleRecord.kind == "transfer", TravelRuleRecord.tx_hash == tx_hash.lower()
+    )
+    return session.execute(stmt.order_by(TravelRuleRecord.created_at).limit(1)).scalar_one_or_none()

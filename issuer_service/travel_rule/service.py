@@ -32,7 +32,7 @@ from issuer_service.audit.service import append_audit
 from issuer_service.auth import Principal
 from issuer_service.clock import utc_now
 from issuer_service.customers.models import Customer
-from issuer_service.errors import FieldError, Forbidden, RuleRejected
+from issuer_service.errors import Conflict, FieldError, Forbidden, RuleRejected
 from issuer_service.ids import new_id
 from issuer_service.pagination import Page, decode_cursor, page_of
 from issuer_service.travel_rule import repository
@@ -211,15 +211,16 @@ def create_record(session: Session, *, actor: Principal, body: TravelRuleRecordC
         prefix="body.",
         detail="a transfer's travel-rule record needs the full originator and beneficiary data",
     )
+    originator = parse_address(data.originator.account or "", field="body.originator.account")
+    beneficiary = parse_address(data.beneficiary.account or "", field="body.beneficiary.account")
     if actor.role == "customer":
-        sender = wallets.get_by_address(
-            session, parse_address(data.originator.account or "", field="body.originator.account")
-        )
+        sender = wallets.get_by_address(session, originator)
         if sender is None or sender.customer_id != actor.customer_id:
             raise Forbidden(
                 "a customer key records travel-rule data only for transfers from its own wallets",
                 field="body.originator.account",
             )
+    _check_transfer(session, body.tx_hash, originator, beneficiary)
     record = _store(
         session,
         kind="transfer",
@@ -231,6 +232,32 @@ def create_record(session: Session, *, actor: Principal, body: TravelRuleRecordC
         actor=actor.id,
     )
     return record_out(record)
+
+
+def _check_transfer(session: Session, tx_hash: str, originator: str, beneficiary: str) -> None:
+    """R25: the record is of a real transfer, between the parties it names, and the first one."""
+    moved = repository.transfers_in(session, tx_hash)
+    if not moved:
+        raise RuleRejected(
+            f"no confirmed tCNH transfer in transaction {tx_hash} is indexed; record the data once the "
+            "transfer is confirmed (the indexer follows confirmed blocks)",
+            reason_code="transfer_not_found",
+            rule_id="R25",
+            field="body.tx_hash",
+        )
+    if (originator.lower(), beneficiary.lower()) not in {(f.lower(), t.lower()) for f, t in moved}:
+        sender, receiver = moved[0]
+        raise RuleRejected(
+            f"transaction {tx_hash} moved tCNH from {sender} to {receiver}: the originator's and the "
+            "beneficiary's accounts must be those wallets",
+            reason_code="travel_rule_parties_mismatch",
+            rule_id="R25",
+            field="body.originator.account",
+        )
+    earlier = repository.transfer_record_of(session, tx_hash)
+    if earlier is not None:
+        raise Conflict(f"travel-rule data of transaction {tx_hash} is recorded already ({earlier.id})",
+                       field="body.tx_hash")
 
 
 def list_records(

@@ -91,9 +91,31 @@ def test_transfers_between_customers_without_a_timely_record_are_flagged_in_the_
     assert (problem["rule_id"], _fields(problem)) == ("R25", ["body.beneficiary.account", "body.beneficiary.address"])
     not_hers = {**record, "originator": {**record["originator"], "account": b_wallet}}
     assert_problem(client.post("/v1/travel-rule/records", json=not_hers, headers=bearer(alice_key)), 403)
+    # R25: a record is of a real transfer, names its two wallets, and is the only one.
+    made_up = {**record, "tx_hash": "0x" + "de" * 32}
+    unknown = assert_problem(
+        client.post("/v1/travel-rule/records", json=made_up, headers=bearer(alice_key)), 422, field="body.tx_hash"
+    )
+    assert unknown["reason_code"] == "transfer_not_found"
+    elsewhere = {**record, "beneficiary": {**record["beneficiary"], "account": add_active_wallet(
+        app.state.sessionmaker, bob["id"])}}
+    mismatch = assert_problem(
+        client.post("/v1/travel-rule/records", json=elsewhere, headers=bearer(alice_key)),
+        422,
+        field="body.originator.account",
+    )
+    assert mismatch["reason_code"] == "travel_rule_parties_mismatch" and b_wallet in mismatch["detail"]
+    not_an_account = {**record, "beneficiary": {**record["beneficiary"], "account": "b"}}
+    assert_problem(
+        client.post("/v1/travel-rule/records", json=not_an_account, headers=bearer(compliance)),
+        422,
+        field="body.beneficiary.account",
+    )
     created = client.post("/v1/travel-rule/records", json=record, headers=bearer(alice_key))
     assert created.status_code == 201, created.text
     assert (created.json()["complete"], created.json()["tx_hash"]) == (True, recorded)
+    again = assert_problem(client.post("/v1/travel-rule/records", json=record, headers=bearer(compliance)), 409)
+    assert created.json()["id"] in again["detail"]
 
     report = client.get("/v1/compliance/report", headers=bearer(compliance)).json()["travel_rule"]
     assert (
