@@ -14,6 +14,7 @@ from issuer_service.due_diligence import service as due_diligence
 from issuer_service.errors import NotFound
 from issuer_service.fiat_accounts.service import open_account
 from issuer_service.ids import new_id
+from issuer_service.limits import service as limits
 from issuer_service.pagination import Page, decode_cursor, page_of
 from issuer_service.screening import service as screening
 
@@ -70,7 +71,7 @@ def decide_kyc(session: Session, *, actor: Principal, customer_id: str, body: Ky
     due_diligence.check_rerating(session, actor=actor, customer=customer, risk=body.risk, decision=body.decision)
     if body.decision == "approved":  # R23: raises SanctionsHit, nothing below is recorded
         screening.ensure_may_onboard(session, customer=customer, actor=actor.id)
-    previous_status = customer.kyc_status
+    previous_status, previous_risk = customer.kyc_status, customer.risk
     decision = repository.add_kyc_decision(
         session,
         KycDecision(
@@ -101,4 +102,5 @@ def decide_kyc(session: Session, *, actor: Principal, customer_id: str, body: Ky
         rule_ids=["R20"],
     )
     due_diligence.after_kyc_decision(session, actor=actor, customer=customer, decision=decision)  # R20: EDD
+    limits.after_rerating(session, actor=actor, customer_id=customer.id, before=previous_risk, after=body.risk)  # R12
     return CustomerOut.model_validate(customer)

@@ -114,6 +114,40 @@ def _apply(session: Session, request: ApprovalRequest, actor: Principal, context
 approvals.register_executor(ACTION, approvals.Executor(on_approved=_apply))
 
 
+_RISK_ORDER = {"low": 0, "medium": 1, "high": 2}
+
+
+def after_rerating(session: Session, *, actor: Principal, customer_id: str, before: str | None, after: str) -> None:
+    """R12, R20: limits approved while the customer was rated lower do not survive a higher rating.
+    The override goes and pending changes are withdrawn; the profile's limits for the new rating
+    apply until a new change is approved for it."""
+    if before is None or _RISK_ORDER.get(after, 0) <= _RISK_ORDER.get(before, 0):
+        return
+    why = f"risk rating raised from {before} to {after}"
+    for request in approval_repository.for_subject(
+        session, "customer", customer_id, action=ACTION, statuses=("pending",)
+    ):
+        approvals.cancel(session, request, actor=actor.id, note=f"{why}: ask again under the new rating")
+    row = _override(session, customer_id)
+    if row is None:
+        return
+    append_audit(
+        session,
+        actor=actor.id,
+        action="customer.limits_reset",
+        entity_type="customer",
+        entity_id=customer_id,
+        data={
+            "why": why,
+            "approval_id": row.approval_id,
+            "daily_mint_limit_fen_before": row.daily_mint_limit_fen,
+            "daily_redeem_limit_fen_before": row.daily_redeem_limit_fen,
+        },
+        rule_ids=["R12", "R20"],
+    )
+    session.delete(row)
+
+
 def get_limits(session: Session, *, customer_id: str, profile: RegimeProfile) -> LimitsOut:
     customer = customers.get(session, customer_id)
     if customer is None:

@@ -133,6 +133,37 @@ def test_an_officer_may_lower_their_own_high_rating_once_a_second_officer_record
     assert client.post(kyc, json=LOW, headers=bearer(officer_a)).status_code == 200
 
 
+def test_limits_approved_under_a_lower_risk_rating_do_not_survive_a_higher_one(
+    client: TestClient,
+    make_key: Callable[..., str],
+    make_customer: Callable[..., dict[str, Any]],
+    operator_key: str,
+) -> None:  # R12, R20
+    compliance, second, auditor = make_key("compliance"), make_key("compliance"), make_key("auditor")
+    customer = make_customer(name="Tidewater Ltd")
+    kyc, limits = f"/v1/customers/{customer['id']}/kyc", f"/v1/customers/{customer['id']}/limits"
+    assert client.post(kyc, json=LOW, headers=bearer(compliance)).status_code == 200
+    raise_it = {"daily_mint_limit": "8000000.00", "reason": "verified monthly turnover of CNH 150m"}
+    approved = client.post(limits, headers=bearer(operator_key), json=raise_it).json()
+    decided = client.post(f"/v1/approvals/{approved['id']}/approve", json={}, headers=bearer(compliance))
+    assert decided.status_code == 200
+    waiting = client.post(limits, headers=bearer(operator_key), json={**raise_it, "daily_mint_limit": "9000000.00"})
+    assert client.get(limits, headers=bearer(auditor)).json()["mint"]["source"] == "override"
+
+    assert client.post(kyc, json=HIGH, headers=bearer(second)).status_code == 200
+    after = client.get(limits, headers=bearer(auditor)).json()
+    # hk: a high-risk customer may mint 200,000.00 a day; the override approved for "low" is gone.
+    mint = after["mint"]
+    assert (mint["limit"], mint["source"], after["pending_change_ids"]) == ("200000.00", "profile", [])
+    assert client.get(f"/v1/approvals/{waiting.json()['id']}", headers=bearer(auditor)).json()["status"] == "cancelled"
+    records = audit_actions(client, auditor, entity_id=customer["id"])
+    reset = [r for r in records if r["action"] == "customer.limits_reset"]
+    assert [r["data"]["daily_mint_limit_fen_before"] for r in reset] == [800_000_000]
+    # Lowering the rating again does not bring the old override back.
+    assert client.post(kyc, json=LOW, headers=bearer(compliance)).status_code == 200
+    assert client.get(limits, headers=bearer(auditor)).json()["mint"]["source"] == "profile"
+
+
 def test_a_limit_change_applies_only_after_a_different_principal_with_a_policy_role_approves(
     app: FastAPI,
     client: TestClient,
