@@ -30,11 +30,18 @@ def check_customer_and_wallet(
         return Decision.reject(
             codes.PAUSED, f"the service is paused; no {action} is possible until it is resumed", "R41"
         )
-    if customer_kyc_status != KYC_APPROVED or not customer_active:  # R20
+    if not customer_active:  # R23: the only way a customer stops being active is a screening hit
+        return Decision.reject(
+            codes.SANCTIONS_HIT,
+            f"the customer is blocked by a sanctions screening case; no {action} is possible until "
+            "compliance clears it",
+            "R23",
+        )
+    if customer_kyc_status != KYC_APPROVED:  # R20
         return Decision.reject(
             codes.KYC_NOT_APPROVED,
-            f"customer due diligence is not approved (status {customer_kyc_status!r}"
-            f"{'' if customer_active else ', customer inactive'}); complete KYC before any {action}",
+            f"customer due diligence is not approved (status {customer_kyc_status!r}); complete KYC before any "
+            f"{action}",
             "R20",
         )
     if customer_risk not in RISK_LEVELS:  # R20: a risk rating is part of due diligence

@@ -125,7 +125,8 @@ def test_a_list_update_rescreens_everyone_freezes_listed_wallets_on_chain_and_cl
         what="listed wallet frozen",
     )
     assert gateway.account_state(bob.wallet.address).frozen is True  # R23: frozen on chain
-    assert assert_problem(request_mint(client, bob, "1.00"), 422)["rule_id"] == "R20"  # blocked customer
+    blocked = assert_problem(request_mint(client, bob, "1.00"), 422)
+    assert (blocked["reason_code"], blocked["rule_id"]) == ("sanctions_hit", "R23")  # blocked customer
     # A listed address is never bound (R23), whoever tries.
     listed_address = _shipped()["entries"][0]["addresses"][0]
     bind = client.post(

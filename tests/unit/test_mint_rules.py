@@ -27,7 +27,7 @@ def test_a_mint_that_passes_every_rule_is_allowed_without_second_approval(
         ({"paused": True}, "paused", "R41"),
         ({"customer_kyc_status": "pending"}, "kyc_not_approved", "R20"),
         ({"customer_kyc_status": "rejected"}, "kyc_not_approved", "R20"),
-        ({"customer_active": False}, "kyc_not_approved", "R20"),
+        ({"customer_active": False}, "sanctions_hit", "R23"),  # blocked by a screening case
         ({"customer_risk": None}, "kyc_not_approved", "R20"),
         ({"customer_risk": "extreme"}, "kyc_not_approved", "R20"),
         ({"wallet_owned_by_customer": False}, "wallet_not_owned", "R11"),

@@ -34,7 +34,7 @@ def test_a_redemption_that_passes_every_rule_is_allowed(
     [
         ({"paused": True}, "paused", "R41"),
         ({"customer_kyc_status": "pending"}, "kyc_not_approved", "R20"),
-        ({"customer_active": False}, "kyc_not_approved", "R20"),
+        ({"customer_active": False}, "sanctions_hit", "R23"),  # blocked by a screening case
         ({"wallet_owned_by_customer": False}, "wallet_not_owned", "R11"),
         ({"wallet_status": "revoked"}, "wallet_not_allowlisted", "R22"),
         ({"wallet_frozen": True}, "wallet_frozen", "R24"),
