@@ -86,7 +86,12 @@ MAX_ENTRIES = 100_000
 
 
 class ScreeningListError(ValueError):
-    """The screening list is malformed; the message names the entry and the field."""
+    """The screening list is malformed; the message names the entry and the field, and `field` is
+    its path in the list (e.g. "version", "entries[3].addresses"), or None for the whole list."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 @dataclass(frozen=True)
@@ -207,23 +212,23 @@ def parse_list(data: Mapping[str, object], *, source: str = "<data>") -> Screeni
         raise ScreeningListError(f"{source}: must be a JSON object")
     unknown = set(data) - {"version", "source", "entries", "notice"}
     if unknown:
-        raise ScreeningListError(f"{source}: unknown keys {sorted(unknown)}")
+        raise ScreeningListError(f"{source}: unknown keys {sorted(unknown)}", sorted(unknown)[0])
     version = data.get("version")
     if not isinstance(version, str) or not version.strip() or len(version) > 64:
-        raise ScreeningListError(f"{source}: version must be a non-empty string of at most 64 characters")
+        raise ScreeningListError(f"{source}: version must be a non-empty string of at most 64 characters", "version")
     list_source = data.get("source", source)
     if not isinstance(list_source, str) or len(list_source) > 200:
-        raise ScreeningListError(f"{source}: source must be a string of at most 200 characters")
+        raise ScreeningListError(f"{source}: source must be a string of at most 200 characters", "source")
     raw_entries = data.get("entries")
     if not isinstance(raw_entries, list):
-        raise ScreeningListError(f"{source}: entries must be a list")
+        raise ScreeningListError(f"{source}: entries must be a list", "entries")
     if len(raw_entries) > MAX_ENTRIES:
-        raise ScreeningListError(f"{source}: at most {MAX_ENTRIES} entries")
+        raise ScreeningListError(f"{source}: at most {MAX_ENTRIES} entries", "entries")
     entries = tuple(_parse_entry(raw, index, source) for index, raw in enumerate(raw_entries))
     seen: set[str] = set()
     for entry in entries:
         if entry.id in seen:
-            raise ScreeningListError(f"{source}: entry id {entry.id!r} appears twice")
+            raise ScreeningListError(f"{source}: entry id {entry.id!r} appears twice", "entries")
         seen.add(entry.id)
     canonical = _canonical(version.strip(), list_source, entries)
     digest = hashlib.sha256(json.dumps(canonical, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
@@ -231,27 +236,32 @@ def parse_list(data: Mapping[str, object], *, source: str = "<data>") -> Screeni
 
 
 def _parse_entry(raw: object, index: int, source: str) -> ListedParty:
-    where = f"{source}: entries[{index}]"
+    path = f"entries[{index}]"
+    where = f"{source}: {path}"
     if not isinstance(raw, Mapping):
-        raise ScreeningListError(f"{where} must be an object")
+        raise ScreeningListError(f"{where} must be an object", path)
     unknown = set(raw) - {"id", "name", "aliases", "addresses", "program", "note"}
     if unknown:
-        raise ScreeningListError(f"{where}: unknown keys {sorted(unknown)}")
+        raise ScreeningListError(f"{where}: unknown keys {sorted(unknown)}", f"{path}.{sorted(unknown)[0]}")
     entry_id, name, program = raw.get("id"), raw.get("name"), raw.get("program", "")
     if not isinstance(entry_id, str) or not _ID_RE.fullmatch(entry_id):
-        raise ScreeningListError(f"{where}.id must be letters, digits and . _ : - (at most 64)")
+        raise ScreeningListError(f"{where}.id must be letters, digits and . _ : - (at most 64)", f"{path}.id")
     if not isinstance(name, str) or not normalise_name(name):
-        raise ScreeningListError(f"{where}.name must be a name with at least one letter or digit")
+        raise ScreeningListError(f"{where}.name must be a name with at least one letter or digit", f"{path}.name")
     if not isinstance(program, str) or len(program) > 100:
-        raise ScreeningListError(f"{where}.program must be a string of at most 100 characters")
-    aliases = _strings(raw.get("aliases", []), f"{where}.aliases")
+        raise ScreeningListError(f"{where}.program must be a string of at most 100 characters", f"{path}.program")
+    aliases = _strings(raw.get("aliases", []), f"{where}.aliases", f"{path}.aliases")
     for alias in aliases:
         if not normalise_name(alias):
-            raise ScreeningListError(f"{where}.aliases has an alias without letters or digits: {alias!r}")
-    addresses = _strings(raw.get("addresses", []), f"{where}.addresses")
+            raise ScreeningListError(
+                f"{where}.aliases has an alias without letters or digits: {alias!r}", f"{path}.aliases"
+            )
+    addresses = _strings(raw.get("addresses", []), f"{where}.addresses", f"{path}.addresses")
     for address in addresses:
         if not _ADDRESS_RE.fullmatch(address):
-            raise ScreeningListError(f"{where}.addresses: {address!r} is not 0x followed by 40 hex digits")
+            raise ScreeningListError(
+                f"{where}.addresses: {address!r} is not 0x followed by 40 hex digits", f"{path}.addresses"
+            )
     return ListedParty(
         id=entry_id,
         name=name.strip(),
@@ -261,9 +271,9 @@ def _parse_entry(raw: object, index: int, source: str) -> ListedParty:
     )
 
 
-def _strings(value: object, where: str) -> list[str]:
+def _strings(value: object, where: str, path: str) -> list[str]:
     if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
-        raise ScreeningListError(f"{where} must be a list of strings")
+        raise ScreeningListError(f"{where} must be a list of strings", path)
     return list(value)
 
 

@@ -107,7 +107,7 @@ def load_list(session: Session, *, actor: Principal, body: ScreeningListIn) -> L
     try:
         parsed = parse_list(data, source="body")
     except ScreeningListError as exc:
-        raise ValidationFailed(str(exc), field="body.entries") from None
+        raise ValidationFailed(str(exc), field=f"body.{exc.field}" if exc.field else "body") from None
     row = ScreeningListVersion(
         id=new_id("scl"),
         version=parsed.version,

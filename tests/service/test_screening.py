@@ -85,9 +85,13 @@ def test_a_malformed_list_is_refused_naming_the_entry_and_only_compliance_loads_
     compliance = make_key("compliance")
     bad = {"version": "broken-1", "entries": [{"id": "X-1", "name": "Somebody", "addresses": ["0x1234"]}]}
     problem = assert_problem(
-        client.put("/v1/screening/list", json=bad, headers=bearer(compliance)), 422, field="body.entries"
+        client.put("/v1/screening/list", json=bad, headers=bearer(compliance)), 422, field="body.entries[0].addresses"
     )
     assert "entries[0].addresses" in problem["detail"] and "0x1234" in problem["detail"]
+    blank_version = {**bad, "version": "  "}
+    assert_problem(client.put("/v1/screening/list", json=blank_version, headers=bearer(compliance)), 422)
+    named = client.put("/v1/screening/list", json=blank_version, headers=bearer(compliance)).json()
+    assert named["errors"][0]["field"] == "body.version"
     assert_problem(client.put("/v1/screening/list", json=_shipped(), headers=bearer(operator_key)), 403)
     listed = client.get("/v1/screening/list", headers=bearer(compliance)).json()
     assert (listed["version"], listed["shipped"], listed["name_match_threshold"]) == ("sandbox-2026-01", True, 85)
