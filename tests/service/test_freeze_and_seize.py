@@ -96,9 +96,8 @@ def test_seizure_burns_the_frozen_balance_remints_it_to_recovery_and_supply_stay
     assert requested.status_code == 202, requested.text
     seizure = requested.json()
     # R24, R40: while the seizure waits for its second approver the wallet cannot be unfrozen.
-    early_thaw = client.post(
-        f"/v1/wallets/{alice.wallet.address}/unfreeze", json={"reason": "changed mind"}, headers=bearer(staff.compliance)
-    )
+    unfreeze = f"/v1/wallets/{alice.wallet.address}/unfreeze"
+    early_thaw = client.post(unfreeze, json={"reason": "changed mind"}, headers=bearer(staff.compliance))
     assert_problem(early_thaw, 409)
     assert seizure["id"] in early_thaw.json()["detail"]
     assert _wallet(client, staff.operator, alice.wallet.address)["frozen"] is True
