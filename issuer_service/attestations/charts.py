@@ -4,6 +4,10 @@ Drawn with matplotlib from the report's JSON alone, as inline SVG for the web pa
 PDF. Reproducible bytes: a fixed `svg.hashsalt` (element ids), no creation date or software version
 in the metadata, text kept as text, and no pyplot global state. Amounts become floats here only to
 place marks on an axis; every figure printed comes from the report's decimal strings.
+
+Labels come from recorded data (custodian names, asset kinds), so every text is drawn as plain
+text, never mathtext: with mathtext, "Citi US$ & HK$ Custody" is drawn mangled and "Bank $_$ Ltd"
+makes every report that shows it fail (R53).
 """
 
 from __future__ import annotations
@@ -22,6 +26,9 @@ _RC: dict[str, Any] = {
     "font.size": 9,
     "axes.spines.top": False,
     "axes.spines.right": False,
+    # Never parse "$...$" as mathtext: every Text (titles, tick labels, legends, pie labels) is
+    # created inside this rc_context, so none of them can treat user data as markup.
+    "text.parse_math": False,
 }
 _SVG_METADATA = {"Date": None, "Creator": "cnh-sandbox", "Format": None, "Type": None}
 _PNG_METADATA = {"Software": None}

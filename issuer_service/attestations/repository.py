@@ -47,7 +47,13 @@ def get_by_sha256(session: Session, sha256: str) -> Attestation | None:
 
 
 def latest(session: Session) -> Attestation | None:
-    stmt = select(Attestation).order_by(Attestation.created_at.desc(), Attestation.id.desc()).limit(1)
+    """The report at the highest block (R52), the newest of those on a tie. Not the newest report:
+    an auditor's spot check of an old block must not replace the figures the public sees."""
+    stmt = (
+        select(Attestation)
+        .order_by(Attestation.as_of_block.desc(), Attestation.created_at.desc(), Attestation.id.desc())
+        .limit(1)
+    )
     return session.execute(stmt).scalar_one_or_none()
 
 

@@ -48,6 +48,7 @@ from issuer_service.attestations.models import Attestation
 from issuer_service.attestations.schemas import AttestationLinks, AttestationOut, AttestationSummary
 from issuer_service.audit.service import append_audit
 from issuer_service.auth import Principal
+from issuer_service.chain.gateway import StateUnavailable
 from issuer_service.chain.permit import TOKEN_NAME
 from issuer_service.clock import utc_now
 from issuer_service.errors import Conflict, NotFound, ServiceUnavailable, ValidationFailed
@@ -267,7 +268,15 @@ def create_attestation(
     is byte-identical to one already stored."""
     gateway = _require_gateway(gateway)
     block = resolve_block(session, gateway, as_of_block)
-    built = build_at(session, gateway=gateway, profile=profile, block=block)
+    try:
+        built = build_at(session, gateway=gateway, profile=profile, block=block)
+    except StateUnavailable as exc:  # like an unmined block: the client must choose another one
+        raise ValidationFailed(
+            f"the chain node no longer serves state at block {block} (it was restarted or prunes old state: "
+            f"{exc.node_message}); choose a later block, or point the service at an archive node to attest "
+            "this one",
+            field="body.as_of_block",
+        ) from exc
     existing = repository.get_by_sha256(session, built.sha256)
     if existing is not None:
         return _out(existing, reproduced=True), False

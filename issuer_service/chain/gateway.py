@@ -68,6 +68,33 @@ class ChainUnavailable(RuntimeError):
     """The JSON-RPC endpoint did not answer; callers answer 503 and retry later."""
 
 
+class StateUnavailable(RuntimeError):
+    """The node answered but no longer serves contract state at this past block: it was restarted
+    (Anvil reloads its state file but keeps no history before the restart) or it prunes old state
+    (a full node, not an archive node). Asking again will not help; a later block or an archive
+    node will."""
+
+    def __init__(self, block: int, node_message: str) -> None:
+        super().__init__(f"the node serves no state at block {block}: {node_message}")
+        self.block = block
+        self.node_message = node_message
+
+
+# What nodes say when they have the block but not its state: Anvil after a restart, geth/Nethermind
+# (pruned trie), Erigon/Reth (pruned history), hosted providers.
+_STATE_NOT_SERVED = (
+    "blockoutofrange",
+    "block height is",
+    "missing trie node",
+    "header not found",
+    "pruned",
+    "state not available",
+    "state is not available",
+    "historical state",
+    "state histories haven't been fully indexed",
+)
+
+
 @dataclass(frozen=True)
 class SignedTx:
     signer: str
@@ -150,6 +177,11 @@ class ChainGateway:
             return fn.call(block_identifier=block)
         except (OSError, ConnectionError) as exc:
             raise ChainUnavailable(f"chain RPC {self.rpc_url} unreachable: {exc.__class__.__name__}") from exc
+        except Web3RPCError as exc:
+            message = _rpc_message(exc)
+            if isinstance(block, int) and _state_not_served(message):
+                raise StateUnavailable(block, message) from exc
+            raise
 
     def _rpc(self, fn: Any, *args: Any) -> Any:
         try:
@@ -455,6 +487,20 @@ def _classify_send_error(message: str) -> str | None:
     if "nonce too low" in message or "nonce has already been used" in message:
         return "nonce_too_low"
     return None
+
+
+def _rpc_message(exc: Web3RPCError) -> str:
+    """The node's own words: the `message` of the JSON-RPC error when there is one."""
+    response = exc.rpc_response if isinstance(exc.rpc_response, dict) else {}
+    error = response.get("error")
+    if isinstance(error, dict) and isinstance(error.get("message"), str):
+        return str(error["message"])
+    return str(exc)
+
+
+def _state_not_served(message: str) -> bool:
+    message = message.lower()
+    return any(marker in message for marker in _STATE_NOT_SERVED)
 
 
 def _result(response: dict[str, Any]) -> Any:

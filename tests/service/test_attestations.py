@@ -11,10 +11,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import func, select
+from web3.exceptions import Web3RPCError
 
 from compliance.audit_export import verify_export
 from compliance.verify_proof import ROOT_MISMATCH, verify_proof
 from issuer_service.attestations import service as attestations
+from issuer_service.attestations.models import Attestation
+from issuer_service.audit.models import AuditLogEntry
 from issuer_service.chain.gateway import ChainGateway
 from issuer_service.chain.tx import send_and_wait
 from tests.service.attestation_helpers import attest
@@ -194,3 +198,59 @@ def test_blocks_outside_the_indexed_range_and_wrong_roles_are_refused(
         assert_problem(client.post("/v1/attestations", json={}, headers=bearer(key)), 403)
     assert_problem(client.post("/v1/attestations", json={}), 401)
     assert_problem(client.get("/v1/attestations/att_missing", headers=bearer(staff.auditor)), 404)
+
+
+def test_custodian_names_with_dollar_signs_render_in_the_html_and_pdf_report(
+    chain_client: Any, staff: Staff, gateway: ChainGateway
+) -> None:
+    """R53: a custodian named like mathtext ("$...$") once made every later report.html/pdf a 500."""
+    client = chain_client
+    names = ["Math $\\frac{1}{$ Bank", "Bank $_$ Ltd", "Citi US$ & HK$ Custody"]
+    for name in names:
+        _reserve_asset(client, staff, custodian=name)
+    gateway.w3.provider.make_request("evm_mine", [])  # the approvals count from the next block
+    created = attest(client, staff.auditor, gateway.head())
+    assert created.status_code == 201, created.text
+    report_id = created.json()["id"]
+    assert {c["custodian"] for c in created.json()["report"]["concentration"]["custodians"]} >= set(names)
+
+    html = client.get(f"/v1/attestations/{report_id}/report.html", headers=bearer(staff.auditor))
+    assert html.status_code == 200, html.text
+    charts = html.text.split("<svg")[1:]
+    for name in names:
+        assert any(name.replace("&", "&amp;") in chart for chart in charts), name  # drawn literally
+    pdf = client.get(f"/v1/attestations/{report_id}/report.pdf", headers=bearer(staff.auditor))
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF-")
+    assert b"Bank $_$ Ltd" in pdf.content
+
+
+class _StateNotServed:
+    """totalSupply() as a restarted Anvil answers it: the block exists but its state is gone."""
+
+    def __init__(self, real: Any, block: int) -> None:
+        self.real, self.block = real, block
+
+    def call(self, block_identifier: Any = "latest") -> Any:
+        if block_identifier == self.block:
+            message = f"BlockOutOfRangeError: block height is 3 but requested was {self.block}"
+            error = {"code": -32602, "message": message}
+            raise Web3RPCError(str(error), rpc_response={"jsonrpc": "2.0", "id": 1, "error": error})
+        return self.real.call(block_identifier=block_identifier)
+
+
+def test_a_block_whose_state_the_node_no_longer_serves_is_a_422_naming_as_of_block_and_stores_nothing(
+    chain_client: Any, staff: Staff, gateway: ChainGateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client = chain_client
+    gateway.w3.provider.make_request("evm_mine", [])
+    block = gateway.head()
+    total_supply = gateway.token.functions.totalSupply
+    monkeypatch.setattr(gateway.token.functions, "totalSupply", lambda: _StateNotServed(total_supply(), block))
+
+    problem = assert_problem(attest(client, staff.auditor, block), 422, field="body.as_of_block")
+    assert f"no longer serves state at block {block}" in problem["detail"]
+    assert "later block" in problem["detail"] and "archive node" in problem["detail"]  # what to do
+    with client.app.state.sessionmaker() as session:
+        assert session.scalar(select(func.count()).select_from(Attestation)) == 0
+        created = select(func.count()).select_from(AuditLogEntry).where(AuditLogEntry.action == "attestation.created")
+        assert session.scalar(created) == 0

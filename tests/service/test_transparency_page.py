@@ -4,6 +4,7 @@ The screenshot is kept under build/artifacts/."""
 
 from __future__ import annotations
 
+import re
 import socket
 import threading
 import time
@@ -93,3 +94,24 @@ def test_a_person_sees_banner_backing_composition_and_then_the_latest_attestatio
     finally:
         page.close()
     assert client.get("/v1/reserves").json()["reserves"] == "1100.00"  # the same figures as the public API
+
+
+def test_the_latest_attestation_is_the_one_at_the_highest_block_not_a_later_spot_check_of_an_old_block(
+    chain_client: Any, staff: Staff, gateway: ChainGateway
+) -> None:
+    client = chain_client
+    gateway.w3.provider.make_request("evm_mine", [])
+    old_block = gateway.head()
+    gateway.w3.provider.make_request("evm_mine", [])
+    new_block = gateway.head()
+    newest_state = attest(client, staff.auditor, new_block)
+    assert newest_state.status_code == 201, newest_state.text
+    spot_check = attest(client, staff.auditor, old_block)  # created later, about an earlier block
+    assert spot_check.status_code == 201, spot_check.text
+    assert spot_check.json()["sha256"] != newest_state.json()["sha256"]
+
+    page = client.get("/transparency")
+    assert page.status_code == 200
+    shown = re.search(r'id="attestation-sha256">([0-9a-f]{64})<', page.text)
+    assert shown is not None and shown.group(1) == newest_state.json()["sha256"]
+    assert f"<td>{new_block} · " in page.text and f"<td>{old_block} · " not in page.text

@@ -29,21 +29,12 @@ from issuer_service.attestations.rendering import grouped, render_html, render_p
 MOMENT = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
 
 
-@pytest.fixture(scope="module")
-def report() -> dict[str, Any]:
+def _report(assets: list[ReserveAssetInput]) -> dict[str, Any]:
     from compliance.profiles import load_profile
 
     hk: RegimeProfile = load_profile("hk")
     balances = {"0x" + "11" * 20: 600 * 10**6, "0x" + "22" * 20: 400 * 10**6}
     tree = build_tree(balances, chain_id=31337, token="0x" + "ab" * 20, block=90)
-    assets = [
-        ReserveAssetInput(
-            "customer-subscriptions", "cash", "Sandbox Bank HK", "segregated", "CNH", 1_000_00, 1_000_00, None, MOMENT
-        ),
-        ReserveAssetInput(
-            "ast_bill", "government_debt", "Custodian B <&>", "a/c 9", "HKD", 500_00, 490_00, date(2026, 9, 1), MOMENT
-        ),
-    ]
     inputs = AttestationInputs(
         token=TokenFacts("Sandbox Offshore RMB", "tCNH", 6, 31337, "0x" + "ab" * 20),
         block=BlockFacts(90, "0x" + "cd" * 32, int(MOMENT.timestamp())),
@@ -63,6 +54,17 @@ def report() -> dict[str, Any]:
         audit_anchor=AuditAnchor(12, "ee" * 32),
     )
     return build_report(inputs)
+
+
+@pytest.fixture(scope="module")
+def report() -> dict[str, Any]:
+    cash = ReserveAssetInput(
+        "customer-subscriptions", "cash", "Sandbox Bank HK", "segregated", "CNH", 1_000_00, 1_000_00, None, MOMENT
+    )
+    bill = ReserveAssetInput(
+        "ast_bill", "government_debt", "Custodian B <&>", "a/c 9", "HKD", 500_00, 490_00, date(2026, 9, 1), MOMENT
+    )
+    return _report([cash, bill])
 
 
 def test_html_shows_banner_figures_charts_and_the_simulated_accountant_and_is_reproducible(
@@ -90,6 +92,27 @@ def test_pdf_carries_banner_and_simulated_label_and_is_reproducible(report: dict
     assert b"SANDBOX \\227 NOT A LICENSED STABLECOIN" in pdf or SANDBOX_BANNER.encode("cp1252") in pdf
     assert b"SIMULATED" in pdf and sha.encode() in pdf
     assert pdf.count(b"/Subtype /Image") >= 3  # the charts
+
+
+DOLLAR_NAMES = ["Math $\\frac{1}{$ Bank", "Bank $_$ Ltd", "Citi US$ & HK$ Custody"]
+
+
+def test_custodian_names_with_dollar_signs_are_drawn_as_plain_text_in_html_and_pdf() -> None:
+    """R53: recorded names are data, never mathtext; "$...$" once made every later report a 500."""
+    report = _report(
+        [
+            ReserveAssetInput(f"ast_{i}", "cash", name, None, "CNH", 100_00 * (i + 1), 100_00 * (i + 1), None, MOMENT)
+            for i, name in enumerate(DOLLAR_NAMES)
+        ]
+    )
+    sha = report_sha256(report)
+    html = render_html(report, sha)
+    concentration_chart = re.findall(r"<svg.*?</svg>", html, re.DOTALL)[2]
+    for name in DOLLAR_NAMES:
+        assert name.replace("&", "&amp;") in concentration_chart  # the label as recorded, not typeset
+    pdf = render_pdf(report, sha)
+    assert pdf.startswith(b"%PDF-") and pdf.count(b"/Subtype /Image") >= 3
+    assert b"Bank $_$ Ltd" in pdf
 
 
 @pytest.mark.parametrize(
