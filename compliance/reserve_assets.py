@@ -7,6 +7,7 @@ Eligibility depends on the day it is judged (residual maturity), so every functi
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -104,17 +105,29 @@ class CustodianShare:
     over_limit: bool
 
 
+def custodian_key(name: str) -> str:
+    """R6: the institution a custodian name stands for. Unicode NFKC, case folded, whitespace
+    collapsed, so "SANDBOX BANK HK", "Sandbox Bank  HK" and "Ｓａｎｄｂｏｘ Bank HK" are one custodian
+    and spelling a name differently cannot split a holding under the limit."""
+    return " ".join(unicodedata.normalize("NFKC", name).casefold().split())
+
+
 def concentration(counted_by_custodian: Iterable[tuple[str, int]], limit_bps: int) -> list[CustodianShare]:
-    """R6: each custodian's share of counted reserves, largest first; `over_limit` is exact (no rounding)."""
+    """R6: each custodian's share of counted reserves, largest first; `over_limit` is exact (no rounding).
+    Names are grouped by `custodian_key`; each group shows the first spelling given (callers pass
+    assets in the order they were recorded)."""
     totals: dict[str, int] = {}
+    shown: dict[str, str] = {}
     for custodian, counted in counted_by_custodian:
-        totals[custodian] = totals.get(custodian, 0) + counted
+        key = custodian_key(custodian)
+        shown.setdefault(key, custodian)
+        totals[key] = totals.get(key, 0) + counted
     total = sum(totals.values())
     rows = []
-    for custodian, counted in totals.items():
+    for key, counted in totals.items():
         share = counted * BPS_DENOMINATOR // total if total else 0
         rows.append(
-            CustodianShare(custodian, counted, share, total > 0 and counted * BPS_DENOMINATOR > total * limit_bps)
+            CustodianShare(shown[key], counted, share, total > 0 and counted * BPS_DENOMINATOR > total * limit_bps)
         )
     rows.sort(key=lambda row: (-row.counted_fen, row.custodian))
     return rows

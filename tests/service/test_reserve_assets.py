@@ -243,6 +243,22 @@ def test_the_statement_job_draws_todays_statement_on_its_first_step(client: Test
     assert len(statements) == 1 and statements[0]["breach"] is False
 
 
+def test_one_custodian_spelled_three_ways_counts_once_against_the_concentration_limit(
+    client: TestClient, treasury: tuple[str, str]
+) -> None:
+    maker, checker = treasury
+    spellings = [("SANDBOX BANK HK", "400.00"), ("Sandbox Bank  HK", "300.00"), ("Sandbox Bank HK", "200.00")]
+    for custodian, nominal in [*spellings, ("Bank A", "100.00")]:
+        _approve(client, checker, _record(client, maker, custodian=custodian, nominal=nominal)["id"])
+    public = client.get("/v1/reserves").json()
+    assert public["reserves"] == "1000.00"
+    assert public["concentration"] == [
+        # R6: one institution holds 90%; the name shown is the first recorded (the subscription account's)
+        {"custodian": "Sandbox Bank HK", "counted": "900.00", "share_bps": 9_000, "over_limit": True},
+        {"custodian": "Bank A", "counted": "100.00", "share_bps": 1_000, "over_limit": False},
+    ]
+
+
 def test_readers_and_writers_of_reserve_assets_are_separated(
     client: TestClient, make_key: Callable[..., str], treasury: tuple[str, str]
 ) -> None:

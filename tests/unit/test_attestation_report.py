@@ -39,6 +39,7 @@ from compliance.reserve_assets import (
     ReserveAssetInput,
     assess_asset,
     concentration,
+    custodian_key,
 )
 
 TOKEN = TokenFacts("Sandbox Offshore RMB", "tCNH", 6, 31337, "0x" + "ab" * 20)
@@ -297,3 +298,15 @@ def test_concentration_uses_exact_integer_comparison_at_the_limit() -> None:
         ("B", False, 4_999),
     ]
     assert concentration([], 5_000) == []
+
+
+def test_one_custodian_spelled_differently_is_one_custodian_for_the_concentration_limit() -> None:
+    """R6 cannot be evaded by case, doubled spaces or full-width letters: 40 + 30 + 20 of 100 is 90%."""
+    spellings = [("SANDBOX BANK HK", 40), ("Sandbox Bank  HK", 30), ("Ｓａｎｄｂｏｘ Bank\tHK ", 20), ("Bank A", 10)]
+    shares = concentration(spellings, 5_000)
+    assert [(s.custodian, s.counted_fen, s.share_bps, s.over_limit) for s in shares] == [
+        ("SANDBOX BANK HK", 90, 9_000, True),  # shown as first recorded
+        ("Bank A", 10, 1_000, False),
+    ]
+    assert {custodian_key(name) for name, _ in spellings[:3]} == {"sandbox bank hk"}
+    assert custodian_key("Bank A") != custodian_key("Bank B")
