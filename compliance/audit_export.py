@@ -30,6 +30,7 @@ import argparse
 import hashlib
 import json
 import sys
+from collections import Counter
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
@@ -50,6 +51,21 @@ HEAD_MISMATCH = "head mismatch"
 
 # The canonical encoder of compliance.audit_chain (sorted keys, no whitespace, UTF-8, no NaN).
 _encode = json.JSONEncoder(ensure_ascii=False, allow_nan=False, sort_keys=True, separators=(",", ":")).encode
+
+
+class _DuplicateKey(ValueError):
+    """A JSON object names one key twice. Parsers disagree on which value wins (Python's json keeps
+    the last, others the first), so a reader could be shown a value other than the hashed one."""
+
+
+def _unique_keys(pairs: list[tuple[str, object]]) -> dict[str, object]:
+    record = dict(pairs)
+    if len(record) != len(pairs):
+        repeated = [key for key, count in Counter(key for key, _ in pairs).items() if count > 1]
+        raise _DuplicateKey(
+            f"line has a duplicated key {repeated[0]!r}: JSON readers disagree on which of its values counts"
+        )
+    return record
 
 
 class _Float:
@@ -106,7 +122,9 @@ class _Hasher:
     def __init__(self) -> None:
         self.floats = 0
         self.fast = True
-        self.decode = json.JSONDecoder(parse_float=self._float, parse_constant=self._float).decode
+        self.decode = json.JSONDecoder(
+            parse_float=self._float, parse_constant=self._float, object_pairs_hook=_unique_keys
+        ).decode
 
     def _float(self, text: str) -> _Float:
         self.floats += 1
@@ -163,6 +181,9 @@ def _verify_range(path: str, start: int, end: int, anchor_seq: int | None) -> _R
                 continue
             try:
                 record = hasher.parse(raw)
+            except _DuplicateKey as exc:
+                failure = _Failure(records, lines, MALFORMED_RECORD, str(exc), expected)
+                break
             except ValueError as exc:
                 failure = _Failure(records, lines, MALFORMED_RECORD, f"line is not valid JSON: {exc}", expected)
                 break

@@ -203,10 +203,13 @@ def build_tree(balances: Mapping[str, int], *, chain_id: int, token: str, block:
 def root_from_path(
     context: bytes, address: bytes, balance_units: int, leaf_index: int, path: Sequence[PathStep]
 ) -> tuple[bytes, int]:
-    """Recompute (root hash, root sum) from a leaf and its path."""
+    """Recompute (root hash, root sum) from a leaf and its path; ProofOfLiabilitiesError if a sum
+    leaves the uint256 range (no genuine tree has one, and it cannot be hashed)."""
     current_hash, current_sum = leaf_hash(context, address, balance_units), balance_units
     position = leaf_index
-    for step in path:
+    for level, step in enumerate(path):
+        if current_sum + step.sum_units > MAX_UINT256:
+            raise ProofOfLiabilitiesError(f"path[{level}].sum_units takes the total past 2**256 - 1")
         if position % 2 == 0:
             current_hash = node_hash(current_hash, current_sum, step.hash, step.sum_units)
         else:

@@ -5,6 +5,8 @@
 `proof.json` is what `GET /v1/attestations/{id}/proofs/{address}` returns. Give the root (and
 total) published in the attestation report or on the transparency page, or the report's JSON
 itself, so the proof is checked against what the issuer published and not only against itself.
+With `--report` the proof's `leaf_count` must also equal the report's holder count: the root does
+not commit to the leaf count in a way one path can show, so only the published count pins it.
 Exit status: 0 the balance is included, 1 verification failed, 2 the input could not be read.
 
 Uses only the standard library: copy this file and compliance/proof_of_liabilities.py anywhere.
@@ -38,6 +40,7 @@ ROOT_MISMATCH = "root mismatch"
 TOTAL_MISMATCH = "total mismatch"
 NOT_PUBLISHED_ROOT = "not the published root"
 NOT_PUBLISHED_TOTAL = "not the published total"
+NOT_PUBLISHED_LEAF_COUNT = "not the published holder count"
 
 _HASH_RE = re.compile(r"[0-9a-f]{64}", re.ASCII)
 _UINT_RE = re.compile(r"0|[1-9][0-9]{0,77}", re.ASCII)
@@ -53,6 +56,15 @@ class ProofVerification:
     block: int | None = None
     root_hash: str | None = None
     total_units: int | None = None
+
+
+@dataclass(frozen=True)
+class PublishedFacts:
+    """What an attestation report publishes about its proof of liabilities (R54)."""
+
+    root_hash: str
+    total_units: int
+    holders: int | None  # None: the report does not say (older or hand-made reports)
 
 
 class _Malformed(ValueError):
@@ -86,7 +98,7 @@ def _address(value: object, name: str) -> str:
     return str(value)
 
 
-def _path(value: object, leaf_count: int, leaf_index: int, context: bytes) -> list[PathStep]:
+def _path(value: object, leaf_count: int, leaf_index: int, context: bytes, balance: int) -> list[PathStep]:
     if not isinstance(value, Sequence) or isinstance(value, str):
         raise _Malformed("path must be a list of {hash, sum_units} steps")
     depth = tree_depth(leaf_count)
@@ -94,6 +106,7 @@ def _path(value: object, leaf_count: int, leaf_index: int, context: bytes) -> li
         raise _Malformed(f"path has {len(value)} steps but a tree of {leaf_count} leaves needs {depth}")
     steps: list[PathStep] = []
     level_size, position, empty = leaf_count, leaf_index, empty_hash(context)
+    running_sum = balance
     for level, raw in enumerate(value):
         if not isinstance(raw, Mapping):
             raise _Malformed(f"path[{level}] must be an object with hash and sum_units")
@@ -103,6 +116,14 @@ def _path(value: object, leaf_count: int, leaf_index: int, context: bytes) -> li
         # Past the end of an odd level the sibling is the fixed empty node: the tree has one shape.
         if position ^ 1 >= level_size and (step.hash != empty or step.sum_units != 0):
             raise _Malformed(f"path[{level}] must be the empty padding node at this position")
+        # Every node's sum is at most the root's, which is a uint256: a larger partial sum cannot be
+        # hashed (32 bytes) and no genuine tree has one.
+        running_sum += step.sum_units
+        if running_sum > MAX_UINT256:
+            raise _Malformed(
+                f"path[{level}].sum_units is out of range: with the balance and the steps below it the "
+                "total overflows 2**256 - 1"
+            )
         steps.append(step)
         level_size, position = (level_size + 1) // 2, position // 2
     return steps
@@ -113,8 +134,10 @@ def verify_proof(
     *,
     published_root: str | None = None,
     published_total_units: int | None = None,
+    published_leaf_count: int | None = None,
 ) -> ProofVerification:
-    """Recompute the root from the leaf and its path; compare with the proof's and the published root."""
+    """Recompute the root from the leaf and its path; compare with the proof's and the published root,
+    total and holder count (the report's `proof_of_liabilities.holders`)."""
     try:
         if not isinstance(proof, Mapping):
             raise _Malformed("a proof is a JSON object")
@@ -134,7 +157,7 @@ def verify_proof(
         if balance == 0:
             raise _Malformed("balance_units must be positive: zero balances are not in the tree")
         context = context_hash(chain_id, token, block)
-        path = _path(proof.get("path"), leaf_count, leaf_index, context)
+        path = _path(proof.get("path"), leaf_count, leaf_index, context, balance)
     except _Malformed as exc:
         return ProofVerification(False, MALFORMED, str(exc))
 
@@ -168,11 +191,16 @@ def verify_proof(
             NOT_PUBLISHED_TOTAL,
             f"the proof's total is {total} units but the published total is {published_total_units}",
         )
+    if published_leaf_count is not None and published_leaf_count != leaf_count:
+        return result(
+            NOT_PUBLISHED_LEAF_COUNT,
+            f"the proof's leaf_count is {leaf_count} but the report counts {published_leaf_count} holders",
+        )
     return result()
 
 
-def published_root_of_report(report: Mapping[str, object]) -> tuple[str, int]:
-    """(root hash, total units) from an attestation report's proof_of_liabilities section."""
+def published_facts_of_report(report: Mapping[str, object]) -> PublishedFacts:
+    """Root hash, total units and holder count from an attestation report's proof_of_liabilities."""
     if not isinstance(report, Mapping):
         raise ValueError("not an attestation report: expected a JSON object")
     section = report.get("proof_of_liabilities")
@@ -181,7 +209,10 @@ def published_root_of_report(report: Mapping[str, object]) -> tuple[str, int]:
     root, total = section.get("root_hash"), section.get("total_units")
     if not isinstance(root, str) or not isinstance(total, str) or not _UINT_RE.fullmatch(total):
         raise ValueError("the report's proof_of_liabilities section lacks root_hash or total_units")
-    return root, int(total)
+    holders = section.get("holders")
+    if holders is not None and (type(holders) is not int or holders < 0):
+        raise ValueError(f"the report's proof_of_liabilities.holders must be a count, got {holders!r}")
+    return PublishedFacts(root, int(total), holders)
 
 
 def _format_units(units: int) -> str:
@@ -203,12 +234,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         proof = json.loads(args.proof.read_text(encoding="utf-8"))
         root, total = args.root, int(args.total) if args.total is not None else None
+        holders = None
         if args.report is not None:
-            root, total = published_root_of_report(json.loads(args.report.read_text(encoding="utf-8")))
+            published = published_facts_of_report(json.loads(args.report.read_text(encoding="utf-8")))
+            root, total, holders = published.root_hash, published.total_units, published.holders
     except (OSError, ValueError) as exc:
         print(f"cannot read input: {exc}", file=sys.stderr)
         return 2
-    result = verify_proof(proof, published_root=root, published_total_units=total)
+    result = verify_proof(proof, published_root=root, published_total_units=total, published_leaf_count=holders)
     if not result.ok:
         print(f"FAIL ({result.reason}): {result.detail}")
         return 1

@@ -429,18 +429,20 @@ def verify_proof(
     as_json: JsonFlag = False,
 ) -> None:
     """Check offline that a balance is counted in an attestation's liabilities root (R54); exit 1 if not."""
-    from compliance.verify_proof import published_root_of_report
+    from compliance.verify_proof import published_facts_of_report
     from compliance.verify_proof import verify_proof as check
 
     document = _read_json(proof, "proof")
+    holders = None
     if report is not None:
         if root is not None or total is not None:
             fail("give either --report or --root/--total", EXIT_USAGE)
         try:
-            root, total = published_root_of_report(_read_json(report, "report"))
+            published = published_facts_of_report(_read_json(report, "report"))
         except ValueError as exc:
             fail(f"{report}: {exc}", EXIT_USAGE)
-    result = check(document, published_root=root, published_total_units=total)
+        root, total, holders = published.root_hash, published.total_units, published.holders
+    result = check(document, published_root=root, published_total_units=total, published_leaf_count=holders)
     if as_json:
         emit_json(asdict(result))
     elif result.ok:

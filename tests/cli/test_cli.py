@@ -19,6 +19,7 @@ from typer.testing import CliRunner
 
 import cnh_sdk._sync_client
 from cnh_sdk import Client, Unauthorized
+from compliance.proof_of_liabilities import MAX_UINT256, build_tree
 from issuer_service import cli
 from issuer_service.chain.anvil import free_port
 from issuer_service.chain.permit import PermitSignature, recover_permit_signer
@@ -162,6 +163,30 @@ def test_audit_verify_file_refuses_a_missing_file_and_a_line_that_is_not_json(tm
         assert bad_head.exit_code == cli.EXIT_USAGE and "64 hex digits" in one_line_error(bad_head)
 
 
+def test_audit_verify_file_refuses_a_line_with_a_duplicated_key(tmp_path: Path) -> None:
+    from compliance.audit_chain import GENESIS_HASH, make_record
+
+    record = make_record(
+        GENESIS_HASH,
+        1,
+        at="2026-01-01T00:00:00.000000Z",
+        actor="key_1",
+        action="mint.confirmed",
+        entity_type="mint",
+        entity_id="mnt_1",
+        data={"amount_fen": 100},
+        rule_ids=["R10"],
+        request_id=None,
+    )
+    export = tmp_path / "export.jsonl"
+    export.write_text('{"action":"mint.rejected",' + json.dumps(record)[1:] + "\n")  # json.loads keeps the last
+    result = cnh("audit", "verify", "--file", str(export), "--json")
+    assert result.exit_code == cli.EXIT_FAILED
+    verdict = json.loads(result.stdout)
+    assert (verdict["ok"], verdict["first_bad_seq"], verdict["reason"]) == (False, 1, "malformed record")
+    assert verdict["detail"].startswith("line 1: line has a duplicated key 'action'")
+
+
 @pytest.mark.chain
 def test_attest_then_a_holder_proof_verifies_against_the_saved_report(on_service: Client, tmp_path: Path) -> None:
     staff = staff_clients(on_service)
@@ -204,6 +229,32 @@ def test_verify_proof_refuses_unreadable_input_as_usage_errors(tmp_path: Path) -
     malformed.write_text("{}")
     result = cnh("verify-proof", str(malformed))
     assert result.exit_code == cli.EXIT_FAILED and "malformed proof" in result.stderr
+
+
+def _holders_tree() -> Any:
+    balances = {f"0x{i:040x}": 1_000_000 * i for i in range(1, 6)}
+    return build_tree(balances, chain_id=31337, token="0x" + "ab" * 20, block=7)
+
+
+def test_verify_proof_fails_an_overflowing_path_sum_naming_it_without_a_traceback(tmp_path: Path) -> None:
+    proof: Any = _holders_tree().proof(f"0x{1:040x}").to_json()
+    proof["path"][0]["sum_units"] = str(MAX_UINT256)
+    (tmp_path / "proof.json").write_text(json.dumps(proof))
+    result = cnh("verify-proof", str(tmp_path / "proof.json"))
+    assert result.exit_code == cli.EXIT_FAILED
+    assert "malformed proof" in result.stderr and "path[0].sum_units" in result.stderr
+
+
+def test_verify_proof_with_a_report_fails_a_leaf_count_other_than_the_published_holders(tmp_path: Path) -> None:
+    tree = _holders_tree()
+    section = {"root_hash": tree.root_hash, "total_units": str(tree.total_units), "holders": tree.leaf_count}
+    (tmp_path / "report.json").write_text(json.dumps({"proof_of_liabilities": section}))
+    proof = tree.proof(f"0x{1:040x}").to_json()
+    proof["leaf_count"] = 7
+    (tmp_path / "proof.json").write_text(json.dumps(proof))
+    result = cnh("verify-proof", str(tmp_path / "proof.json"), "--report", str(tmp_path / "report.json"), "--json")
+    assert result.exit_code == cli.EXIT_FAILED
+    assert json.loads(result.stdout)["reason"] == "not the published holder count"
 
 
 def test_a_report_that_is_not_a_json_object_is_a_usage_error(tmp_path: Path) -> None:

@@ -95,6 +95,36 @@ def test_a_garbage_line_is_a_malformed_record(tmp_path: Path) -> None:
     assert "line 4" in str(result.detail)
 
 
+def _with_duplicated_key(record: dict[str, Any], key: str, shown: object) -> str:
+    """The record's line with `key` given twice: a reader keeping the first value sees `shown`,
+    Python's json (keeping the last) sees the hashed value."""
+    return json.dumps({key: shown}, ensure_ascii=False)[:-1] + "," + json.dumps(record, ensure_ascii=False)[1:]
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_line_with_a_duplicated_key_is_a_malformed_record_named_by_seq_and_line(tmp_path: Path, workers: int) -> None:
+    records = _records(6)
+    lines = [json.dumps(r, ensure_ascii=False, separators=(",", ":")) for r in records]
+    lines[2] = _with_duplicated_key(records[2], "action", "deposit.reversed")
+    path = tmp_path / "log.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert json.loads(lines[2])["action"] == records[2]["action"]  # why json.loads alone accepts it
+    result = verify_export(path, workers=workers)
+    assert (result.ok, result.first_bad_seq, result.reason, result.entries) == (False, 3, MALFORMED_RECORD, 2)
+    assert str(result.detail).startswith("line 3: ") and "'action'" in str(result.detail)
+
+
+def test_a_duplicated_key_inside_the_data_of_a_record_is_refused_too(tmp_path: Path) -> None:
+    records = _records(3)
+    line = json.dumps(records[1], ensure_ascii=False).replace('"data": {', '"data": {"amount_fen": 1, ', 1)
+    lines = [json.dumps(records[0]), line, json.dumps(records[2])]
+    path = tmp_path / "log.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result = verify_export(path)
+    assert (result.ok, result.first_bad_seq, result.reason) == (False, 2, MALFORMED_RECORD)
+    assert "'amount_fen'" in str(result.detail)
+
+
 def test_the_anchor_from_a_report_and_the_published_head_are_checked(tmp_path: Path) -> None:
     records = _records(8)
     path = _write(tmp_path / "log.jsonl", records)
@@ -118,6 +148,13 @@ def test_cli_exit_codes_and_output(tmp_path: Path, capsys: pytest.CaptureFixture
     result = json.loads(capsys.readouterr().out)
     assert (result["first_bad_seq"], result["reason"]) == (3, HASH_MISMATCH)
     assert audit_export.main([str(tmp_path / "missing.jsonl")]) == 2
+
+
+def test_cli_fails_a_line_with_a_duplicated_key(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    duplicated = tmp_path / "duplicated.jsonl"
+    duplicated.write_text(_with_duplicated_key(_records(1)[0], "actor", "key_evil") + "\n", encoding="utf-8")
+    assert audit_export.main([str(duplicated)]) == 1
+    assert capsys.readouterr().out.startswith("FAIL at seq 1 (malformed record): line 1: line has a duplicated key")
 
 
 def _tampered_files(tmp_path: Path, canonical: bool) -> dict[str, Path]:

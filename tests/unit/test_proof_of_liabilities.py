@@ -17,9 +17,13 @@ from hypothesis import strategies as st
 
 from compliance import verify_proof as verifier
 from compliance.proof_of_liabilities import (
+    MAX_UINT256,
+    PathStep,
     ProofOfLiabilitiesError,
+    address_bytes,
     build_tree,
     empty_hash,
+    root_from_path,
     tree_depth,
 )
 from compliance.verify_proof import verify_proof
@@ -185,6 +189,33 @@ def test_the_padding_sibling_of_an_odd_level_cannot_carry_value() -> None:
     assert "padding" in str(result.detail)
 
 
+def _overflowing_proof() -> dict[str, Any]:
+    """A proof whose first sibling claims 2**256 - 1 units: the running total cannot be a uint256."""
+    proof = _proof(_balances(5), _address(1))  # leaf 0: three levels, a real sibling at each
+    proof["path"][0]["sum_units"] = str(MAX_UINT256)
+    return proof
+
+
+def test_a_path_sum_that_overflows_uint256_fails_naming_the_step_instead_of_crashing() -> None:
+    result = verify_proof(_overflowing_proof())
+    assert (result.ok, result.reason) == (False, verifier.MALFORMED)
+    assert "path[0].sum_units" in str(result.detail) and "overflows" in str(result.detail)
+    tree = _tree(_balances(5))
+    with pytest.raises(ProofOfLiabilitiesError, match=r"path\[0\]\.sum_units"):  # the library, not OverflowError
+        root_from_path(tree.context, address_bytes(_address(1)), 1, 0, [PathStep(b"\0" * 32, MAX_UINT256)] * 2)
+
+
+def test_a_changed_leaf_count_fails_against_the_holder_count_the_report_published() -> None:
+    balances = _balances(5)
+    proof = _proof(balances, _address(1))
+    assert verify_proof(proof, published_leaf_count=5).ok
+    proof["leaf_count"] = 7  # same depth: the path alone cannot show it (the tree format does not bind it)
+    assert verify_proof(proof).ok
+    result = verify_proof(proof, published_leaf_count=5)
+    assert (result.ok, result.reason) == (False, verifier.NOT_PUBLISHED_LEAF_COUNT)
+    assert "7" in str(result.detail) and "5 holders" in str(result.detail)
+
+
 @settings(max_examples=40, deadline=None)
 @given(
     st.dictionaries(
@@ -228,6 +259,24 @@ def test_cli_reads_the_root_from_a_report_and_fails_loudly_on_a_tampered_balance
     proof = _write(tmp_path / "proof.json", tampered)
     assert verifier.main([str(proof), "--report", str(report)]) == 1
     assert capsys.readouterr().out.startswith("FAIL (root mismatch)")
+
+
+def test_cli_fails_an_overflowing_path_sum_with_exit_1_and_no_traceback(tmp_path: Path, capsys: Any) -> None:
+    proof = _write(tmp_path / "proof.json", _overflowing_proof())
+    assert verifier.main([str(proof)]) == 1
+    out = capsys.readouterr().out
+    assert out.startswith("FAIL (malformed proof): path[0].sum_units") and "Traceback" not in out
+
+
+def test_cli_with_a_report_fails_a_proof_whose_leaf_count_differs_from_the_holders(tmp_path: Path, capsys: Any) -> None:
+    tree = _tree(_balances(5))
+    section = {"root_hash": tree.root_hash, "total_units": str(tree.total_units), "holders": tree.leaf_count}
+    report = _write(tmp_path / "report.json", {"proof_of_liabilities": section})
+    proof = tree.proof(_address(1)).to_json()
+    assert verifier.main([str(_write(tmp_path / "proof.json", proof)), "--report", str(report)]) == 0
+    proof["leaf_count"] = 6
+    assert verifier.main([str(_write(tmp_path / "proof.json", proof)), "--report", str(report)]) == 1
+    assert capsys.readouterr().out.splitlines()[-1].startswith("FAIL (not the published holder count)")
 
 
 def test_cli_exits_2_when_the_proof_cannot_be_read(tmp_path: Path) -> None:
