@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from issuer_service.audit.service import append_audit
 from issuer_service.chain.gateway import ChainGateway
 from issuer_service.clock import utc_now
+from issuer_service.outbox import repository
 from issuer_service.outbox.handlers import WORKER
 from issuer_service.outbox.models import ChainTx
 
@@ -45,32 +46,50 @@ class ReorgRepair:
         return self.check()
 
     def check(self) -> int:
+        """Read the window, ask the node with no transaction open, then repair the rows still as
+        they were read (another worker may have repaired one meanwhile)."""
         head = self.gateway.head()
-        repaired = 0
         with self.sessions.begin() as session:
             stmt = (
                 select(ChainTx)
                 .where(ChainTx.status == "confirmed", ChainTx.block_number > head - self.window_blocks)
                 # Original order across signers: an attestation must land before the mint it covers.
                 .order_by(ChainTx.block_number, ChainTx.sent_at, ChainTx.id)
-                .with_for_update(skip_locked=True)
             )
-            rows = session.scalars(stmt).all()
-            if not rows:
-                return 0
-            receipts = self.gateway.receipts([row.tx_hash or "" for row in rows])  # one batch for the window
-            for row in rows:
-                outcome = receipts.get(row.tx_hash or "")
+            window = [(r.id, r.tx_hash or "", r.block_number, r.block_hash) for r in session.scalars(stmt)]
+        if not window:
+            return 0
+        receipts = self.gateway.receipts([tx_hash for _, tx_hash, _, _ in window])  # one batch for the window
+        # Re-sent after a reorg and not mined yet: still in the node's pool?
+        pending = {
+            tx_hash: self.gateway.is_pending(tx_hash)
+            for _, tx_hash, _, block_hash in window
+            if receipts.get(tx_hash) is None and block_hash is None
+        }
+        repaired = 0
+        with self.sessions.begin() as session:
+            current = repository.lock_by_id(session, [row_id for row_id, _, _, _ in window])
+            for row_id, tx_hash, block_number, block_hash in window:
+                row = current.get(row_id)
+                if row is None or (row.status, row.tx_hash, row.block_number, row.block_hash) != (
+                    "confirmed",
+                    tx_hash,
+                    block_number,
+                    block_hash,
+                ):
+                    continue
+                outcome = receipts.get(tx_hash)
                 mined = None if outcome is None else (outcome.block_number, outcome.block_hash, outcome.success)
-                repaired += self._repair(session, row, mined)
+                repaired += self._repair(session, row, mined, pending=pending.get(tx_hash, False))
         return repaired
 
-    def _repair(self, session: Session, row: ChainTx, mined: tuple[int, str, bool] | None) -> int:
-        """`mined`: (block, block hash, succeeded) of the transaction's receipt now, or None."""
+    def _repair(self, session: Session, row: ChainTx, mined: tuple[int, str, bool] | None, *, pending: bool) -> int:
+        """`mined`: (block, block hash, succeeded) of the transaction's receipt now, or None;
+        `pending`: the node holds it unmined (asked only for a row already re-sent)."""
         assert row.tx_hash is not None and row.raw_tx is not None
         if mined is not None and mined[:2] == (row.block_number, row.block_hash):
             return 0
-        if mined is None and row.block_hash is None and self.gateway.is_pending(row.tx_hash):
+        if mined is None and row.block_hash is None and pending:
             return 0  # re-sent already, waiting to be mined
         if mined is not None:
             old_block = row.block_number

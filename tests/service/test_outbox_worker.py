@@ -29,6 +29,7 @@ from issuer_service.chain.gateway import SIGNER_ROLE, ChainGateway
 from issuer_service.chain.tx import send_and_wait
 from issuer_service.outbox import repository
 from issuer_service.outbox.models import ChainTx, SignerNonce
+from issuer_service.outbox.reorg import ReorgRepair
 from issuer_service.outbox.worker import BLOCK_TIMESTAMP, OutboxWorker
 from issuer_service.reserves.models import ReservePool
 from issuer_service.worker.runner import build_worker
@@ -498,6 +499,7 @@ def _sent_not_confirmed(rig: Rig, monkeypatch: pytest.MonkeyPatch) -> None:
         ("signing_state", "sign_pending", None),
         ("broadcast_many", "broadcast_signed", "sign_pending"),
         ("outcomes", "confirm_sent", "sent_not_confirmed"),
+        ("receipts", "reorg_check", None),  # the reorg repair reads the confirmed window's receipts
     ],
 )
 def test_a_node_that_hangs_holds_no_lock_api_writes_wait_for(
@@ -522,7 +524,8 @@ def test_a_node_that_hangs_holds_no_lock_api_writes_wait_for(
         return original(*args, **kwargs)
 
     monkeypatch.setattr(rig.gateway, rpc, hanging)
-    worker = threading.Thread(target=getattr(rig.worker, step), name="hung-step")
+    run = ReorgRepair(rig.sessions, rig.gateway).check if step == "reorg_check" else getattr(rig.worker, step)
+    worker = threading.Thread(target=run, name="hung-step")
     worker.start()
     try:
         assert asked.wait(30), f"{step} never called {rpc}"
