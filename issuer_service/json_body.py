@@ -1,6 +1,8 @@
 """What no JSON request body may hold, whatever the endpoint: a member name given twice, and
 characters that are invisible or rewrite how text is shown.
 
+- Integers of more than a thousand digits: Python will not convert them (or only slowly), so the
+  body would fail to parse with no field named.
 - Duplicate names: `{"amount": "1.00", "amount": "2.00"}` is a mint of 2.00 to Python's parser and
   of 1.00 to a proxy, log or signer that keeps the first; refusing it leaves one reading.
 - Control characters (C0 and C1, except tab, line feed and carriage return), bidirectional
@@ -49,11 +51,23 @@ def _members(pairs: list[tuple[str, Any]]) -> _Members:
     return members
 
 
+class _LongNumber(str):
+    """A JSON integer too long for Python to convert (over `sys.int_info.str_digits_check_threshold`
+    digits): json.loads would fail and the endpoint answer "error parsing the body" without a field."""
+
+
+def _integer(digits: str) -> int | _LongNumber:
+    return _LongNumber(digits) if len(digits.lstrip("-")) > MAX_INTEGER_DIGITS else int(digits)
+
+
+MAX_INTEGER_DIGITS = 1000  # far beyond any amount (78 digits hold a uint256), far below Python's limit
+
+
 def problems(body: bytes) -> list[FieldError]:
     """What is wrong with this body by the rules above; empty if nothing is, or if it is not JSON
     at all (the endpoint's own parsing answers that)."""
     try:
-        document = json.loads(body, object_pairs_hook=_members)
+        document = json.loads(body, object_pairs_hook=_members, parse_int=_integer)
     except ValueError:  # not JSON, or not UTF-8
         return []
     found: list[FieldError] = []
@@ -62,7 +76,10 @@ def problems(body: bytes) -> list[FieldError]:
 
 
 def _walk(value: Any, path: str, found: list[FieldError]) -> None:
-    if isinstance(value, str):
+    if isinstance(value, _LongNumber):
+        digits = len(value.lstrip("-"))
+        found.append(FieldError(path, f"a number of {digits} digits; no field takes more than {MAX_INTEGER_DIGITS}"))
+    elif isinstance(value, str):
         _check_text(value, path, found)
     elif isinstance(value, _Members):
         for name in dict.fromkeys(value.duplicates):

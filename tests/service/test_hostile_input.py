@@ -288,6 +288,10 @@ def test_hidden_characters_and_repeated_members_in_any_body_are_refused_naming_t
         raw = b'{"amount": "1.00", "amount": "2.00"}'
         response = world.client.request(method, _concrete(world, path), content=raw, headers=headers)
         assert "more than once" in assert_problem(response, 422, field="body.amount")["errors"][0]["message"]
+        # More digits than Python converts: the body would not parse, and no field would be named.
+        raw = b'{"as_of_block": ' + b"9" * 5000 + b"}"
+        response = world.client.request(method, _concrete(world, path), content=raw, headers=headers)
+        assert "5000 digits" in assert_problem(response, 422, field="body.as_of_block")["errors"][0]["message"]
     assert_unchanged(before, world.state())
 
 
