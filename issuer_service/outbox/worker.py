@@ -163,16 +163,23 @@ class OutboxWorker:
         """Sign a batch of pending rows. The ledger is read first, then the chain (see
         `_reserve_gate`), with no transaction open while the node answers; the rows are claimed and
         signed in a second transaction. If anything was signed in between (another worker), the
-        chain read may predate mints the ledger read did not count: nothing is signed this time."""
+        chain read may predate mints the ledger read did not count: nothing is signed this time.
+
+        "Anything signed" is the signers' nonce counters (`signing_marker`): read before the ledger,
+        so that a commit between the two reads shows as a change; and read again under the mint
+        signer's counter lock, which a worker signing mints holds to its commit, so that mints being
+        signed right now are waited for and seen, not missed (their reservation would be counted by
+        nobody, and the chain would refuse the mint that goes past the attested cap)."""
         with self.sessions.begin() as session:
             due = bool(repository.claim(session, "pending", limit=self.batch_size, now=utc_now()))
-            in_flight = repository.in_flight_mint_units(session) if due else 0
             marker = repository.signing_marker(session) if due else ()
+            in_flight = repository.in_flight_mint_units(session) if due else 0
         if not due:
             self._refresh_stale_attestation()
             return 0
         chain = self.gateway.signing_state()  # one RPC round trip for the batch
         with self.sessions.begin() as session:
+            repository.lock_nonce(session, self.gateway.signer_address(SIGNER_ROLE["mint"]))
             if repository.signing_marker(session) != marker:
                 return 0
             rows = repository.claim(session, "pending", limit=self.batch_size, now=utc_now())

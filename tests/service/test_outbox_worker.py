@@ -11,13 +11,14 @@ import time
 import warnings
 from collections import Counter
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 from eth_account import Account
-from sqlalchemy import event, select
+from sqlalchemy import event, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 with warnings.catch_warnings():
@@ -95,15 +96,37 @@ class Rig:
         return str(self.client.get(f"/v1/mints/{mint_id}", headers=bearer(customer.key)).json()["status"])
 
 
-@pytest.fixture
-def rig(database_url: str, tmp_path: Path, gateway: ChainGateway) -> Iterator[Rig]:
+@contextmanager
+def _rig(database_url: str, tmp_path: Path, gateway: ChainGateway) -> Iterator[Rig]:
     app = create_app(make_settings(database_url, tmp_path, worker_in_process=False), gateway=gateway)
     with TestClient(app) as client:
-        worker = build_worker(app.state.sessionmaker, gateway, app.state.profile)
-        worker.extra_steps = []  # the indexer and friends have their own tests
         yield Rig(
-            client=client, staff=staff_keys(client), worker=worker, sessions=app.state.sessionmaker, gateway=gateway
+            client=client,
+            staff=staff_keys(client),
+            worker=_worker(app.state.sessionmaker, gateway, app.state.profile),
+            sessions=app.state.sessionmaker,
+            gateway=gateway,
         )
+
+
+def _worker(sessions: sessionmaker[Session], gateway: ChainGateway, profile: Any) -> OutboxWorker:
+    worker = build_worker(sessions, gateway, profile)
+    worker.extra_steps = []  # the indexer and friends have their own tests
+    return worker
+
+
+@pytest.fixture
+def rig(database_url: str, tmp_path: Path, gateway: ChainGateway) -> Iterator[Rig]:
+    with _rig(database_url, tmp_path, gateway) as built:
+        yield built
+
+
+@pytest.fixture
+def pg_rig(pg_database_url: str, tmp_path: Path, gateway: ChainGateway) -> Iterator[Rig]:
+    """The rig on PostgreSQL only: for workers whose transactions interleave (on SQLite every
+    transaction takes the database's write lock, so they cannot)."""
+    with _rig(pg_database_url, tmp_path, gateway) as built:
+        yield built
 
 
 @pytest.fixture
@@ -554,8 +577,7 @@ def test_a_row_another_worker_moved_on_while_the_node_answered_is_left_as_it_is(
     (mint_id,) = rig.mints(alice, 1)
     _sent_not_confirmed(rig, monkeypatch)
     outcomes = rig.gateway.outcomes
-    other = build_worker(rig.sessions, rig.gateway, rig.client.app.state.profile)  # type: ignore[attr-defined]
-    other.extra_steps = []
+    other = _worker(rig.sessions, rig.gateway, rig.client.app.state.profile)  # type: ignore[attr-defined]
 
     def meanwhile(hashes: Any) -> Any:
         monkeypatch.setattr(rig.gateway, "outcomes", outcomes)  # the other worker asks the node itself
@@ -568,6 +590,63 @@ def test_a_row_another_worker_moved_on_while_the_node_answered_is_left_as_it_is(
     with rig.sessions() as session:
         pool = session.scalars(select(ReservePool)).one()
         assert pool.in_flight_mint_fen == 0 and pool.outstanding_fen == 2 * 100  # each mint counted once
+
+
+def _until_a_session_waits_for_a_lock(rig: Rig, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    query = text(
+        "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()"
+    )
+    while time.monotonic() < deadline:
+        with rig.sessions() as session:
+            if session.execute(query).scalar_one():
+                return
+        time.sleep(0.02)
+    raise AssertionError("no session waited for a lock")
+
+
+@pytest.mark.postgres
+def test_a_worker_never_gates_mints_on_a_ledger_read_that_misses_another_worker_s_batch(
+    pg_rig: Rig, monkeypatch: pytest.MonkeyPatch
+) -> None:  # R1
+    """Two workers on PostgreSQL. The first has signed its batch of mints and not committed yet (it
+    holds the mint signer's nonce counter). The second read the ledger before that commit, so its
+    in-flight figure misses the first batch: gating its own mints on it could let them past the
+    attested cap, and the chain would refuse them. It must wait for the counter, see that something
+    was signed, and sign nothing this step; its next step counts the first batch."""
+    rig = pg_rig
+    alice = _primed(rig)
+    rig.mints(alice, 4)
+    profile = rig.client.app.state.profile  # type: ignore[attr-defined]
+    first, second = _worker(rig.sessions, rig.gateway, profile), _worker(rig.sessions, rig.gateway, profile)
+    first.batch_size = second.batch_size = 2
+    holding, release = threading.Event(), threading.Event()
+    submitted = first._submitted
+
+    def submitted_then_wait(session: Session, rows: Any) -> None:
+        submitted(session, rows)
+        holding.set()
+        release.wait(30)  # signed, not committed: the counter stays locked
+
+    monkeypatch.setattr(first, "_submitted", submitted_then_wait)
+    results: dict[str, int] = {}
+    threads = [
+        threading.Thread(target=lambda: results.__setitem__("first", first.sign_pending())),
+        threading.Thread(target=lambda: results.__setitem__("second", second.sign_pending())),
+    ]
+    threads[0].start()
+    try:
+        assert holding.wait(30)
+        threads[1].start()
+        _until_a_session_waits_for_a_lock(rig)
+    finally:
+        release.set()
+        for thread in threads:
+            thread.join(30)
+    assert results == {"first": 2, "second": 0}
+    assert second.sign_pending() == 2
+    rig.settle()
+    assert rig.gateway.balance_of(alice.wallet.address) == 5 * UNITS_PER_CNH
 
 
 def test_run_forever_confirms_mints_in_parallel_loops_and_stops_every_thread(rig: Rig, gateway: ChainGateway) -> None:
