@@ -30,12 +30,12 @@ def chain_checks(app: Any) -> list[Callable[[], tuple[str, bool, str]]]:
         with app.state.sessionmaker() as session:
             count, oldest = refused(session)
         if oldest is None:
-            return "outbox", True, f"no signed transaction refused {REFUSALS_REPORTED} times by the node"
+            return "outbox", True, f"no transaction refused {REFUSALS_REPORTED} times in a row by the node"
         why = (oldest.last_error or "")[:200]
         return (
             "outbox",
             False,
-            f"{count} signed transaction(s) refused by the node {REFUSALS_REPORTED}+ times and retrying; oldest "
+            f"{count} transaction(s) refused by the node {REFUSALS_REPORTED}+ times in a row and retrying; oldest "
             f"{oldest.id} ({oldest.function}, nonce {oldest.nonce} of {oldest.signer}): {why} - fix the cause "
             "(e.g. fund the signer); later transactions of that signer wait behind it",
         )

@@ -113,12 +113,14 @@ def signing_marker(session: Session) -> tuple[tuple[str, int], ...]:
     return tuple((str(address), int(nonce)) for address, nonce in rows)
 
 
-REFUSALS_REPORTED = 3  # a signed row the node refused this often is named by the readiness check
+REFUSALS_REPORTED = 3  # a row the node refused this often in a row is named by the readiness check
 
 
 def refused(session: Session) -> tuple[int, ChainTx | None]:
-    """Signed rows the node has refused at least REFUSALS_REPORTED times: how many, and the oldest."""
-    where = (ChainTx.status == "signed", ChainTx.attempts >= REFUSALS_REPORTED)
+    """Rows whose signed bytes the node refused at least REFUSALS_REPORTED times since it last took
+    them (`attempts`, reset when it does): waiting to be sent, or to be sent again after the node
+    dropped them. How many, and the oldest."""
+    where = (ChainTx.status.in_(("signed", "sent")), ChainTx.attempts >= REFUSALS_REPORTED)
     count = int(session.execute(select(func.count()).select_from(ChainTx).where(*where)).scalar_one())
     oldest = session.scalars(select(ChainTx).where(*where).order_by(ChainTx.created_at).limit(1)).first()
     return count, oldest

@@ -35,6 +35,7 @@ import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy.exc import OperationalError
@@ -55,6 +56,15 @@ RESIGNED = "re-signed:"  # last_error of a row sent back to pending because its 
 # Mints the attestation does not cover yet, while an attestation queued earlier waits behind them
 # in the claim order: step them aside this long so the next claim reaches the attestation.
 ATTESTATION_WAIT = timedelta(milliseconds=100)
+
+
+@dataclass(frozen=True)
+class Resend:
+    """What the node said to a row's signed bytes sent again: refused (why), its nonce taken by
+    another transaction (the chain's next nonce), or neither (accepted, or ours is mined)."""
+
+    refused: str | None = None
+    nonce_taken_at: int | None = None
 
 
 def _backoff(attempts: int) -> timedelta:
@@ -341,7 +351,7 @@ class OutboxWorker:
                     # and re-signs only once it is still missing after `rebroadcast_after`.
                     log.warning("nonce %s of %s is used, no receipt for %s yet; waiting", row.nonce, row.signer, row.id)
                     row.last_error = f"nonce {row.nonce} used, no receipt for {row.tx_hash} yet"
-                row.status, row.sent_at, row.updated_at = "sent", now, now
+                row.status, row.sent_at, row.updated_at, row.attempts = "sent", now, now, 0  # refusals so far
                 if outcome is not None and self.gateway.confirmations <= 1:
                     finished.append((row, outcome))
             lock_batch(session, [row for row, _ in finished])
@@ -349,26 +359,32 @@ class OutboxWorker:
                 self._confirmed(session, row, outcome)
         return len(sending)
 
-    def _broadcast(self, session: Session, row: ChainTx) -> None:
-        """One row (the rare re-broadcast path)."""
-        assert row.raw_tx is not None and row.tx_hash is not None
+    def _resend(self, raw_tx: bytes, tx_hash: str, function: str) -> Resend:
+        """Send a row's signed bytes again (the rare re-broadcast path): what the node says, asked
+        with no transaction open. "nonce too low" for our own mined transaction is success; the
+        nonce went to another transaction only if ours is not mined (checked at any depth:
+        re-signing a mined mint would double it)."""
         try:
-            result = self.gateway.broadcast(row.raw_tx)
+            result = self.gateway.broadcast(raw_tx)
         except Web3RPCError as exc:
-            self._attempt_failed(session, row, f"node refused the transaction: {exc}")
-            return
-        now = utc_now()
-        # "nonce too low" for our own mined transaction is success; only re-sign when the nonce
-        # went to some other transaction (checked at any depth: re-signing a mined mint would double it).
-        if result in ("sent", "known") or self.gateway.is_mined(row.tx_hash):
-            row.status, row.sent_at, row.updated_at = "sent", now, now
-            return
-        self._resync_and_resign(session, row)
+            return Resend(refused=f"node refused the transaction: {exc}")
+        if result in ("sent", "known") or self.gateway.is_mined(tx_hash):
+            return Resend()
+        return Resend(nonce_taken_at=self.gateway.chain_nonce(SIGNER_ROLE[function]))
 
-    def _resync_and_resign(self, session: Session, row: ChainTx) -> None:
+    def _resent(self, session: Session, row: ChainTx, resend: Resend) -> None:
+        """Apply what `_resend` learnt to the row (still as it was read)."""
+        if resend.refused is not None:
+            self._attempt_failed(session, row, resend.refused)
+        elif resend.nonce_taken_at is not None:
+            self._resync_and_resign(session, row, chain_next=resend.nonce_taken_at)
+        else:
+            now = utc_now()
+            row.status, row.sent_at, row.updated_at, row.attempts = "sent", now, now, 0
+
+    def _resync_and_resign(self, session: Session, row: ChainTx, *, chain_next: int) -> None:
         role = SIGNER_ROLE[row.function]
         counter = repository.lock_nonce(session, self.gateway.signer_address(role))
-        chain_next = self.gateway.chain_nonce(role)
         if counter is not None and counter.next_nonce < chain_next:
             counter.next_nonce = chain_next
         log.warning("nonce %s of %s was used elsewhere; re-signing %s", row.nonce, row.signer, row.id)
@@ -394,29 +410,35 @@ class OutboxWorker:
         open), then apply to the rows still as they were read."""
         with self.sessions.begin() as session:
             claimed = repository.claim(session, "sent", limit=self.batch_size, now=utc_now())
-            waiting = [(r.id, r.tx_hash or "", r.sent_at) for r in claimed]
+            waiting = [(r.id, r.tx_hash or "", r.sent_at, r.raw_tx or b"", r.function) for r in claimed]
         if not waiting:
             return 0
-        outcomes = self.gateway.outcomes([tx_hash for _, tx_hash, _ in waiting])
-        # A transaction without an outcome for `rebroadcast_after`: does the node still have it?
-        overdue = {
-            tx_hash
-            for _, tx_hash, sent_at in waiting
-            if outcomes.get(tx_hash) is None and (sent_at is None or utc_now() - sent_at >= self.rebroadcast_after)
-        }
-        still_pending = {tx_hash: self.gateway.is_pending(tx_hash) for tx_hash in overdue}
+        outcomes = self.gateway.outcomes([tx_hash for _, tx_hash, _, _, _ in waiting])
+        # A transaction without an outcome for `rebroadcast_after`: if the node no longer has it
+        # (dropped, node restarted), send it again.
+        overdue: dict[str, Resend | None] = {}  # None: still in the node's pool
+        for _, tx_hash, sent_at, raw_tx, function in waiting:
+            if outcomes.get(tx_hash) is None and (sent_at is None or utc_now() - sent_at >= self.rebroadcast_after):
+                if self.gateway.is_pending(tx_hash):
+                    overdue[tx_hash] = None
+                else:
+                    log.warning("re-broadcasting %s (%s)", tx_hash, function)
+                    overdue[tx_hash] = self._resend(raw_tx, tx_hash, function)
         with self.sessions.begin() as session:
-            current = repository.lock_by_id(session, [row_id for row_id, _, _ in waiting])
+            current = repository.lock_by_id(session, [row_id for row_id, _, _, _, _ in waiting])
             finished: list[tuple[ChainTx, TxOutcome]] = []
-            for row_id, tx_hash, _ in waiting:
+            for row_id, tx_hash, _, _, _ in waiting:
                 row = current.get(row_id)
                 if row is None or row.status != "sent" or row.tx_hash != tx_hash:
                     continue
                 outcome = outcomes.get(tx_hash)
                 if outcome is not None:
                     finished.append((row, outcome))
-                elif tx_hash in still_pending:
-                    self._rebroadcast_unless_pending(session, row, pending=still_pending[tx_hash])
+                elif tx_hash in overdue:
+                    resend = overdue[tx_hash]
+                    if resend is not None:
+                        self._resent(session, row, resend)
+                    row.sent_at = utc_now()
             lock_batch(session, [row for row, _ in finished])
             for row, outcome in finished:
                 self._confirmed(session, row, outcome)
@@ -425,14 +447,6 @@ class OutboxWorker:
     def _confirmed(self, session: Session, row: ChainTx, outcome: TxOutcome) -> None:
         row.block_number, row.block_hash, row.gas_used = outcome.block_number, outcome.block_hash, outcome.gas_used
         self._finish(session, row, success=outcome.success, reason=REVERTED)
-
-    def _rebroadcast_unless_pending(self, session: Session, row: ChainTx, *, pending: bool) -> None:
-        """A sent transaction without an outcome for `rebroadcast_after`. If the node no longer
-        knows it (dropped, node restarted), send it again."""
-        if not pending:
-            log.warning("re-broadcasting %s (%s nonce %s)", row.id, row.function, row.nonce)
-            self._broadcast(session, row)
-        row.sent_at = utc_now()
 
     def _finish(self, session: Session, row: ChainTx, *, success: bool, reason: str) -> None:
         row.status = "confirmed" if success else "failed"

@@ -11,7 +11,7 @@ import time
 import warnings
 from collections import Counter
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,6 +31,7 @@ from issuer_service.chain.tx import send_and_wait
 from issuer_service.outbox import repository
 from issuer_service.outbox.models import ChainTx, SignerNonce
 from issuer_service.outbox.reorg import ReorgRepair
+from issuer_service.outbox.repository import REFUSALS_REPORTED
 from issuer_service.outbox.worker import BLOCK_TIMESTAMP, OutboxWorker
 from issuer_service.reserves.models import ReservePool
 from issuer_service.worker.runner import build_worker
@@ -405,10 +406,28 @@ def test_a_row_the_node_refuses_backs_off_alone_while_the_rest_of_its_batch_is_c
 
 
 def _due_now(rig: Rig) -> None:
-    """Skip the backoff of every signed row (what `UPDATE chain_txs SET not_before = now()` does)."""
+    """Skip the backoff of every open row (what `UPDATE chain_txs SET not_before = now()` does)."""
     with rig.sessions.begin() as session:
-        for row in session.scalars(select(ChainTx).where(ChainTx.status == "signed")):
+        for row in session.scalars(select(ChainTx).where(ChainTx.status.in_(("pending", "signed", "sent")))):
             row.not_before = row.created_at
+
+
+@contextmanager
+def _dropped_by_the_node(rig: Rig) -> Iterator[ChainTx]:
+    """The pending mint signed and sent with mining off, then dropped from the node's pool, and
+    sent long enough ago that the confirming step sends it again. Mining is back on afterwards."""
+    make_request = rig.gateway.w3.provider.make_request  # type: ignore[attr-defined]
+    make_request("evm_setAutomine", [False])
+    try:
+        assert rig.worker.sign_pending() == 1
+        assert rig.worker.broadcast_signed() == 1
+        (row,) = [r for r in rig.rows() if r.status == "sent"]
+        make_request("anvil_dropTransaction", [row.tx_hash])
+        assert not rig.gateway.is_pending(row.tx_hash or "")
+        _sent_long_ago(rig, row.id)
+        yield row
+    finally:
+        make_request("evm_setAutomine", [True])
 
 
 def test_a_transaction_the_node_keeps_refusing_holds_its_nonce_and_goes_through_once_the_cause_is_fixed(
@@ -447,6 +466,35 @@ def test_a_transaction_the_node_keeps_refusing_holds_its_nonce_and_goes_through_
     rig.settle()
     assert {rig.mint_status(alice, first), rig.mint_status(alice, second)} == {"confirmed"}
     assert gateway.balance_of(alice.wallet.address) == 3 * UNITS_PER_CNH
+    assert rig.client.get("/readyz").json()["checks"]["outbox"]["ok"] is True
+
+
+def test_a_dropped_transaction_the_node_refuses_to_take_again_is_named_by_readiness_until_it_goes_through(
+    rig: Rig, gateway: ChainGateway
+) -> None:  # R16
+    alice = _primed(rig)
+    (mint_id,) = rig.mints(alice, 1)
+    minter = gateway.signer_address(SIGNER_ROLE["mint"])
+    funds = gateway.w3.eth.get_balance(minter)
+    set_balance = gateway.w3.provider.make_request  # type: ignore[attr-defined]
+    with _dropped_by_the_node(rig) as dropped:
+        set_balance("anvil_setBalance", [minter, hex(0)])
+        try:
+            for _ in range(REFUSALS_REPORTED):
+                _sent_long_ago(rig, dropped.id)
+                _due_now(rig)
+                rig.worker.confirm_sent()
+            (refused,) = [r for r in rig.rows() if r.id == dropped.id]
+            assert (refused.status, refused.attempts, refused.tx_hash) == ("sent", REFUSALS_REPORTED, dropped.tx_hash)
+            outbox = rig.client.get("/readyz").json()["checks"]["outbox"]
+            assert outbox["ok"] is False and dropped.id in outbox["detail"]
+        finally:
+            set_balance("anvil_setBalance", [minter, hex(funds)])
+    _sent_long_ago(rig, dropped.id)
+    _due_now(rig)
+    rig.settle()
+    assert rig.mint_status(alice, mint_id) == "confirmed"
+    assert gateway.balance_of(alice.wallet.address) == 2 * UNITS_PER_CNH  # sent again, minted once
     assert rig.client.get("/readyz").json()["checks"]["outbox"]["ok"] is True
 
 
@@ -523,6 +571,7 @@ def _sent_not_confirmed(rig: Rig, monkeypatch: pytest.MonkeyPatch) -> None:
         ("broadcast_many", "broadcast_signed", "sign_pending"),
         ("outcomes", "confirm_sent", "sent_not_confirmed"),
         ("receipts", "reorg_check", None),  # the reorg repair reads the confirmed window's receipts
+        ("broadcast", "confirm_sent", "dropped"),  # sending a transaction the node dropped again
     ],
 )
 def test_a_node_that_hangs_holds_no_lock_api_writes_wait_for(
@@ -533,10 +582,27 @@ def test_a_node_that_hangs_holds_no_lock_api_writes_wait_for(
     the RPC would stall every write until the node answered or timed out."""
     alice = _primed(rig)
     (mint_id,) = rig.mints(alice, 1)
-    if before == "sign_pending":
-        assert rig.worker.sign_pending() == 1
-    elif before == "sent_not_confirmed":
-        _sent_not_confirmed(rig, monkeypatch)
+    with ExitStack() as mining_back_on:
+        if before == "sign_pending":
+            assert rig.worker.sign_pending() == 1
+        elif before == "sent_not_confirmed":
+            _sent_not_confirmed(rig, monkeypatch)
+        elif before == "dropped":
+            mining_back_on.enter_context(_dropped_by_the_node(rig))
+        response, node_still_hanging = _write_while_the_node_hangs(rig, monkeypatch, rpc, step)
+    assert response.status_code == 201, response.text
+    assert node_still_hanging  # the write did not wait for the node
+    _due_now(rig)
+    rig.settle()
+    assert rig.mint_status(alice, mint_id) == "confirmed"
+    assert rig.gateway.balance_of(alice.wallet.address) == 2 * UNITS_PER_CNH
+
+
+def _write_while_the_node_hangs(
+    rig: Rig, monkeypatch: pytest.MonkeyPatch, rpc: str, step: str
+) -> tuple[Any, bool]:
+    """Run `step` in a thread with the gateway's `rpc` hanging; meanwhile create a customer. The
+    answer, and whether the node was still hanging when it came."""
     asked, release, answered = threading.Event(), threading.Event(), threading.Event()
     original = getattr(rig.gateway, rpc)
 
@@ -561,11 +627,8 @@ def test_a_node_that_hangs_holds_no_lock_api_writes_wait_for(
     finally:
         release.set()
         worker.join(60)
-    assert response.status_code == 201, response.text
-    assert node_still_hanging  # the write did not wait for the node
     monkeypatch.setattr(rig.gateway, rpc, original)
-    rig.settle()
-    assert rig.mint_status(alice, mint_id) == "confirmed"
+    return response, node_still_hanging
 
 
 def test_a_row_another_worker_moved_on_while_the_node_answered_is_left_as_it_is(
