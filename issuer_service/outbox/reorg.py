@@ -56,20 +56,29 @@ class ReorgRepair:
                 # Original order across signers: an attestation must land before the mint it covers.
                 .order_by(ChainTx.block_number, ChainTx.sent_at, ChainTx.id)
             )
-            window = [(r.id, r.tx_hash or "", r.block_number, r.block_hash) for r in session.scalars(stmt)]
+            window = [
+                (r.id, r.tx_hash or "", r.block_number, r.block_hash, r.raw_tx or b"") for r in session.scalars(stmt)
+            ]
         if not window:
             return 0
-        receipts = self.gateway.receipts([tx_hash for _, tx_hash, _, _ in window])  # one batch for the window
+        receipts = self.gateway.receipts([tx_hash for _, tx_hash, _, _, _ in window])  # one batch for the window
         # Re-sent after a reorg and not mined yet: still in the node's pool?
         pending = {
             tx_hash: self.gateway.is_pending(tx_hash)
-            for _, tx_hash, _, block_hash in window
+            for _, tx_hash, _, block_hash, _ in window
             if receipts.get(tx_hash) is None and block_hash is None
+        }
+        # Not mined any more (and not waiting in the pool): send the same bytes again. Harmless if
+        # another worker repaired the row meanwhile: same nonce, same hash, included at most once.
+        resent = {
+            tx_hash: self.gateway.broadcast(raw_tx)
+            for _, tx_hash, _, block_hash, raw_tx in window
+            if receipts.get(tx_hash) is None and not (block_hash is None and pending.get(tx_hash, False))
         }
         repaired = 0
         with self.sessions.begin() as session:
-            current = repository.lock_by_id(session, [row_id for row_id, _, _, _ in window])
-            for row_id, tx_hash, block_number, block_hash in window:
+            current = repository.lock_by_id(session, [row_id for row_id, _, _, _, _ in window])
+            for row_id, tx_hash, block_number, block_hash, _ in window:
                 row = current.get(row_id)
                 if row is None or (row.status, row.tx_hash, row.block_number, row.block_hash) != (
                     "confirmed",
@@ -80,12 +89,23 @@ class ReorgRepair:
                     continue
                 outcome = receipts.get(tx_hash)
                 mined = None if outcome is None else (outcome.block_number, outcome.block_hash, outcome.success)
-                repaired += self._repair(session, row, mined, pending=pending.get(tx_hash, False))
+                repaired += self._repair(
+                    session, row, mined, pending=pending.get(tx_hash, False), resent=resent.get(tx_hash)
+                )
         return repaired
 
-    def _repair(self, session: Session, row: ChainTx, mined: tuple[int, str, bool] | None, *, pending: bool) -> int:
+    def _repair(
+        self,
+        session: Session,
+        row: ChainTx,
+        mined: tuple[int, str, bool] | None,
+        *,
+        pending: bool,
+        resent: str | None,
+    ) -> int:
         """`mined`: (block, block hash, succeeded) of the transaction's receipt now, or None;
-        `pending`: the node holds it unmined (asked only for a row already re-sent)."""
+        `pending`: the node holds it unmined (asked only for a row already re-sent); `resent`: the
+        node's answer to the bytes sent again, when they were."""
         assert row.tx_hash is not None and row.raw_tx is not None
         if mined is not None and mined[:2] == (row.block_number, row.block_hash):
             return 0
@@ -101,8 +121,9 @@ class ReorgRepair:
                 return 1
             self._audit(session, row, "chain_tx.reorg_moved", {"old_block": old_block, "new_block": mined[0]})
             return 1
-        result = self.gateway.broadcast(row.raw_tx)
-        if result in ("sent", "known"):
+        if resent is None:  # pragma: no cover - the row matched its snapshot, so it was sent again
+            return 0
+        if resent in ("sent", "known"):
             log.warning("reorg dropped %s (%s nonce %s); re-sent", row.id, row.function, row.nonce)
             self._audit(session, row, "chain_tx.reorg_resent", {"old_block": row.block_number})
             # The old block number keeps it in the window; the next check records where it lands.
