@@ -1,8 +1,9 @@
 """The chain indexer: follows the token's Transfer and Redeemed events into `chain_events`,
 survives reorgs, and reconciles the supply on chain with the service ledger (R16).
 
-- `Indexer.step()` runs inside the outbox worker's loop. Each call is one database transaction
-  holding a row lock on the cursor, so several worker processes never index a range twice.
+- `Indexer.step()` runs inside the outbox worker's loop. Each call reads the cursor, asks the node
+  with no transaction open, then stores what it read under a row lock on the cursor if the cursor
+  has not moved meanwhile, so several worker processes never index a range twice.
 - Only blocks with the configured confirmations are read (`head - (confirmations - 1)`).
 - A reorg is noticed when the stored hash of the cursor block no longer matches the chain; the
   indexer rewinds to the newest stored block the chain still has, drops the events above it, and
@@ -63,6 +64,18 @@ class ReconciliationStatus:
     unexplained: int
 
 
+@dataclass(frozen=True)
+class _ChainRead:
+    """One step's reading of the node: new logs up to a block, a reorg below the cursor, or
+    nothing to store (`behind`: read again at once)."""
+
+    reorged: bool = False
+    behind: bool = False
+    to_block: int = 0
+    to_hash: str | None = None
+    logs: Sequence[Mapping[str, Any]] | None = None
+
+
 class Indexer:
     def __init__(
         self,
@@ -92,6 +105,10 @@ class Indexer:
 
         The worker calls this in a tight loop, so when the indexer is caught up it waits
         `min_interval_s` before asking the node again, and then costs two RPCs (head, cursor hash).
+        The cursor is read in one short transaction, the node is asked with none open, and what it
+        said is stored in a second transaction holding the cursor's row lock, only if the cursor is
+        still where it was read (several worker processes never index a range twice, and a slow
+        node holds no lock that API requests need: on SQLite, the database's write lock).
         """
         now = self._clock()
         if now < self._next_run_at:
@@ -99,32 +116,53 @@ class Indexer:
         self._next_run_at = now + self.min_interval_s
         safe_head = self.gateway.head() - (self.gateway.confirmations - 1)
         with self.sessions.begin() as session:
-            # The row lock serialises indexers in all processes: a second one waits here, then
-            # finds the cursor already past the range the first one stored.
             cursor = repository.lock_or_create_cursor(session, last_block=self.start_block - 1)
-            stored, behind = self._advance(session, cursor, safe_head)
+            seen = (cursor.last_block, cursor.last_block_hash)
+        read = self._read(seen, safe_head)
+        with self.sessions.begin() as session:
+            # The row lock serialises indexers in all processes: a second one waits here, then
+            # finds the cursor moved past what it read, and reads again.
+            cursor = repository.lock_or_create_cursor(session, last_block=self.start_block - 1)
+            if (cursor.last_block, cursor.last_block_hash) != seen:
+                stored, behind = 0, True
+            elif read.reorged:
+                self._rewind(session, cursor)
+                stored, behind = 0, True
+            elif read.logs is None:
+                stored, behind = 0, read.behind
+            else:
+                stored = self._store(session, cursor.last_block + 1, read.to_block, read.logs)
+                cursor.last_block, cursor.last_block_hash, cursor.updated_at = read.to_block, read.to_hash, utc_now()
+                behind = read.to_block < safe_head
         if behind:  # more to read (batch limit, rewind, moving chain): no pause before the next call
             self._next_run_at = now
         return stored
 
     # ------------------------------------------------------------------ indexing
-    def _advance(self, session: Session, cursor: IndexerCursor, safe_head: int) -> tuple[int, bool]:
-        to_block = min(safe_head, cursor.last_block + self.batch_blocks)
-        if to_block <= cursor.last_block:
+    def _read(self, seen: tuple[int, str | None], safe_head: int) -> _ChainRead:
+        """What the node says past the cursor (`seen`: its block and that block's stored hash)."""
+        last_block, last_hash = seen
+        to_block = min(safe_head, last_block + self.batch_blocks)
+        if to_block <= last_block:
             # Nothing new, but a reorg can replace blocks without the head moving.
-            return 0, self._rewind_if_reorged(session, cursor)
+            reorged = self._reorged(seen)
+            return _ChainRead(reorged=reorged, behind=reorged)
         # The hash of `to_block` is read before the cursor check and the logs and again after:
         # a reorg reaching any block <= to_block replaces to_block too, so equal reads mean the
         # cursor check and the logs saw one and the same chain.
         to_hash = self.gateway.block_hash(to_block)
-        if to_hash is None or self._rewind_if_reorged(session, cursor):
-            return 0, True
-        logs = self.gateway.token_logs(cursor.last_block + 1, to_block)
+        if to_hash is None:
+            return _ChainRead(behind=True)
+        if self._reorged(seen):
+            return _ChainRead(reorged=True, behind=True)
+        logs = self.gateway.token_logs(last_block + 1, to_block)
         if self.gateway.block_hash(to_block) != to_hash:
-            return 0, True  # the chain reorganised while we read: nothing stored, read again
-        stored = self._store(session, cursor.last_block + 1, to_block, logs)
-        cursor.last_block, cursor.last_block_hash, cursor.updated_at = to_block, to_hash, utc_now()
-        return stored, to_block < safe_head
+            return _ChainRead(behind=True)  # the chain reorganised while we read: nothing stored, read again
+        return _ChainRead(to_block=to_block, to_hash=to_hash, logs=logs)
+
+    def _reorged(self, seen: tuple[int, str | None]) -> bool:
+        last_block, last_hash = seen
+        return last_hash is not None and self.gateway.block_hash(last_block) != last_hash
 
     def _store(self, session: Session, from_block: int, to_block: int, logs: Sequence[Mapping[str, Any]]) -> int:
         known = repository.stored_event_keys(session, from_block=from_block, to_block=to_block)
@@ -143,12 +181,6 @@ class Indexer:
         return len(rows)
 
     # ------------------------------------------------------------------ reorgs
-    def _rewind_if_reorged(self, session: Session, cursor: IndexerCursor) -> bool:
-        if cursor.last_block_hash is None or self.gateway.block_hash(cursor.last_block) == cursor.last_block_hash:
-            return False
-        self._rewind(session, cursor)
-        return True
-
     def _rewind(self, session: Session, cursor: IndexerCursor) -> None:
         from_block = cursor.last_block
         to_block, to_hash = self._last_agreed_block(session, below=from_block)

@@ -28,6 +28,7 @@ with warnings.catch_warnings():
 from issuer_service.app import create_app
 from issuer_service.chain.gateway import SIGNER_ROLE, ChainGateway
 from issuer_service.chain.tx import send_and_wait
+from issuer_service.indexer.service import Indexer
 from issuer_service.outbox import repository
 from issuer_service.outbox.models import ChainTx, SignerNonce
 from issuer_service.outbox.reorg import ReorgRepair
@@ -572,6 +573,7 @@ def _sent_not_confirmed(rig: Rig, monkeypatch: pytest.MonkeyPatch) -> None:
         ("outcomes", "confirm_sent", "sent_not_confirmed"),
         ("receipts", "reorg_check", None),  # the reorg repair reads the confirmed window's receipts
         ("broadcast", "confirm_sent", "dropped"),  # sending a transaction the node dropped again
+        ("token_logs", "index", None),  # the indexer reading the token's events
     ],
 )
 def test_a_node_that_hangs_holds_no_lock_api_writes_wait_for(
@@ -613,7 +615,11 @@ def _write_while_the_node_hangs(
         return original(*args, **kwargs)
 
     monkeypatch.setattr(rig.gateway, rpc, hanging)
-    run = ReorgRepair(rig.sessions, rig.gateway).check if step == "reorg_check" else getattr(rig.worker, step)
+    others = {
+        "reorg_check": ReorgRepair(rig.sessions, rig.gateway).check,
+        "index": Indexer(rig.sessions, rig.gateway).step,
+    }
+    run = others[step] if step in others else getattr(rig.worker, step)
     worker = threading.Thread(target=run, name="hung-step")
     worker.start()
     try:
