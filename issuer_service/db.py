@@ -117,6 +117,15 @@ def _sqlite_engine(url: URL) -> Engine:
     return engine
 
 
+def end_reads(session: Session) -> None:
+    """End a request's transaction that only read, before a slow call (the chain node): on SQLite
+    every transaction holds the database's write lock, which every other write waits for. Objects
+    read so far stay usable (expire_on_commit=False); a later statement begins a new transaction."""
+    if session.new or session.dirty or session.deleted:  # pragma: no cover - a caller's bug
+        raise RuntimeError("end_reads is for a transaction that has written nothing")
+    session.commit()
+
+
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
     # expire_on_commit=False: routers render objects after the request's single commit.
     return sessionmaker(engine, expire_on_commit=False)

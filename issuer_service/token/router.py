@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from issuer_service.addresses import parse_address
 from issuer_service.auth import Principal, require
 from issuer_service.chain.gateway import ChainUnavailable
+from issuer_service.db import end_reads
 from issuer_service.dependencies import SessionDep
 from issuer_service.errors import Forbidden, NotFound, ServiceUnavailable
 from issuer_service.wallets import repository as wallets
@@ -94,6 +95,7 @@ def faucet(
         raise NotFound("the faucet only funds your own bound wallets; bind it first")
     if not gateway.is_local():
         raise Forbidden("the faucet only works on a local sandbox chain (R55)")
+    end_reads(session)  # the node may be slow: hold no lock meanwhile
     try:
         gateway.faucet(address, FAUCET_WEI)
     except ChainUnavailable as exc:

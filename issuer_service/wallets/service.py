@@ -19,6 +19,7 @@ from issuer_service.auth import Principal
 from issuer_service.chain.gateway import ChainGateway
 from issuer_service.clock import iso_utc, utc_now
 from issuer_service.customers import repository as customers
+from issuer_service.db import end_reads
 from issuer_service.errors import Conflict, Forbidden, NotFound, RuleRejected, ValidationFailed
 from issuer_service.ids import new_id
 from issuer_service.outbox import repository as outbox
@@ -116,6 +117,8 @@ def get_wallet(session: Session, *, principal: Principal, address: str, gateway:
     out = to_out(wallet)
     if gateway is not None:
         from issuer_service.chain.gateway import ChainUnavailable
+
+        end_reads(session)  # the node may be slow: hold no lock meanwhile
 
         try:
             state = gateway.account_state(checksummed)

@@ -637,6 +637,47 @@ def _write_while_the_node_hangs(
     return response, node_still_hanging
 
 
+@pytest.mark.parametrize("rpc", ["account_state", "faucet"])
+def test_api_requests_that_ask_the_node_hold_no_lock_other_writes_wait_for(
+    rig: Rig, monkeypatch: pytest.MonkeyPatch, rpc: str
+) -> None:
+    """A wallet's on-chain state and the sandbox faucet read the database, then ask the node. On
+    SQLite the request's transaction is the database's write lock: it must be over before the call."""
+    alice = _primed(rig)
+    address = alice.wallet.address
+    request = {
+        "account_state": lambda: rig.client.get(f"/v1/wallets/{address}", headers=bearer(alice.key)),
+        "faucet": lambda: rig.client.post("/v1/sandbox/faucet", json={"address": address}, headers=bearer(alice.key)),
+    }[rpc]
+    asked, release, answered = threading.Event(), threading.Event(), threading.Event()
+    original = getattr(rig.gateway, rpc)
+
+    def hanging(*args: Any, **kwargs: Any) -> Any:
+        asked.set()
+        release.wait(20)
+        answered.set()
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(rig.gateway, rpc, hanging)
+    slow: dict[str, Any] = {}
+    reader = threading.Thread(target=lambda: slow.__setitem__("response", request()))
+    reader.start()
+    try:
+        assert asked.wait(30)
+        response = rig.client.post(
+            "/v1/customers",
+            json={"name": "Bob Ltd", "kind": "institution", "jurisdiction": "HK"},
+            headers=bearer(rig.staff.operator),
+        )
+        node_still_hanging = not answered.is_set()
+    finally:
+        release.set()
+        reader.join(60)
+    assert response.status_code == 201, response.text
+    assert node_still_hanging
+    assert slow["response"].status_code == 200, slow["response"].text
+
+
 def test_a_row_another_worker_moved_on_while_the_node_answered_is_left_as_it_is(
     rig: Rig, monkeypatch: pytest.MonkeyPatch
 ) -> None:  # R16
