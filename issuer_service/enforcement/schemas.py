@@ -114,7 +114,11 @@ class SeizureOut(BaseModel):
     approved_by: str | None = Field(description="The second principal (R40).", examples=[None])
     burn_tx_hash: str | None = Field(description="burnFrozen transaction.", examples=[None])
     remint_tx_hash: str | None = Field(description="Re-mint transaction.", examples=[None])
-    audit_ref: int | None = Field(description="Latest audit record of this seizure.", examples=[88])
+    audit_ref: int | None = Field(
+        description="Sequence number of the latest audit record of this seizure; null in the answer to the request "
+        "that made the change (records are chained as it commits): GET the seizure to read it.",
+        examples=[88],
+    )
     created_at: datetime = Field(description="When requested (UTC).", examples=["2026-01-05T08:00:00Z"])
     updated_at: datetime = Field(description="Last change (UTC).", examples=["2026-01-05T08:01:00Z"])
     completed_at: datetime | None = Field(description="When the re-mint was confirmed.", examples=[None])

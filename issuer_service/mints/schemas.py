@@ -43,7 +43,9 @@ class MintOut(BaseModel):
     tx_hash: str | None = Field(description="Mint transaction hash once signed.", examples=[None])
     block_number: int | None = Field(description="Block of the confirmed mint.", examples=[None])
     audit_ref: int | None = Field(
-        description="Sequence number of the latest audit record for this mint.", examples=[42]
+        description="Sequence number of the latest audit record of this mint; null in the answer to the request "
+        "that made the change (records are chained as it commits): GET the mint to read it.",
+        examples=[42],
     )
     created_at: datetime = Field(description="When requested (UTC).", examples=["2025-11-25T18:44:00Z"])
     updated_at: datetime = Field(description="Last status change (UTC).", examples=["2025-11-25T18:44:01Z"])

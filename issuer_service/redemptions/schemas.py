@@ -72,6 +72,10 @@ class RedemptionOut(BaseModel):
     deadline_at: datetime = Field(description="Payout deadline (R13).", examples=["2025-11-26T15:59:59Z"])
     paid_at: datetime | None = Field(description="When paid out.", examples=[None])
     sla_met: bool | None = Field(description="Paid by the deadline; null until paid.", examples=[None])
-    audit_ref: int | None = Field(description="Latest audit record sequence.", examples=[57])
+    audit_ref: int | None = Field(
+        description="Sequence number of the latest audit record of this redemption; null in the answer to the request "
+        "that made the change (records are chained as it commits): GET the redemption to read it.",
+        examples=[57],
+    )
     created_at: datetime = Field(description="When requested (UTC).", examples=["2025-11-25T18:44:00Z"])
     updated_at: datetime = Field(description="Last change (UTC).", examples=["2025-11-25T18:44:02Z"])
