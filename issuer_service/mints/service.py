@@ -28,6 +28,7 @@ from issuer_service.customers import repository as customers
 from issuer_service.customers.models import Customer
 from issuer_service.db import at_commit, once_per_transaction, remember_for_transaction
 from issuer_service.due_diligence import service as due_diligence
+from issuer_service.enforcement.service import chain_target
 from issuer_service.errors import Conflict, Forbidden, NotFound, RuleRejected
 from issuer_service.fiat_accounts import service as fiat
 from issuer_service.ids import new_id
@@ -106,7 +107,7 @@ def create_mint(session: Session, *, actor: Principal, body: MintCreate, profile
     customer = customers.get_held(session, actor.customer_id)
     if customer is None:
         raise NotFound(f"customer {actor.customer_id} not found")
-    wallet = wallets.get_by_address(session, address)
+    wallet = wallets.get_held_by_address(session, address)  # held like the customer: a freeze waits (R24)
     pool, account = reserves.read_pool(session), fiat.get_account(session, customer.id)
     context = MintContext(
         amount_fen=amount,
@@ -273,7 +274,8 @@ def _eligibility_facts(session: Session, customer: Customer, wallet: Wallet | No
         "customer_active": customer.status == "active",
         "wallet_owned_by_customer": wallet is not None and wallet.customer_id == customer.id,
         "wallet_status": wallet.status if wallet else "unknown",
-        "wallet_frozen": bool(wallet and wallet.frozen),
+        # R24: frozen on chain, or a freeze recorded and on its way there (its hold is in force now).
+        "wallet_frozen": bool(wallet and (wallet.frozen or chain_target(session, wallet) == "frozen")),
         "enhanced_due_diligence_pending": due_diligence.edd_pending(session, customer),  # R20
     }
 
@@ -284,7 +286,7 @@ def _still_eligible(session: Session, mint: Mint) -> None:
     stays pending and its fiat reserved: approve it once that is resolved, or reject it."""
     customer = customers.get_held(session, mint.customer_id)
     assert customer is not None  # a mint's customer is never deleted
-    wallet = wallets.get_by_address(session, mint.wallet_address)
+    wallet = wallets.get_held_by_address(session, mint.wallet_address)
     refusal = check_customer_and_wallet(
         action="mint",
         paused=False,  # checked above, with the flag held

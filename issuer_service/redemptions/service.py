@@ -31,6 +31,7 @@ from issuer_service.chain.permit import PermitSignature, recover_permit_signer
 from issuer_service.clock import utc_now
 from issuer_service.customers import repository as customers
 from issuer_service.due_diligence import service as due_diligence
+from issuer_service.enforcement.service import chain_target
 from issuer_service.errors import Conflict, Forbidden, NotFound, RuleRejected, ValidationFailed
 from issuer_service.fiat_accounts import service as fiat
 from issuer_service.ids import new_id
@@ -98,17 +99,19 @@ def create_redemption(session: Session, *, actor: Principal, body: RedemptionCre
     customer = customers.get(session, actor.customer_id)
     if customer is None:
         raise NotFound(f"customer {actor.customer_id} not found")
-    wallet = wallets.get_by_address(session, address)
+    wallet = wallets.get_held_by_address(session, address)  # a freeze waits for this request (R24)
     owned = wallet is not None and wallet.customer_id == customer.id
     if owned and wallet is not None and repository.in_flight_for_wallet(session, wallet.id) is not None:
         raise Conflict("a redemption from this wallet is still in flight; wait until it is paid, then sign a new "
                        "permit with the next nonce", field="body.wallet")
     chain_state = gateway.account_state(address)  # ChainUnavailable → 503, nothing written
+    # R24: frozen on chain, or a freeze recorded and on its way there (its hold is in force now).
+    frozen = chain_state.frozen or bool(wallet and (wallet.frozen or chain_target(session, wallet) == "frozen"))
     decision = check_redemption(RedemptionContext(
         amount_fen=amount, customer_kyc_status=customer.kyc_status, customer_risk=customer.risk,
         customer_active=customer.status == "active", wallet_owned_by_customer=owned,
-        wallet_status=wallet.status if wallet else "unknown", wallet_frozen=bool(wallet and wallet.frozen)
-        or chain_state.frozen, paused=paused, token_balance_units=chain_state.balance_units,
+        wallet_status=wallet.status if wallet else "unknown", wallet_frozen=frozen,
+        paused=paused, token_balance_units=chain_state.balance_units,
         redeemed_today_fen=repository.redeemed_since(session, customer.id, start_of_business_day(utc_now())),
         enhanced_due_diligence_pending=due_diligence.edd_pending(session, customer),  # R20
         daily_limit_fen=limits.daily_redeem_override(session, customer.id),  # R12: approved limit change

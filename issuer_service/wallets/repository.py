@@ -19,6 +19,13 @@ def get_by_address(session: Session, address: str, *, lock: bool = False) -> Wal
     return session.execute(lock_for_update(stmt) if lock else stmt).scalar_one_or_none()
 
 
+def get_held_by_address(session: Session, address: str) -> Wallet | None:
+    """The wallet, share-locked to the end of the transaction: a freeze (which locks the row to
+    record its hold) cannot commit between this read and this commit (PostgreSQL)."""
+    stmt = select(Wallet).where(Wallet.address == address).with_for_update(read=True)
+    return session.execute(stmt.execution_options(populate_existing=True)).scalar_one_or_none()
+
+
 def add(session: Session, wallet: Wallet) -> Wallet:
     session.add(wallet)
     session.flush()

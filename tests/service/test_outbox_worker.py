@@ -759,6 +759,29 @@ def test_a_worker_never_gates_mints_on_a_ledger_read_that_misses_another_worker_
     assert rig.gateway.balance_of(alice.wallet.address) == 5 * UNITS_PER_CNH
 
 
+def test_a_freeze_on_its_way_to_the_chain_stops_mints_and_redemptions_at_once(rig: Rig) -> None:  # R24
+    """The freeze is recorded (its hold is in force) but the worker has not sent it yet: the wallet
+    is not frozen on chain, and a mint or a redemption to or from it must be refused now, or it
+    could land on chain before the freeze does."""
+    alice = _primed(rig)
+    frozen = rig.client.post(
+        f"/v1/wallets/{alice.wallet.address}/freeze",
+        json={"reason": "suspected account takeover", "legal_basis": "sandbox court order 1/2026"},
+        headers=bearer(rig.staff.compliance),
+    )
+    assert frozen.status_code == 202, frozen.text
+    assert rig.gateway.account_state(alice.wallet.address).frozen is False  # nothing sent yet
+    mint = request_mint(rig.client, alice, "1.00")
+    assert (mint.status_code, mint.json()["reason_code"], mint.json()["rule_id"]) == (422, "wallet_frozen", "R24")
+    redemption = rig.client.post(
+        "/v1/redemptions",
+        json=redemption_body(rig.client, alice, "1.00"),
+        headers=bearer(alice.key, **{"Idempotency-Key": "r-frozen"}),
+    )
+    assert (redemption.status_code, redemption.json()["reason_code"]) == (422, "wallet_frozen")
+    assert [r.function for r in rig.rows("mint")] == ["mint"]  # the primed mint only
+
+
 def test_run_forever_confirms_mints_in_parallel_loops_and_stops_every_thread(rig: Rig, gateway: ChainGateway) -> None:
     alice = _primed(rig)
     rig.worker.extra_steps = [lambda: 0]
