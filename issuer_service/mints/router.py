@@ -67,9 +67,12 @@ def get_mint(
     summary="Second approval of a mint above the threshold, by an operator (R12, R40)",
 )
 def approve_mint(
-    mint_id: str, session: SessionDep, principal: Annotated[Principal, Depends(require("operator"))]
+    mint_id: str,
+    request: Request,
+    session: SessionDep,
+    principal: Annotated[Principal, Depends(require("operator"))],
 ) -> MintOut:
-    return service.approve_mint(session, actor=principal, mint_id=mint_id)
+    return service.approve_mint(session, actor=principal, mint_id=mint_id, profile=request.app.state.profile)
 
 
 @router.post(

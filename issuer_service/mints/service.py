@@ -12,13 +12,15 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from compliance import decision as codes
 from compliance.approval_policy import default_policy
 from compliance.approvals import check_second_approval
 from compliance.decision import Decision
 from compliance.eligibility import check_customer_and_wallet
 from compliance.mint_rules import MintContext, check_mint
-from compliance.money import fen_to_units
+from compliance.money import fen_to_units, format_fen
 from compliance.profiles import RegimeProfile
+from compliance.reserve_policy import reserve_covers
 from issuer_service.addresses import parse_address
 from issuer_service.admin.service import is_paused
 from issuer_service.audit.service import append_audit
@@ -247,7 +249,7 @@ def _enqueue(session: Session, mint: Mint) -> None:
     )
 
 
-def approve_mint(session: Session, *, actor: Principal, mint_id: str) -> MintOut:
+def approve_mint(session: Session, *, actor: Principal, mint_id: str, profile: RegimeProfile) -> MintOut:
     mint = repository.get(session, mint_id, lock=True)
     if mint is None:
         raise NotFound(f"no mint {mint_id}")
@@ -260,9 +262,27 @@ def approve_mint(session: Session, *, actor: Principal, mint_id: str) -> MintOut
     if is_paused(session, hold=True):
         raise RuleRejected("the service is paused; approve after it resumes", reason_code="paused", rule_id="R41")
     _still_eligible(session, mint)
+    _still_backed(session, profile)
     mint.approved_by = actor.id
     _approve(session, mint, actor=actor.id, data={"approved_by": actor.id})
     return to_out(mint)
+
+
+def _still_backed(session: Session, profile: RegimeProfile) -> None:
+    """R1 again at approval: the mint's amount was reserved when it was requested, but reserves may
+    have been written down since. Approved now, it would wait at the worker's on-chain gate with no
+    way back (only a pending mint can be rejected); refused, it stays pending and can be."""
+    pool = reserves.read_pool(session)
+    supply = pool.outstanding_fen + pool.in_flight_mint_fen  # this mint included
+    reserve = reserves.reserve_value_fen(session, pool, profile)
+    if not reserve_covers(reserve, supply, profile.reserve_buffer_bps):
+        raise RuleRejected(
+            f"reserves of {format_fen(reserve)} CNH no longer cover the supply of {format_fen(supply)} CNH with its "
+            f"buffer of {profile.reserve_buffer_bps} basis points; the mint stays pending approval with its fiat "
+            "reserved: approve it once reserves are added, or reject it to release the fiat",
+            reason_code=codes.RESERVE_INSUFFICIENT,
+            rule_id="R1",
+        )
 
 
 def _eligibility_facts(session: Session, customer: Customer, wallet: Wallet | None) -> dict[str, Any]:

@@ -301,6 +301,35 @@ def test_a_pending_mint_is_not_approved_once_the_customers_kyc_is_rejected(
     assert gateway.total_supply() == 0
 
 
+def test_a_pending_mint_is_not_approved_once_reserves_no_longer_cover_it(
+    chain_client: Any, staff: Staff, gateway: Any
+) -> None:  # R1, R40
+    """Written down after the request, the reserves no longer back the supply with its buffer.
+    Approved, the mint would wait at the worker's on-chain gate with no way back (only a pending mint
+    can be rejected); the approval is refused and the mint stays pending, so it can be."""
+    capital = add_buffer_capital(chain_client, staff, "20000.00")
+    alice = new_customer(chain_client, staff, deposit="1000000.00")
+    mint = request_mint(chain_client, alice, "1000000.00").json()
+    written_down = chain_client.post(
+        f"/v1/reserves/assets/{capital['id']}/valuations",
+        json={"market_value": "0.01", "reference": "CUSTODIAN-DEFAULT-1"},
+        headers=bearer(staff.treasury),
+    )
+    assert written_down.status_code == 201, written_down.text
+    approved = chain_client.post(
+        f"/v1/reserves/valuations/{written_down.json()['id']}/approve", headers=bearer(staff.treasury2)
+    )
+    assert approved.status_code == 200, approved.text
+    refused = chain_client.post(f"/v1/mints/{mint['id']}/approve", headers=bearer(staff.operator))
+    problem = assert_problem(refused, 422)
+    assert (problem["reason_code"], problem["rule_id"]) == ("reserve_insufficient", "R1")
+    assert chain_client.get(f"/v1/mints/{mint['id']}", headers=bearer(alice.key)).json()["status"] == "pending_approval"
+    declined = chain_client.post(f"/v1/mints/{mint['id']}/reject", headers=bearer(staff.operator))
+    assert declined.status_code == 200 and declined.json()["status"] == "rejected"
+    assert _balance(chain_client, alice) == {"available": "1000000.00", "reserved": "0.00"}
+    assert gateway.total_supply() == 0
+
+
 def test_declined_mint_releases_the_fiat(chain_client: Any, staff: Staff) -> None:  # R40, R10
     add_buffer_capital(chain_client, staff, "20000.00")
     alice = new_customer(chain_client, staff, deposit="1000000.00")
