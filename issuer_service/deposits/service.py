@@ -31,9 +31,12 @@ def create_deposit(session: Session, *, actor: Principal, body: DepositCreate) -
             "the most one ledger balance holds; deposit less",
             field="body.amount",
         )
-    if repository.get_by_reference(session, body.customer_id, body.bank_reference) is not None:
+    repository.lock_reference(session, body.bank_reference)
+    credited = repository.credited_with_reference(session, body.bank_reference)
+    if credited is not None:  # R10: to this customer or any other
+        whom = "this customer" if credited.customer_id == body.customer_id else "another customer"
         raise Conflict(
-            f"bank_reference {body.bank_reference!r} was already credited to this customer; "
+            f"bank_reference {body.bank_reference!r} was already credited to {whom} (deposit {credited.id}); "
             "a bank transfer is credited once",
             field="body.bank_reference",
         )

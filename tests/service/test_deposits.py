@@ -187,3 +187,25 @@ def test_concurrent_deposits_with_one_bank_reference_credit_once(pg_database_url
         balance = client.get(f"/v1/customers/{customer_id}/balance", headers=bearer(operator)).json()
     assert sorted(r.status_code for r in responses) == [201] + [409] * 5
     assert balance["available"] == "7.00"
+
+
+def test_one_bank_transfer_is_never_credited_to_two_customers(pg_database_url: str, tmp_path: Path) -> None:  # R10
+    """The same bank reference for different customers, however it is cased, at the same instant:
+    one deposit, the others refused naming the reference."""
+    app = create_app(make_settings(pg_database_url, tmp_path))
+    with TestClient(app) as client:
+        operator, first = _setup(client)
+        others = [_setup(client)[1] for _ in range(3)]
+        customers = [first, *others]
+        references = ["BANK-TX-9", "bank-tx-9", "Bank-Tx-9", "BANK-TX-9"]
+        responses = _race(
+            4, lambda i: _post(client, operator, _deposit(customers[i], "7.00", references[i]), f"key-{i}")
+        )
+        balances = [
+            client.get(f"/v1/customers/{c}/balance", headers=bearer(operator)).json()["available"] for c in customers
+        ]
+    assert sorted(r.status_code for r in responses) == [201, 409, 409, 409]
+    refused = [r for r in responses if r.status_code == 409]
+    assert all(assert_problem(r, 409, field="body.bank_reference") for r in refused)
+    assert sorted(balances) == ["0.00", "0.00", "0.00", "7.00"]
+    assert _count(app.state.engine, Deposit) == 1
