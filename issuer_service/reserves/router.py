@@ -123,7 +123,12 @@ def list_valuations(asset_id: str, session: SessionDep, principal: ReaderDep) ->
 )
 def approve_valuation(valuation_id: str, request: Request, session: SessionDep, principal: ApproverDep) -> ValuationOut:
     return service.decide_valuation(
-        session, actor=principal, valuation_id=valuation_id, approve=True, gateway=request.app.state.gateway
+        session,
+        actor=principal,
+        valuation_id=valuation_id,
+        approve=True,
+        gateway=request.app.state.gateway,
+        profile=request.app.state.profile,
     )
 
 

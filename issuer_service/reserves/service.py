@@ -11,6 +11,7 @@ attestation at an earlier block never changes (R53).
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -19,7 +20,7 @@ from sqlalchemy.orm import Session
 from compliance.approvals import check_second_approval
 from compliance.profiles import RegimeProfile
 from compliance.reserve_assets import AssetAssessment, ReserveAssetInput, assess_asset, concentration
-from compliance.reserve_policy import required_reserve_fen, reserve_surplus_fen
+from compliance.reserve_policy import required_reserve_fen, reserve_covers, reserve_surplus_fen
 from issuer_service.audit.service import append_audit, append_audit_now
 from issuer_service.auth import Principal
 from issuer_service.clock import utc_now
@@ -46,6 +47,9 @@ CUSTOMER_CASH_CUSTODIAN = "Sandbox Bank HK"
 CUSTOMER_CASH_ACCOUNT = "segregated tCNH reserve account (customer subscriptions)"
 APPROVER_ROLES = frozenset({"treasury", "admin"})  # R40
 VALUED_AT_MAX_FUTURE = timedelta(minutes=5)  # clock skew between treasury's systems and ours
+
+# The same logger as the daily statement's alerts (issuer_service/reserves/statements.py).
+alert_log = logging.getLogger("issuer_service.reserves.alerts")
 
 
 def lock_pool(session: Session) -> ReservePool:
@@ -320,7 +324,13 @@ def revalue_asset(session: Session, *, actor: Principal, asset_id: str, body: Va
 
 
 def decide_valuation(
-    session: Session, *, actor: Principal, valuation_id: str, approve: bool, gateway: Any = None
+    session: Session,
+    *,
+    actor: Principal,
+    valuation_id: str,
+    approve: bool,
+    gateway: Any = None,
+    profile: RegimeProfile | None = None,
 ) -> ValuationOut:
     valuation = repository.get_valuation(session, valuation_id, lock=True)
     if valuation is None:
@@ -351,7 +361,40 @@ def decide_valuation(
         rule_ids=["R5", "R40"],
     )
     _settle_valuation(valuation, actor=actor, status=status, effective_block=effective_block, audit_seq=record.seq)
+    if approve and profile is not None:
+        _alert_if_under_reserved(session, profile, actor=actor, cause=f"revaluation {valuation.id} of {asset.id}")
     return _valuation_out(valuation)
+
+
+def _alert_if_under_reserved(session: Session, profile: RegimeProfile, *, actor: Principal, cause: str) -> None:
+    """R1, R5: a write-down that leaves the reserves short of the supply and its buffer is alerted
+    when it happens (the same `reserve_breach` event as the daily statement's, and an audit record),
+    not at the next business day's statement. Mints are refused meanwhile: each re-checks R1."""
+    pool = lock_pool(session)
+    supply = pool.outstanding_fen + pool.in_flight_mint_fen
+    reserves = sum(assessment.counted_fen for _, assessment in current_assessments(session, pool, profile))
+    if reserve_covers(reserves, supply, profile.reserve_buffer_bps):
+        return
+    shortfall = required_reserve_fen(supply, profile.reserve_buffer_bps) - reserves
+    data = {"cause": cause, "supply_fen": supply, "reserves_fen": reserves, "shortfall_fen": shortfall}
+    append_audit_now(
+        session,
+        actor=actor.id,
+        action="reserve.breach",
+        entity_type="reserve_pool",
+        entity_id=pool.id,
+        data=data,
+        rule_ids=["R1", "R5"],
+    )
+    alert_log.warning(
+        "reserve breach after %s: reserves %s fen do not cover supply %s fen plus the buffer (shortfall %s fen); "
+        "mints are refused until cured (R1, R5)",
+        cause,
+        reserves,
+        supply,
+        shortfall,
+        extra={"fields": {"event": "reserve_breach", **data}},
+    )
 
 
 def _settle_valuation(

@@ -7,6 +7,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import pytest
 from eth_account import Account
 from eth_account.messages import encode_defunct
 from sqlalchemy import Engine, func, select
@@ -302,8 +303,8 @@ def test_a_pending_mint_is_not_approved_once_the_customers_kyc_is_rejected(
 
 
 def test_a_pending_mint_is_not_approved_once_reserves_no_longer_cover_it(
-    chain_client: Any, staff: Staff, gateway: Any
-) -> None:  # R1, R40
+    chain_client: Any, staff: Staff, gateway: Any, caplog: pytest.LogCaptureFixture
+) -> None:  # R1, R5, R40
     """Written down after the request, the reserves no longer back the supply with its buffer.
     Approved, the mint would wait at the worker's on-chain gate with no way back (only a pending mint
     can be rejected); the approval is refused and the mint stays pending, so it can be."""
@@ -320,6 +321,15 @@ def test_a_pending_mint_is_not_approved_once_reserves_no_longer_cover_it(
         f"/v1/reserves/valuations/{written_down.json()['id']}/approve", headers=bearer(staff.treasury2)
     )
     assert approved.status_code == 200, approved.text
+    # R5: the write-down that caused the breach is alerted now, not at the next day's statement.
+    breach = [r for r in caplog.records if getattr(r, "fields", {}).get("event") == "reserve_breach"]
+    assert [r.fields["cause"] for r in breach] == [  # type: ignore[attr-defined]
+        f"revaluation {written_down.json()['id']} of {capital['id']}"
+    ]
+    audited = chain_client.get(
+        "/v1/audit-log", params={"action": "reserve.breach"}, headers=bearer(staff.auditor)
+    ).json()["items"]
+    assert [r["data"]["shortfall_fen"] for r in audited] == [1_020_000_00 - 1_000_000_01]
     refused = chain_client.post(f"/v1/mints/{mint['id']}/approve", headers=bearer(staff.operator))
     problem = assert_problem(refused, 422)
     assert (problem["reason_code"], problem["rule_id"]) == ("reserve_insufficient", "R1")
