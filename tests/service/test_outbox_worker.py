@@ -591,7 +591,12 @@ def test_a_node_that_hangs_holds_no_lock_api_writes_wait_for(
             _sent_not_confirmed(rig, monkeypatch)
         elif before == "dropped":
             mining_back_on.enter_context(_dropped_by_the_node(rig))
-        response, node_still_hanging = _write_while_the_node_hangs(rig, monkeypatch, rpc, step)
+        others = {
+            "reorg_check": ReorgRepair(rig.sessions, rig.gateway).check,
+            "index": Indexer(rig.sessions, rig.gateway).step,
+        }
+        run = others[step] if step in others else getattr(rig.worker, step)
+        response, node_still_hanging, _ = _write_while_the_node_hangs(rig, monkeypatch, rpc, run)
     assert response.status_code == 201, response.text
     assert node_still_hanging  # the write did not wait for the node
     _due_now(rig)
@@ -601,10 +606,10 @@ def test_a_node_that_hangs_holds_no_lock_api_writes_wait_for(
 
 
 def _write_while_the_node_hangs(
-    rig: Rig, monkeypatch: pytest.MonkeyPatch, rpc: str, step: str
-) -> tuple[Any, bool]:
-    """Run `step` in a thread with the gateway's `rpc` hanging; meanwhile create a customer. The
-    answer, and whether the node was still hanging when it came."""
+    rig: Rig, monkeypatch: pytest.MonkeyPatch, rpc: str, run: Callable[[], Any]
+) -> tuple[Any, bool, Any]:
+    """Call `run` in a thread with the gateway's `rpc` hanging; meanwhile create a customer. The
+    customer's answer, whether the node was still hanging when it came, and what `run` returned."""
     asked, release, answered = threading.Event(), threading.Event(), threading.Event()
     original = getattr(rig.gateway, rpc)
 
@@ -615,15 +620,11 @@ def _write_while_the_node_hangs(
         return original(*args, **kwargs)
 
     monkeypatch.setattr(rig.gateway, rpc, hanging)
-    others = {
-        "reorg_check": ReorgRepair(rig.sessions, rig.gateway).check,
-        "index": Indexer(rig.sessions, rig.gateway).step,
-    }
-    run = others[step] if step in others else getattr(rig.worker, step)
-    worker = threading.Thread(target=run, name="hung-step")
-    worker.start()
+    returned: dict[str, Any] = {}
+    caller = threading.Thread(target=lambda: returned.__setitem__("value", run()), name="hung-call")
+    caller.start()
     try:
-        assert asked.wait(30), f"{step} never called {rpc}"
+        assert asked.wait(30), f"{run} never called {rpc}"
         response = rig.client.post(
             "/v1/customers",
             json={"name": "Bob Ltd", "kind": "institution", "jurisdiction": "HK"},
@@ -632,9 +633,9 @@ def _write_while_the_node_hangs(
         node_still_hanging = not answered.is_set()
     finally:
         release.set()
-        worker.join(60)
+        caller.join(60)
     monkeypatch.setattr(rig.gateway, rpc, original)
-    return response, node_still_hanging
+    return response, node_still_hanging, returned.get("value")
 
 
 @pytest.mark.parametrize("rpc", ["account_state", "faucet"])
@@ -649,33 +650,10 @@ def test_api_requests_that_ask_the_node_hold_no_lock_other_writes_wait_for(
         "account_state": lambda: rig.client.get(f"/v1/wallets/{address}", headers=bearer(alice.key)),
         "faucet": lambda: rig.client.post("/v1/sandbox/faucet", json={"address": address}, headers=bearer(alice.key)),
     }[rpc]
-    asked, release, answered = threading.Event(), threading.Event(), threading.Event()
-    original = getattr(rig.gateway, rpc)
-
-    def hanging(*args: Any, **kwargs: Any) -> Any:
-        asked.set()
-        release.wait(20)
-        answered.set()
-        return original(*args, **kwargs)
-
-    monkeypatch.setattr(rig.gateway, rpc, hanging)
-    slow: dict[str, Any] = {}
-    reader = threading.Thread(target=lambda: slow.__setitem__("response", request()))
-    reader.start()
-    try:
-        assert asked.wait(30)
-        response = rig.client.post(
-            "/v1/customers",
-            json={"name": "Bob Ltd", "kind": "institution", "jurisdiction": "HK"},
-            headers=bearer(rig.staff.operator),
-        )
-        node_still_hanging = not answered.is_set()
-    finally:
-        release.set()
-        reader.join(60)
+    response, node_still_hanging, slow = _write_while_the_node_hangs(rig, monkeypatch, rpc, request)
     assert response.status_code == 201, response.text
     assert node_still_hanging
-    assert slow["response"].status_code == 200, slow["response"].text
+    assert slow.status_code == 200, slow.text
 
 
 def test_a_row_another_worker_moved_on_while_the_node_answered_is_left_as_it_is(
