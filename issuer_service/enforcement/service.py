@@ -65,6 +65,11 @@ def chain_target(session: Session, wallet: Wallet) -> str:
     return "frozen" if latest.function == "freeze" else "unfrozen"
 
 
+def frozen_or_freezing(session: Session, wallet: Wallet) -> bool:
+    """R24: frozen on chain, or a freeze recorded and on its way there (its hold is in force now)."""
+    return wallet.frozen or chain_target(session, wallet) == "frozen"
+
+
 def hold_wallet(
     session: Session,
     *,
@@ -154,7 +159,7 @@ def _refuse_unfreeze_before_burn(session: Session, wallet: Wallet) -> None:
 
 def _recovery_wallet_unusable(session: Session, recovery: Wallet) -> str | None:
     """Why seized funds must not be re-minted to `recovery`, or None (R23, R24)."""
-    if recovery.status != "active" or recovery.frozen or chain_target(session, recovery) == "frozen":
+    if recovery.status != "active" or frozen_or_freezing(session, recovery):
         return f"the recovery wallet {recovery.address} must be active and not frozen"
     owner = customers.get(session, recovery.customer_id)
     if owner is None or owner.status != "active" or owner.kyc_status != "approved":

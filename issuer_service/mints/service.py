@@ -30,7 +30,7 @@ from issuer_service.customers import repository as customers
 from issuer_service.customers.models import Customer
 from issuer_service.db import at_commit, once_per_transaction, remember_for_transaction
 from issuer_service.due_diligence import service as due_diligence
-from issuer_service.enforcement.service import chain_target
+from issuer_service.enforcement.service import frozen_or_freezing
 from issuer_service.errors import Conflict, Forbidden, NotFound, RuleRejected
 from issuer_service.fiat_accounts import service as fiat
 from issuer_service.ids import new_id
@@ -294,8 +294,7 @@ def _eligibility_facts(session: Session, customer: Customer, wallet: Wallet | No
         "customer_active": customer.status == "active",
         "wallet_owned_by_customer": wallet is not None and wallet.customer_id == customer.id,
         "wallet_status": wallet.status if wallet else "unknown",
-        # R24: frozen on chain, or a freeze recorded and on its way there (its hold is in force now).
-        "wallet_frozen": bool(wallet and (wallet.frozen or chain_target(session, wallet) == "frozen")),
+        "wallet_frozen": wallet is not None and frozen_or_freezing(session, wallet),  # R24
         "enhanced_due_diligence_pending": due_diligence.edd_pending(session, customer),  # R20
     }
 

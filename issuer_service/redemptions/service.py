@@ -31,7 +31,7 @@ from issuer_service.chain.permit import PermitSignature, recover_permit_signer
 from issuer_service.clock import utc_now
 from issuer_service.customers import repository as customers
 from issuer_service.due_diligence import service as due_diligence
-from issuer_service.enforcement.service import chain_target
+from issuer_service.enforcement.service import frozen_or_freezing
 from issuer_service.errors import Conflict, Forbidden, NotFound, RuleRejected, ValidationFailed
 from issuer_service.fiat_accounts import service as fiat
 from issuer_service.ids import new_id
@@ -105,8 +105,7 @@ def create_redemption(session: Session, *, actor: Principal, body: RedemptionCre
         raise Conflict("a redemption from this wallet is still in flight; wait until it is paid, then sign a new "
                        "permit with the next nonce", field="body.wallet")
     chain_state = gateway.account_state(address)  # ChainUnavailable → 503, nothing written
-    # R24: frozen on chain, or a freeze recorded and on its way there (its hold is in force now).
-    frozen = chain_state.frozen or bool(wallet and (wallet.frozen or chain_target(session, wallet) == "frozen"))
+    frozen = chain_state.frozen or (wallet is not None and frozen_or_freezing(session, wallet))  # R24
     decision = check_redemption(RedemptionContext(
         amount_fen=amount, customer_kyc_status=customer.kyc_status, customer_risk=customer.risk,
         customer_active=customer.status == "active", wallet_owned_by_customer=owned,
