@@ -63,6 +63,12 @@ def claim(session: Session, status: str, *, limit: int, now: datetime) -> Sequen
     return session.scalars(stmt).all()
 
 
+def has_due(session: Session, status: str, *, now: datetime) -> bool:
+    """Is any row in `status` due? (A look before `claim`, which locks and loads them.)"""
+    stmt = select(ChainTx.id).where(ChainTx.status == status, ChainTx.not_before <= now).limit(1)
+    return session.execute(stmt).first() is not None
+
+
 def lock_nonce(session: Session, address: str) -> SignerNonce | None:
     return session.scalars(lock_for_update(select(SignerNonce).where(SignerNonce.address == address))).first()
 

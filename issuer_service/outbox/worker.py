@@ -181,7 +181,7 @@ class OutboxWorker:
         signed right now are waited for and seen, not missed (their reservation would be counted by
         nobody, and the chain would refuse the mint that goes past the attested cap)."""
         with self.sessions.begin() as session:
-            due = bool(repository.claim(session, "pending", limit=self.batch_size, now=utc_now()))
+            due = repository.has_due(session, "pending", now=utc_now())
             marker = repository.signing_marker(session) if due else ()
             in_flight = repository.in_flight_mint_units(session) if due else 0
         if not due:
