@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from compliance.money import format_fen
-from compliance.profiles import RegimeProfile
+from compliance.profiles import RISK_LEVELS, RegimeProfile
 from issuer_service.approvals import repository as approval_repository
 from issuer_service.approvals import service as approvals
 from issuer_service.approvals.models import ApprovalRequest
@@ -114,14 +114,11 @@ def _apply(session: Session, request: ApprovalRequest, actor: Principal, context
 approvals.register_executor(ACTION, approvals.Executor(on_approved=_apply))
 
 
-_RISK_ORDER = {"low": 0, "medium": 1, "high": 2}
-
-
 def after_rerating(session: Session, *, actor: Principal, customer_id: str, before: str | None, after: str) -> None:
     """R12, R20: limits approved while the customer was rated lower do not survive a higher rating.
     The override goes and pending changes are withdrawn; the profile's limits for the new rating
     apply until a new change is approved for it."""
-    if before is None or _RISK_ORDER.get(after, 0) <= _RISK_ORDER.get(before, 0):
+    if before not in RISK_LEVELS or after not in RISK_LEVELS or RISK_LEVELS.index(after) <= RISK_LEVELS.index(before):
         return
     why = f"risk rating raised from {before} to {after}"
     for request in approval_repository.for_subject(
