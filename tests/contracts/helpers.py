@@ -33,6 +33,7 @@ from issuer_service.chain.compiler import load_artifact
 from issuer_service.chain.permit import TOKEN_NAME, PermitSignature, permit_typed_data
 from issuer_service.chain.tx import TransactionFailed, send_and_wait
 from tests.chain_fixtures import TokenEnv
+from tests.sizes import FULL_SIZE
 
 ZERO = "0x0000000000000000000000000000000000000000"
 MAX_UINT256 = 2**256 - 1
@@ -46,7 +47,7 @@ DEPLOY_GAS = 8_000_000  # ample for any of our contracts, so a failed deployment
 # moderate and there is no per-example deadline (wall time follows machine load, not the code).
 #   contracts       local default: derandomized, 25 examples, 25 steps per stateful run
 #   contracts-ci    when CI is set: derandomized (same examples every run), 20 examples, 20 steps
-#   contracts-deep  on demand, for a long hunt: random, 300 examples, 50 steps
+#   contracts-deep  on demand, for a long hunt: random, 300 examples, 50 steps (also with CNH_FULL_SIZE=1)
 # The default runs are derandomized because the stateful test also checks that its run was not
 # vacuous (some mint, transfer and redemption succeeded); a random run of 25 short sequences can
 # miss one by chance, and the README's test command must not fail by chance. Hunt with -deep.
@@ -64,7 +65,7 @@ settings.register_profile("contracts-deep", max_examples=300, stateful_step_coun
 
 
 def hypothesis_profile() -> settings:
-    default = "contracts-ci" if os.environ.get("CI") else "contracts"
+    default = "contracts-deep" if FULL_SIZE else "contracts-ci" if os.environ.get("CI") else "contracts"
     return settings.get_profile(os.environ.get("TCNH_HYPOTHESIS_PROFILE", default))
 
 

@@ -261,8 +261,12 @@ def assert_books_balance(
     engine = create_engine(stack.database_url)
     with engine.connect() as db:
         mints = db.execute(text("SELECT id, status, amount_fen, tx_hash, customer_id FROM mints")).all()
-        redemptions = db.execute(text("SELECT id, status FROM redemptions")).all()
-        pool = db.execute(text("SELECT outstanding_fen, in_flight_mint_fen FROM reserve_pool")).one()
+        redemptions = db.execute(
+            text("SELECT id, status, amount_fen, fee_fen, payout_fen, payout_reference FROM redemptions")
+        ).all()
+        pool = db.execute(
+            text("SELECT outstanding_fen, in_flight_mint_fen, cash_fen, fees_fen FROM reserve_pool")
+        ).one()
         open_txs = db.execute(
             text("SELECT count(*) FROM chain_txs WHERE status NOT IN ('confirmed','failed')")
         ).scalar_one()
@@ -302,6 +306,18 @@ def assert_books_balance(
     for customer_id, (available, reserved) in accounts.items():
         assert reserved == 0, customer_id
         assert available + minted_by_customer.get(customer_id, 0) == deposits.get(customer_id, 0), customer_id
+
+    # The issuer's side of the fiat (R3, R13): each payout plus its fee is the amount redeemed and was
+    # paid to the bank once; the reserve account holds what mints brought in less what redemptions
+    # paid out, the fees sit apart from it, and the ledger's supply is mints less redemptions.
+    minted_fen = sum(m.amount_fen for m in mints)
+    redeemed_fen = sum(r.amount_fen for r in redemptions)
+    for r in redemptions:
+        assert r.payout_fen + r.fee_fen == r.amount_fen and r.payout_reference, r
+    assert len({r.payout_reference for r in redemptions}) == len(redemptions), "a payout reference was reused"
+    assert pool.cash_fen == minted_fen - redeemed_fen, (pool.cash_fen, minted_fen, redeemed_fen)
+    assert pool.fees_fen == sum(r.fee_fen for r in redemptions), pool.fees_fen
+    assert pool.outstanding_fen == minted_fen - redeemed_fen, "ledger supply is not mints less redemptions"
 
     for address, next_nonce in nonces.items():
         assert next_nonce == stack.w3.eth.get_transaction_count(address, "latest"), f"nonce of {address} is stuck"

@@ -8,7 +8,6 @@ Size: CNH_RELIABILITY_REQUESTS (default 300 in CI; run with 1000 for the full-si
 
 from __future__ import annotations
 
-import os
 import random
 import threading
 import uuid
@@ -20,9 +19,10 @@ import pytest
 from issuer_service.chain.permit import sign_permit
 from tests.reliability.flows import Api, Holder, assert_books_balance, set_up_issuer, wait_status
 from tests.reliability.harness import Stack, build_stack, drop_database
+from tests.sizes import size
 
-REQUESTS = int(os.environ.get("CNH_RELIABILITY_REQUESTS", "300"))
-KILLS = int(os.environ.get("CNH_RELIABILITY_KILLS", "6"))
+REQUESTS = size("CNH_RELIABILITY_REQUESTS", ci=300, full=1000)
+KILLS = size("CNH_RELIABILITY_KILLS", ci=6, full=10)
 CUSTOMERS = 6
 UNITS = 10**6
 
@@ -46,6 +46,7 @@ def _customer_load(
     count: int,
     accepted: dict[str, list[str]],
     rng: random.Random,
+    sent: Progress,
 ) -> None:
     """Mints (fire and forget) interleaved with redemptions (one in flight, as permits are sequential)."""
     token = client.ok("GET", "/v1/token", None)
@@ -97,31 +98,72 @@ def _customer_load(
             )
             assert response.status_code == 202, response.text
             accepted["mint"].append(response.json()["id"])
+        sent.add()
         if redemption_open is not None:
             state = client.ok("GET", f"/v1/redemptions/{redemption_open}", customer.key)["status"]
             if state in ("paid", "failed"):
                 redemption_open = None
 
 
+class Progress:
+    """Requests sent so far by all clients, for the killer to spread its kills over the load."""
+
+    def __init__(self) -> None:
+        self._count = 0
+        self._lock = threading.Lock()
+        self.changed = threading.Condition(self._lock)
+
+    def add(self) -> None:
+        with self.changed:
+            self._count += 1
+            self.changed.notify_all()
+
+    def wait_for(self, count: int, done: threading.Event) -> bool:
+        """Wait until `count` requests were sent; False if the load ended first."""
+        with self.changed:
+            while self._count < count:
+                if done.is_set():
+                    return False
+                self.changed.wait(0.5)
+            return True
+
+
+def kill_points(requests: int, kills: int, rng: random.Random) -> list[int]:
+    """After how many sent requests each kill happens: one at a random moment inside each of
+    `kills` equal slices of the load, so kills land from its start to its end, not all early."""
+    slice_ = requests / kills
+    return [int(slice_ * index + rng.uniform(0.1, 0.9) * slice_) for index in range(kills)]
+
+
+def test_kill_points_spread_over_the_whole_load() -> None:
+    points = kill_points(1000, 10, random.Random(7))
+    assert points == sorted(points) and len(set(points)) == 10
+    assert points[0] < 100 and points[-1] > 900, points  # one in the first and one in the last tenth
+
+
+@pytest.mark.timeout(300 + REQUESTS)  # the full size (1,000 requests) takes about 5 minutes
 def test_sigkill_of_api_and_worker_under_load_loses_and_doubles_nothing(stack: Stack) -> None:
     client = Api(stack.base_url)
     issuer = set_up_issuer(client, stack.admin_key, customers=CUSTOMERS)
     accepted: dict[str, list[str]] = {"mint": [], "redemption": []}
     rng = random.Random(7)
-    stop_killing = threading.Event()
+    sent = Progress()
+    load_done = threading.Event()
 
     def killer() -> None:
-        for index in range(KILLS):
-            if stop_killing.wait(rng.uniform(0.8, 2.5)):
+        for index, point in enumerate(kill_points(REQUESTS, KILLS, rng)):
+            if not sent.wait_for(point, load_done):
                 return
             stack.restart(["worker", "api", "worker"][index % 3])
 
+    # Every request is sent: the remainder of REQUESTS / CUSTOMERS goes to the first customers.
+    shares = [REQUESTS // CUSTOMERS + (1 if i < REQUESTS % CUSTOMERS else 0) for i in range(CUSTOMERS)]
     killer_thread = threading.Thread(target=killer)
     killer_thread.start()
     workers = [
         threading.Thread(
             target=_customer_load,
-            args=(Api(stack.base_url), stack, holder, REQUESTS // CUSTOMERS, accepted, random.Random(i)),
+            args=(Api(stack.base_url), stack, holder, shares[i], accepted, random.Random(i), sent),
         )
         for i, holder in enumerate(issuer.holders)
     ]
@@ -129,8 +171,9 @@ def test_sigkill_of_api_and_worker_under_load_loses_and_doubles_nothing(stack: S
         thread.start()
     for thread in workers:
         thread.join()
+    load_done.set()
     killer_thread.join()
-    stop_killing.set()
+    assert sum(shares) == REQUESTS
     assert len(stack.kills) >= min(KILLS, 5), stack.kills
 
     # Settle: every accepted request reaches a final state, then the books must balance exactly.

@@ -19,7 +19,6 @@ Size: CNH_OUTAGE_MINTS mints accepted while the chain is down (default 10) and C
 
 from __future__ import annotations
 
-import os
 import secrets
 import threading
 import time
@@ -50,9 +49,10 @@ from tests.reliability.flows import (
 )
 from tests.reliability.harness import Stack, build_stack, drop_database
 from tests.reliability.tcp_proxy import TcpProxy
+from tests.sizes import size
 
-OUTAGE_MINTS = int(os.environ.get("CNH_OUTAGE_MINTS", "10"))
-OUTAGE_RETRIES = int(os.environ.get("CNH_OUTAGE_RETRIES", "10"))
+OUTAGE_MINTS = size("CNH_OUTAGE_MINTS", ci=10, full=100)
+OUTAGE_RETRIES = size("CNH_OUTAGE_RETRIES", ci=10, full=100)
 
 
 @dataclass

@@ -10,7 +10,6 @@ Size: CNH_SHARED_KEY_MINTS (default 80; the full-size run uses 600)."""
 
 from __future__ import annotations
 
-import os
 import random
 import secrets
 import threading
@@ -32,8 +31,9 @@ from tests.reliability.flows import (
     wait_settled,
 )
 from tests.reliability.harness import Stack, build_stack, drop_database
+from tests.sizes import size
 
-MINTS = int(os.environ.get("CNH_SHARED_KEY_MINTS", "80"))
+MINTS = size("CNH_SHARED_KEY_MINTS", ci=80, full=600)
 CLIENT_THREADS = 4
 
 RECORD_SIGNER_SQL = [
