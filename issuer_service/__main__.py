@@ -12,6 +12,7 @@ import argparse
 from collections.abc import Sequence
 
 import uvicorn
+from pydantic import ValidationError
 
 from issuer_service.app import create_app
 from issuer_service.logging_setup import configure_logging
@@ -21,6 +22,7 @@ from issuer_service.settings import Settings
 def serve(settings: Settings) -> None:
     """Serve the API until interrupted."""
     configure_logging(settings.log_level)
+    _migrate(settings)
     runtime = _chain(settings)
     try:
         app = create_app(settings, gateway=runtime.gateway)
@@ -42,14 +44,14 @@ def run_worker(settings: Settings) -> None:
     import threading
 
     from compliance.profiles import load_profile
-    from issuer_service.db import engine_from_settings, make_sessionmaker, run_migrations
+    from issuer_service.db import engine_from_settings, make_sessionmaker
     from issuer_service.worker.runner import build_worker
 
     configure_logging(settings.log_level)
     if settings.rpc_url is None:
         raise SystemExit("the standalone worker needs RPC_URL and the deployment file of a running chain")
+    _migrate(settings)
     runtime = _chain(settings)
-    run_migrations(settings.database_url)
     engine = engine_from_settings(settings)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -63,6 +65,41 @@ def run_worker(settings: Settings) -> None:
     print(f"worker running against {settings.rpc_url}", flush=True)
     worker.run_forever(stop)
     engine.dispose()
+
+
+def _migrate(settings: Settings) -> None:
+    """Bring the database schema up to date, or stop with one line naming what to fix (a database
+    that is not there, not reachable, or a URL that cannot be parsed)."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+
+    from issuer_service.db import run_migrations
+
+    try:
+        shown = make_url(settings.database_url).render_as_string(hide_password=True)
+    except ArgumentError:
+        raise SystemExit(
+            "cannot start: DATABASE_URL is not a database URL; use e.g. sqlite:///.sandbox/issuer.db or "
+            "postgresql://user@host:5432/name"
+        ) from None
+    try:
+        run_migrations(settings.database_url)
+    except (SQLAlchemyError, ImportError) as exc:
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        raise SystemExit(f"cannot start: the database at {shown} cannot be used: {reason}") from None
+
+
+def _settings(overrides: dict[str, object]) -> Settings:
+    """The settings, or one line per bad value naming its variable (or option) and the problem."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            field = str(error["loc"][0]) if error["loc"] else ""
+            name = f"--{field}" if field in overrides else f"CNH_{field.upper()}" if field else "settings"
+            problems.append(f"{name}: {error['msg']}")
+        raise SystemExit("cannot start: " + "; ".join(problems)) from None
 
 
 def _chain(settings: Settings):  # type: ignore[no-untyped-def]
@@ -97,7 +134,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     overrides = {name: getattr(args, name) for name in ("host", "port") if hasattr(args, name)}
-    settings = Settings(**overrides)
+    settings = _settings(overrides)
     if args.command == "serve":
         serve(settings)
     elif args.command == "worker":

@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, SecretStr, model_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # The pepper for API-key hashes. Fine for a throw-away sandbox; refused in production because
@@ -80,6 +80,16 @@ class Settings(BaseSettings):
         if self.webhook_private_networks is not None:
             return self.webhook_private_networks
         return self.mode == "sandbox"
+
+    @field_validator("regime_profile")
+    @classmethod
+    def _known_profile(cls, name: str) -> str:
+        """R60: an unknown profile stops the service at start-up, naming the valid ones."""
+        from compliance.profiles import UnknownProfileError, available_profiles
+
+        if name not in available_profiles():
+            raise ValueError(str(UnknownProfileError(name, available_profiles())))
+        return name
 
     @model_validator(mode="after")
     def _refuse_placeholder_secrets(self) -> Settings:

@@ -16,8 +16,9 @@ import pytest
 from eth_utils.address import to_checksum_address
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from pydantic import ValidationError
 
-from compliance.profiles import UnknownProfileError, available_profiles
+from compliance.profiles import UnknownProfileError, available_profiles, load_profile
 from issuer_service.app import create_app
 from issuer_service.clock import utc_now
 from issuer_service.ids import new_id
@@ -154,8 +155,11 @@ def test_cnh_regime_profile_selects_the_profile_and_the_same_requests_get_that_p
     assert {answer[1] for answer in answers.values()} == {"0.00"}  # R14: the shipped fees are all zero
 
     monkeypatch.setenv("CNH_REGIME_PROFILE", "atlantis")
-    with pytest.raises(UnknownProfileError, match="choose one of: eu-mica, hk, sg-mas, us-genius"):
-        create_app(Settings(_env_file=None, database_url=database_url))  # type: ignore[call-arg]
+    # Refused when the settings are read, before any app or database exists, naming the valid ones.
+    with pytest.raises(ValidationError, match="choose one of: eu-mica, hk, sg-mas, us-genius"):
+        Settings(_env_file=None, database_url=database_url)  # type: ignore[call-arg]
+    with pytest.raises(UnknownProfileError):  # and by the loader itself, for callers without settings
+        load_profile("atlantis")
 
 
 def test_a_profile_fee_is_disclosed_in_the_quote_and_eu_mica_refuses_any_fee(app: FastAPI, client: TestClient) -> None:
