@@ -7,11 +7,13 @@ that marks the outbox row final, so the two can never disagree.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
 from issuer_service.outbox.models import ChainTx
+from issuer_service.request_context import request_id_context
 
 WORKER = "worker"  # the audit actor of everything the outbox worker does
 REVERTED = "reverted on chain"  # the failure reason `on_failed` gets for a mined, reverted transaction
@@ -51,3 +53,10 @@ def lock_batch(session: Session, rows: Sequence[ChainTx]) -> None:
         handler = _HANDLERS.get(entity_type)
         if handler is not None and handler.lock_batch is not None:
             handler.lock_batch(session, typed)
+
+
+def on_behalf_of(row: ChainTx) -> AbstractContextManager[object]:
+    """What the worker writes for `row` (audit records, log lines) carries the id of the API request
+    that queued it, so one id follows a mint or redemption from request to confirmation. Rows
+    without one (queued by a job, or before the id was kept) keep the worker job's id."""
+    return request_id_context(row.request_id) if row.request_id else nullcontext()

@@ -22,7 +22,7 @@ from issuer_service.audit.service import append_audit
 from issuer_service.chain.gateway import ChainGateway
 from issuer_service.clock import utc_now
 from issuer_service.outbox import repository
-from issuer_service.outbox.handlers import WORKER
+from issuer_service.outbox.handlers import WORKER, on_behalf_of
 from issuer_service.outbox.models import ChainTx
 
 log = logging.getLogger("issuer_service.worker")
@@ -135,6 +135,11 @@ class ReorgRepair:
         return 1
 
     def _audit(self, session: Session, row: ChainTx, action: str, data: dict[str, object]) -> None:
+        with on_behalf_of(row):
+            self._append(session, row, action, data)
+
+    @staticmethod
+    def _append(session: Session, row: ChainTx, action: str, data: dict[str, object]) -> None:
         append_audit(
             session,
             actor=WORKER,

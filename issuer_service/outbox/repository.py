@@ -14,6 +14,7 @@ from issuer_service.clock import utc_now
 from issuer_service.db import lock_for_update
 from issuer_service.ids import new_id
 from issuer_service.outbox.models import ChainTx, SignerNonce
+from issuer_service.request_context import current_request_id
 
 
 def new_tx_id() -> str:
@@ -41,6 +42,7 @@ def enqueue(
         status="pending",
         attempts=0,
         not_before=now,
+        request_id=current_request_id(),
         created_at=now,
         updated_at=now,
     )

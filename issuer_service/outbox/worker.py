@@ -46,8 +46,9 @@ from issuer_service.audit.service import append_audit
 from issuer_service.chain.gateway import SIGNER_ROLE, ChainGateway, ChainUnavailable, SigningState, TxOutcome
 from issuer_service.clock import utc_now
 from issuer_service.outbox import repository
-from issuer_service.outbox.handlers import REVERTED, WORKER, handler_for, lock_batch
+from issuer_service.outbox.handlers import REVERTED, WORKER, handler_for, lock_batch, on_behalf_of
 from issuer_service.outbox.models import ChainTx
+from issuer_service.request_context import new_request_id, request_id_context
 
 log = logging.getLogger("issuer_service.worker")
 
@@ -147,7 +148,8 @@ class OutboxWorker:
             try:
                 if wake is not None:
                     wake.clear()  # a wake-up during the step makes the wait below return at once
-                done = step()
+                with request_id_context(new_request_id("job")):  # what a step writes for no request
+                    done = step()
                 failures = 0
                 if done and on_progress is not None:
                     on_progress.set()
@@ -225,28 +227,32 @@ class OutboxWorker:
 
     def _submitted(self, session: Session, rows: Sequence[ChainTx]) -> None:
         """The domain handlers, after every RPC and every signature of the step (module docstring)."""
+        lock_batch(session, rows)
+        for row in rows:
+            with on_behalf_of(row):
+                self._submitted_one(session, row)
+
+    def _submitted_one(self, session: Session, row: ChainTx) -> None:
         # Re-signed after another transaction took its nonce: the business object already went to
         # "submitted" the first time; calling the handler again would be refused and would keep
         # the row from ever being sent.
         # Its hash changed, though, so the business object and the audit log learn the new one.
-        lock_batch(session, rows)
-        for row in rows:
-            handler = handler_for(row.entity_type)
-            if (row.last_error or "").startswith(RESIGNED):
-                append_audit(
-                    session,
-                    actor=WORKER,
-                    action="chain_tx.re_signed",
-                    entity_type=row.entity_type,
-                    entity_id=row.entity_id,
-                    data={"chain_tx_id": row.id, "function": row.function, "tx_hash": row.tx_hash,
-                          "nonce": row.nonce, "why": row.last_error},
-                    rule_ids=["R16"],
-                )
-                if handler is not None and handler.on_resigned is not None:
-                    handler.on_resigned(session, row)
-            elif handler is not None and handler.on_submitted is not None:
-                handler.on_submitted(session, row)
+        handler = handler_for(row.entity_type)
+        if (row.last_error or "").startswith(RESIGNED):
+            append_audit(
+                session,
+                actor=WORKER,
+                action="chain_tx.re_signed",
+                entity_type=row.entity_type,
+                entity_id=row.entity_id,
+                data={"chain_tx_id": row.id, "function": row.function, "tx_hash": row.tx_hash,
+                      "nonce": row.nonce, "why": row.last_error},
+                rule_ids=["R16"],
+            )
+            if handler is not None and handler.on_resigned is not None:
+                handler.on_resigned(session, row)
+        elif handler is not None and handler.on_submitted is not None:
+            handler.on_submitted(session, row)
 
     def _reserve_gate(
         self, session: Session, rows: Sequence[ChainTx], chain: SigningState, in_flight_units: int
@@ -456,7 +462,8 @@ class OutboxWorker:
         handler = handler_for(row.entity_type)
         if handler is None:
             return
-        if success:
-            handler.on_confirmed(session, row)
-        else:
-            handler.on_failed(session, row, reason)
+        with on_behalf_of(row):
+            if success:
+                handler.on_confirmed(session, row)
+            else:
+                handler.on_failed(session, row, reason)
