@@ -525,7 +525,6 @@ contract TCNHToken is IERC20, IERC20Metadata, IERC20Permit, IERC20Errors, Access
         emit Transfer(from, to, value);
     }
 
-    /// @dev Reverts unless `account` is allow-listed (R22) and not frozen (R24).
     /// @dev R42 on chain, for the whole life of the token: a key that holds one power is never
     ///      granted another (the constructor's grants pass through here too), and a minter holds
     ///      no role at all.
@@ -542,6 +541,7 @@ contract TCNHToken is IERC20, IERC20Metadata, IERC20Permit, IERC20Errors, Access
         return checkMinter && _minters[account] & _IS_MINTER != 0;
     }
 
+    /// @dev Reverts unless `account` is allow-listed (R22) and not frozen (R24).
     function _requireCanMove(address account, uint256 word) private pure {
         if (word & _FLAGS != _ALLOWED) _revertCannotMove(account, word);
     }

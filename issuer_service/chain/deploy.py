@@ -14,11 +14,13 @@ from pathlib import Path
 from typing import Any
 
 from web3 import Web3
+from web3.exceptions import Web3RPCError
+from web3.types import TxReceipt
 
 from issuer_service.chain.compiler import load_artifact
 from issuer_service.chain.keys import RoleKeys
 from issuer_service.chain.networks import check_chain_allowed
-from issuer_service.chain.tx import send_and_wait
+from issuer_service.chain.tx import fee_fields, send_and_wait
 
 TOKEN_CONTRACT = "TCNHToken"  # noqa: S105 - a contract name
 ROLE_CONSTANTS = {
@@ -28,6 +30,12 @@ ROLE_CONSTANTS = {
     "compliance": "COMPLIANCE_ROLE",
     "attestor": "ATTESTOR_ROLE",
 }
+# Gas bounds for the two set-up calls, which cannot be estimated before the contract exists:
+# about twice what they use on Anvil (configureMinter ~128k, the first attestReserves ~31k).
+CONFIGURE_MINTER_GAS_BOUND = 250_000
+ATTEST_RESERVES_GAS_BOUND = 100_000
+# What a node says when a sender cannot pay gas x maxFeePerGas: geth/reth, then Anvil's estimate.
+_OUT_OF_FUNDS_MARKERS = ("insufficient funds", "gas required exceeds allowance")
 
 
 class DeployError(RuntimeError):
@@ -88,10 +96,7 @@ def deploy(w3: Web3, config: DeployConfig, progress: Progress | None = None) -> 
     chain_id = w3.eth.chain_id
     check_chain_allowed(chain_id, allow_mainnet=config.allow_mainnet)
     keys = config.keys
-    _require_funds(w3, keys)
-
     artifact = load_artifact(TOKEN_CONTRACT)
-    say("deploying TCNHToken")
     factory = w3.eth.contract(abi=artifact.abi, bytecode=artifact.bytecode)
     constructor = factory.constructor(
         keys.admin.address,
@@ -102,17 +107,19 @@ def deploy(w3: Web3, config: DeployConfig, progress: Progress | None = None) -> 
         config.buffer_bps,
         config.max_attestation_age_s,
     )
-    receipt = send_and_wait(w3, keys.deployer, constructor)
+    # Estimated without a fee, so an unfunded deployer still gets a number to be told about.
+    _require_funds(w3, keys, deploy_gas=constructor.estimate_gas({"from": keys.deployer.address}))
+
+    say("deploying TCNHToken")
+    receipt = _send(w3, keys, "deployer", constructor)
     address = receipt["contractAddress"]
     token = w3.eth.contract(address=address, abi=artifact.abi)
 
     say(f"configuring minter {keys.minter.address}")
-    send_and_wait(
-        w3, keys.minter_admin, token.functions.configureMinter(keys.minter.address, config.minter_allowance_units)
-    )
+    _send(w3, keys, "minter_admin", token.functions.configureMinter(keys.minter.address, config.minter_allowance_units))
     say("posting the first reserve attestation")
     now = w3.eth.get_block("latest")["timestamp"]
-    send_and_wait(w3, keys.attestor, token.functions.attestReserves(config.initial_reserve_units, now))
+    _send(w3, keys, "attestor", token.functions.attestReserves(config.initial_reserve_units, now))
 
     roles = {name: getattr(keys, name).address for name in ROLE_CONSTANTS}
     minters = {keys.minter.address: config.minter_allowance_units}
@@ -162,13 +169,41 @@ def verify_roles(token: Any, roles: dict[str, str], minters: dict[str, int]) -> 
         raise DeployError("roles are not as intended: " + "; ".join(problems))
 
 
-def _require_funds(w3: Web3, keys: RoleKeys) -> None:
-    empty = [
-        f"{name} ({address})"
-        for name, address in keys.addresses().items()
-        if name in ("deployer", "minter_admin", "attestor") and w3.eth.get_balance(address) == 0
-    ]
-    if empty:
+def _require_funds(w3: Web3, keys: RoleKeys, *, deploy_gas: int) -> None:
+    """Refuse before sending anything unless every sending key can pay for its transaction.
+
+    A node wants gas limit x maxFeePerGas in the balance up front; a key with less fails with an
+    opaque RPC error, and a half-funded set would fail after the token is already deployed. The
+    fee cap is the one `send_and_wait` offers; the set-up calls use the bounds above.
+    """
+    max_fee = fee_fields(w3)["maxFeePerGas"]
+    gas_by_sender = {
+        "deployer": deploy_gas,
+        "minter_admin": CONFIGURE_MINTER_GAS_BOUND,
+        "attestor": ATTEST_RESERVES_GAS_BOUND,
+    }
+    short = []
+    for name, gas in gas_by_sender.items():
+        address = getattr(keys, name).address
+        balance, needed = w3.eth.get_balance(address), gas * max_fee
+        if balance < needed:
+            short.append(f"{name} ({address}) has {balance} wei, needs at least {needed} wei")
+    if short:
         raise DeployError(
-            f"these keys have no gas money on chain {w3.eth.chain_id}: {', '.join(empty)}; fund them first"
+            f"these keys have too little gas money on chain {w3.eth.chain_id}: {'; '.join(short)}; fund them first"
         )
+
+
+def _send(w3: Web3, keys: RoleKeys, sender: str, call: Any) -> TxReceipt:
+    """`send_and_wait` from one role's key, turning a node's out-of-funds error into the same
+    "fund it first" line `_require_funds` gives (the fee may have risen since the check)."""
+    account = getattr(keys, sender)
+    try:
+        return send_and_wait(w3, account, call)
+    except Web3RPCError as exc:
+        if not any(marker in str(exc).lower() for marker in _OUT_OF_FUNDS_MARKERS):
+            raise
+        raise DeployError(
+            f"{sender} ({account.address}) cannot pay for gas on chain {w3.eth.chain_id} "
+            f"(balance {w3.eth.get_balance(account.address)} wei); fund it first"
+        ) from None

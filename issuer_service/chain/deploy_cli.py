@@ -15,7 +15,7 @@ from issuer_service.chain.anvil import AnvilError, start_anvil
 from issuer_service.chain.compiler import CompilationError
 from issuer_service.chain.deploy import DeployConfig, DeployError, deploy
 from issuer_service.chain.keys import KeyFileError, RoleKeys
-from issuer_service.chain.networks import MainnetRefused, is_local_chain
+from issuer_service.chain.networks import MainnetRefused, check_chain_allowed, is_local_chain
 
 console = Console(stderr=True, soft_wrap=True)
 
@@ -57,6 +57,8 @@ def main(argv: list[str] | None = None) -> int:
                 anvil = start_anvil(state_file=state)
             w3 = Web3(Web3.HTTPProvider(anvil.url))
             console.print(f"[green]✓[/] Anvil at {anvil.url}")
+        # R55 first: on a main-net the answer is "not here", not "bring a key file".
+        check_chain_allowed(w3.eth.chain_id, allow_mainnet=args.allow_mainnet)
         keys = _keys(args, w3, spawned=anvil is not None)
         config = DeployConfig(
             keys=keys,
@@ -102,7 +104,10 @@ def main(argv: list[str] | None = None) -> int:
 
 def _keys(args: argparse.Namespace, w3: Web3, *, spawned: bool) -> RoleKeys:
     if args.keys_file:
-        return RoleKeys.load(args.keys_file)
+        keys = RoleKeys.load(args.keys_file)
+        if spawned:  # the Anvil we just started knows nothing of these keys: give them gas money
+            keys.fund_on_anvil(w3)
+        return keys
     if not spawned and not is_local_chain(w3.eth.chain_id):
         raise KeyFileError("--keys-file is required for a chain the sandbox did not spawn (R43: keys come from a file)")
     keys = RoleKeys.generate()

@@ -21,7 +21,7 @@ ROLE_NAMES = ("deployer", "admin", "minter_admin", "pauser", "compliance", "atte
 
 
 class KeyFileError(RuntimeError):
-    """The key file is missing, unreadable or incomplete."""
+    """The key file is missing, unreadable, incomplete, or gives one key two roles (R42)."""
 
 
 @dataclass(frozen=True)
@@ -33,6 +33,9 @@ class RoleKeys:
     compliance: LocalAccount
     attestor: LocalAccount
     minter: LocalAccount
+
+    def __post_init__(self) -> None:
+        _require_separate_keys(self.addresses())
 
     @classmethod
     def generate(cls) -> RoleKeys:
@@ -58,7 +61,15 @@ class RoleKeys:
             raise KeyFileError(f"key file {path} not found") from None
         except json.JSONDecodeError as exc:
             raise KeyFileError(f"key file {path} is not valid JSON: {exc.msg} at line {exc.lineno}") from None
-        return cls.from_hex(data.get("keys", {}))
+        except (OSError, UnicodeDecodeError) as exc:
+            raise KeyFileError(f"cannot read key file {path} ({exc.__class__.__name__})") from None
+        keys = data.get("keys") if isinstance(data, dict) else None
+        if not isinstance(keys, dict):
+            raise KeyFileError(
+                f'key file {path} must be a JSON object {{"keys": {{role: private key}}}} '
+                f"with the roles {', '.join(ROLE_NAMES)}"
+            )
+        return cls.from_hex(keys)
 
     def save(self, path: Path) -> None:
         path = Path(path)
@@ -82,3 +93,19 @@ class RoleKeys:
 
     def __repr__(self) -> str:  # never print a private key (R43)
         return f"RoleKeys({self.addresses()})"
+
+
+def _require_separate_keys(addresses: dict[str, str]) -> None:
+    """R42: every role, the deployer included, needs its own key.
+
+    The contract reverts `RolesNotSeparated` when one key would hold two roles (or a role and the
+    minter), and the deployer is meant to hold none; catching it here names the roles to fix and
+    sends nothing.
+    """
+    roles_by_address: dict[str, list[str]] = {}
+    for role, address in addresses.items():
+        roles_by_address.setdefault(address, []).append(role)
+    shared = [(roles, address) for address, roles in roles_by_address.items() if len(roles) > 1]
+    if shared:
+        details = "; ".join(f"{' and '.join(roles)} share {address}" for roles, address in shared)
+        raise KeyFileError(f"each role needs its own key (R42): {details}; give each role a different private key")

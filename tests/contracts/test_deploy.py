@@ -151,3 +151,18 @@ def test_deploy_to_mainnet_chain_id_proceeds_only_with_allow_mainnet(mainnet_anv
     assert deployment.chain_id == 1
     token = w3.eth.contract(address=deployment.token_address, abi=deployment.abi)
     assert actual_roles(token)["admin"] == [keys.admin.address]
+
+
+def test_a_node_out_of_funds_error_during_deploy_becomes_the_fund_it_first_line(
+    token_env: TokenEnv, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """If a key runs short after the up-front check (fees rose), the node's raw RPC error is
+    translated into a DeployError naming the key, not a Web3RPCError."""
+    keys = RoleKeys.generate()
+    keys.fund_on_anvil(token_env.w3, wei=1000)
+    monkeypatch.setattr("issuer_service.chain.deploy._require_funds", lambda *_args, **_kwargs: None)
+    with pytest.raises(DeployError, match="fund it first") as excinfo:
+        deploy(token_env.w3, DeployConfig(keys=keys))
+    assert f"deployer ({keys.deployer.address}) cannot pay for gas on chain 31337 (balance 1000 wei)" in str(
+        excinfo.value
+    )

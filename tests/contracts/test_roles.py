@@ -279,3 +279,19 @@ def test_minter_admin_cannot_make_a_role_holder_a_minter(token_env: TokenEnv) ->
     for account in (keys.minter_admin.address, keys.admin.address, keys.compliance.address):
         assert_reverts(token_env, keys.minter_admin, token.functions.configureMinter(account, 1),
                        "RolesNotSeparated()")
+
+
+def test_renounce_role_needs_the_callers_own_address_as_confirmation(token_env: TokenEnv) -> None:
+    """R42: a key can give up only its own role; nobody (not even the admin) renounces for another."""
+    env = token_env
+    pauser_role = role_id(env, "PAUSER_ROLE")
+    for caller, confirmation in ((env.keys.pauser, env.keys.admin.address), (env.keys.admin, env.keys.pauser.address)):
+        assert_reverts(env, caller, env.token.functions.renounceRole(pauser_role, confirmation),
+                       "AccessControlBadConfirmation()")
+    assert env.token.functions.getRoleMembers(pauser_role).call() == [env.keys.pauser.address]
+
+    receipt = env.send(env.keys.pauser, env.token.functions.renounceRole(pauser_role, env.keys.pauser.address))
+    assert events(env, receipt) == [("RoleRevoked", (pauser_role, env.keys.pauser.address, env.keys.pauser.address))]
+    assert env.token.functions.getRoleMembers(pauser_role).call() == []
+    assert_reverts(env, env.keys.pauser, env.token.functions.pause(), UNAUTHORIZED,
+                   env.keys.pauser.address, pauser_role)
