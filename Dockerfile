@@ -3,6 +3,7 @@
 #   python -m issuer_service serve     the HTTP API (the default command)
 #   python -m issuer_service worker    the outbox worker, indexer and webhook dispatcher
 #   python scripts/deploy.py ...       deploy tCNH to a chain and write the deployment file
+# and the `cnh` CLI (e.g. `docker compose exec service cnh keys create --role auditor`).
 # SANDBOX - NOT A LICENSED STABLECOIN (R55).
 
 # --- npm toolchain: solcjs and OpenZeppelin (Anvil is not needed: compose runs its own chain) ---
@@ -23,10 +24,10 @@ COPY --from=npm-toolchain /usr/local/bin/node /usr/local/bin/node
 WORKDIR /app
 
 # Dependencies first, in their own layer: a code change does not reinstall them. The editable
-# install maps the two top-level packages to /app, so the code copied below is what runs.
+# install maps the three top-level packages to /app, so the code copied below is what runs.
 COPY pyproject.toml README.md ./
-RUN mkdir -p compliance issuer_service \
-    && touch compliance/__init__.py issuer_service/__init__.py \
+RUN mkdir -p compliance issuer_service cnh_sdk \
+    && touch compliance/__init__.py issuer_service/__init__.py cnh_sdk/__init__.py \
     && pip install -e .
 
 COPY --from=npm-toolchain /app/node_modules ./node_modules
@@ -35,6 +36,8 @@ COPY contracts ./contracts
 COPY tools ./tools
 COPY compliance ./compliance
 COPY issuer_service ./issuer_service
+# The `cnh` CLI's API commands talk to the service through the SDK.
+COPY cnh_sdk ./cnh_sdk
 COPY scripts ./scripts
 # Compile once now (artifacts are cached by source hash in build/), so deploy and the service start fast.
 RUN python -c "from issuer_service.chain.compiler import load_artifacts; load_artifacts()"

@@ -15,6 +15,7 @@ import re
 import shlex
 import shutil
 import subprocess
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,7 @@ COMPOSE_FILE = ROOT / "docker-compose.yml"
 DOCKERFILE = ROOT / "Dockerfile"
 README = ROOT / "README.md"
 DOCKERIGNORE = ROOT / ".dockerignore"
+PYPROJECT = ROOT / "pyproject.toml"
 PROJECT_SERVICES = ("deploy", "service", "worker")  # built from the Dockerfile
 ALL_INTERFACES = "0.0.0.0"  # noqa: S104 - inside a container, so the published port can reach it
 
@@ -198,6 +200,19 @@ def test_the_dockerfile_runs_the_service_as_compose_does_and_copies_what_the_com
         assert needed not in ignored, f".dockerignore drops {needed}"
     for secret in (".sandbox", ".env", ".venv", "node_modules", ".git"):
         assert secret in ignored, f".dockerignore must keep {secret} out of the image"
+
+
+def test_the_image_installs_and_copies_every_package_the_project_ships() -> None:
+    """Each top-level package of pyproject.toml is stubbed before the editable install and copied
+    after it; a package left out installs nothing and fails at import (the `cnh` CLI needs cnh_sdk)."""
+    include = tomllib.loads(PYPROJECT.read_text())["tool"]["setuptools"]["packages"]["find"]["include"]
+    packages = sorted({pattern.rstrip("*") for pattern in include})
+    instructions = dockerfile_instructions()
+    copied = {arg.split()[-2] for op, arg in instructions if op == "COPY" and "--from" not in arg}
+    [install] = [arg for op, arg in instructions if op == "RUN" and "pip install -e ." in arg]
+    for package in packages:
+        assert package in copied, f"the Dockerfile does not COPY {package}"
+        assert f"{package}/__init__.py" in install, f"{package} is not stubbed before `pip install -e .`"
 
 
 def readme_commands() -> list[list[str]]:
