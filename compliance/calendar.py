@@ -1,12 +1,17 @@
 """Business days and redemption deadlines (R13).
 
 The holidays are data (compliance/data/*.json), not code, so a newly gazetted year is a file edit.
-A deadline is the end (23:59:59 local time) of a business day, returned as an aware UTC datetime.
+An operator replaces them without editing the package by pointing the service's `holidays_file`
+setting (CNH_HOLIDAYS_FILE) at a file of the same format; the app installs it at start-up with
+`use_holidays_file`. A deadline is the end (23:59:59 local time) of a business day, returned as an
+aware UTC datetime. A date in a year the file does not list counts weekends only: that is logged
+(once per year) and shown in the compliance report, never silent.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
@@ -17,6 +22,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from compliance.profiles import RegimeProfile
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
+log = logging.getLogger(__name__)
 END_OF_DAY = time(23, 59, 59)
 # Guards the day-by-day walk: no real calendar has a year without business days.
 _MAX_SCAN_DAYS = 366
@@ -115,8 +121,57 @@ def redemption_deadline(
 ) -> datetime:
     """R13: when a valid redemption request must have been paid out (aware UTC)."""
     if calendar is None:
-        calendar = load_calendar(profile.holiday_calendar)
-    return calendar.add_business_days(requested_at, profile.redemption_deadline_business_days)
+        calendar = calendar_for(profile)
+    deadline = calendar.add_business_days(requested_at, profile.redemption_deadline_business_days)
+    for day in (calendar.local_date(requested_at), calendar.local_date(deadline)):
+        _warn_once_if_uncovered(calendar, day)
+    return deadline
+
+
+# The calendar replacing every profile's shipped file (settings.holidays_file), or None.
+_replacement: BusinessCalendar | None = None
+_warned: set[tuple[str, int]] = set()
+
+
+def use_holidays_file(path: str | Path | None) -> BusinessCalendar | None:
+    """R13: from now on deadlines use the holidays in `path` (same format as compliance/data/),
+    or, with None, each profile's shipped file again. Raises CalendarError or OSError for a bad
+    file; the service checks the setting before this is called."""
+    global _replacement
+    _replacement = BusinessCalendar.from_file(path) if path is not None else None
+    return _replacement
+
+
+def calendar_for(profile: RegimeProfile) -> BusinessCalendar:
+    """The calendar the profile's deadlines use: the installed replacement, else its shipped file."""
+    return _replacement if _replacement is not None else load_calendar(profile.holiday_calendar)
+
+
+def coverage_warning(calendar: BusinessCalendar, day: date) -> str | None:
+    """Why a deadline around `day` may be early, or None when the holiday data covers its year."""
+    if calendar.covers(day):
+        return None
+    return (
+        f"holiday calendar {calendar.name!r} lists holidays for {_years_text(calendar.years)}, not {day.year}: "
+        f"deadlines in {day.year} count weekends only (early, never late); add that year's holidays "
+        "to the calendar file (R13)"
+    )
+
+
+def _warn_once_if_uncovered(calendar: BusinessCalendar, day: date) -> None:
+    warning = coverage_warning(calendar, day)
+    if warning is not None and (calendar.name, day.year) not in _warned:
+        _warned.add((calendar.name, day.year))
+        log.warning(warning)
+
+
+def _years_text(years: Iterable[int]) -> str:
+    ordered = sorted(years)
+    if not ordered:
+        return "no year"
+    if ordered == list(range(ordered[0], ordered[-1] + 1)) and len(ordered) > 1:
+        return f"{ordered[0]}-{ordered[-1]}"
+    return ", ".join(str(y) for y in ordered)
 
 
 @cache

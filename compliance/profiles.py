@@ -19,6 +19,8 @@ PROFILES_DIR = Path(__file__).resolve().parent / "profiles"
 DEFAULT_PROFILE = "hk"
 BPS_DENOMINATOR = 10_000
 RISK_LEVELS: tuple[str, ...] = ("low", "medium", "high")
+# R52, R53: how often an attestation report is due (compliance/attestation_cadence.py reads it).
+ATTESTATION_CADENCES: tuple[str, ...] = ("daily", "weekly", "monthly")
 # R2: the only reserve asset kinds that can ever count toward backing.
 ASSET_KINDS: frozenset[str] = frozenset({"cash", "time_deposit", "government_debt", "reverse_repo"})
 
@@ -64,18 +66,18 @@ class RegimeProfile:
     attestation_max_age_seconds: int  # R1 on chain: older reserve attestations block minting
     valuation_max_age_seconds: int  # R5
     concentration_limit_bps: int  # R6, per custodian
-    attestation_cadence: str  # R52 / R60
+    attestation_cadence: str  # R52 / R53 / R60: one of ATTESTATION_CADENCES
     reserve_disclosure_cadence: str  # R52
     eligible_asset_kinds: frozenset[str]  # R2
     max_time_deposit_term_days: int  # R2
     max_government_debt_residual_days: int  # R2
     currency_haircuts_bps: Mapping[str, int]  # R4: a currency absent here is ineligible
     holiday_calendar: str  # R13: file name in compliance/data/
+    # R25: how long after an on-chain transfer a travel-rule record may arrive before it is flagged.
+    travel_rule_record_window_seconds: int
     record_retention_years: int = 7  # R51
     redemption_fee_bps: int = 0  # R14
     redemption_fee_fixed_fen: int = 0  # R14
-    # R25: how long after an on-chain transfer a travel-rule record may arrive before it is flagged.
-    travel_rule_record_window_seconds: int = 86_400
     notes: str = ""
 
     def __post_init__(self) -> None:
@@ -134,6 +136,8 @@ def _validate(p: RegimeProfile) -> None:
         raise bad("notes", "must be a string")
     if not _NAME_RE.fullmatch(p.name):
         raise bad("name", "must be lower-case letters, digits and '-'")
+    if p.attestation_cadence not in ATTESTATION_CADENCES:  # R52: code computes the next due date from it
+        raise bad("attestation_cadence", f"must be one of {list(ATTESTATION_CADENCES)}")
     if not _FILE_NAME_RE.fullmatch(p.holiday_calendar):
         raise bad("holiday_calendar", "must be a plain .json file name in compliance/data/")
     if not isinstance(p.reference_currency, str) or not _CURRENCY_RE.fullmatch(p.reference_currency):

@@ -16,6 +16,7 @@ from fastapi import APIRouter, FastAPI
 from fastapi.middleware import Middleware
 from starlette.concurrency import run_in_threadpool
 
+from compliance.calendar import use_holidays_file
 from compliance.profiles import load_profile
 from issuer_service import health, metrics
 from issuer_service.admin.router import router as admin_router
@@ -149,6 +150,7 @@ def create_app(settings: Settings | None = None, gateway: Any = None) -> FastAPI
     )
     app.state.settings = settings
     app.state.profile = load_profile(settings.regime_profile)  # R60: fail fast on an unknown profile
+    use_holidays_file(settings.holidays_file)  # R13: the setting's calendar, else the profile's shipped one
     app.state.engine = engine_from_settings(settings)
     app.state.sessionmaker = make_sessionmaker(app.state.engine)
     app.state.gateway = gateway

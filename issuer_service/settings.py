@@ -43,6 +43,9 @@ class Settings(BaseSettings):
     confirmations: int = Field(default=1, ge=0)
     worker_in_process: bool = True
     regime_profile: str = "hk"  # R60
+    # R13: a holiday calendar replacing the profile's shipped one (compliance/data/hk_holidays.json),
+    # in the same JSON format; env CNH_HOLIDAYS_FILE. None: the shipped file. Checked at start-up.
+    holidays_file: Path | None = None
 
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
@@ -90,6 +93,23 @@ class Settings(BaseSettings):
         if name not in available_profiles():
             raise ValueError(str(UnknownProfileError(name, available_profiles())))
         return name
+
+    @field_validator("holidays_file")
+    @classmethod
+    def _readable_calendar(cls, path: Path | None) -> Path | None:
+        """R13: a missing or malformed holiday file stops the service at start-up, naming the setting."""
+        if path is None:
+            return None
+        from compliance.calendar import BusinessCalendar, CalendarError
+
+        try:
+            BusinessCalendar.from_file(path)
+        except (OSError, CalendarError) as exc:
+            raise ValueError(
+                f"CNH_HOLIDAYS_FILE ({path}) is not a usable holiday calendar: {exc}; point it at a JSON file "
+                "in the format of compliance/data/hk_holidays.json, or unset it to use the shipped calendar"
+            ) from None
+        return path
 
     @model_validator(mode="after")
     def _refuse_placeholder_secrets(self) -> Settings:

@@ -31,6 +31,13 @@ class SlaSectionOut(BaseModel):
         description="Where fees are disclosed (R14).",
         examples=["GET /v1/redemptions/quote before the request; fee on every receipt"],
     )
+    holiday_calendar: str = Field(description="The calendar deadlines use (R13).", examples=["hk"])
+    holiday_years: list[int] = Field(description="Years its holiday data covers.", examples=[[2025, 2026, 2027]])
+    calendar_warnings: list[str] = Field(
+        description="A deadline of a request made now would fall in a year without holiday data, so it "
+        "counts weekends only (R13); empty when covered.",
+        examples=[[]],
+    )
 
 
 class FlaggedTransferOut(BaseModel):
@@ -85,12 +92,28 @@ class EnforcementSectionOut(BaseModel):
     seizures: list[SeizureLineOut] = Field(description="Every seizure (R24).", examples=[[]])
 
 
+class AttestationSectionOut(BaseModel):
+    cadence: str = Field(description="How often the profile wants a report (R52, R60).", examples=["daily"])
+    last_attested_at: datetime | None = Field(
+        description="Stated time of the latest report (its block's time); null before the first.",
+        examples=["2026-01-05T08:00:00Z"],
+    )
+    next_due_at: datetime | None = Field(
+        description="When the next report is due; null before the first (due at once once there is supply).",
+        examples=["2026-01-06T08:00:00Z"],
+    )
+    overdue: bool = Field(
+        description="Past the due time, or no report yet while tokens are outstanding (R52, R53).", examples=[False]
+    )
+
+
 class ComplianceReportOut(BaseModel):
     banner: str = Field(default=SANDBOX_BANNER, description="R55.", examples=[SANDBOX_BANNER])
     generated_at: datetime = Field(description="When (UTC).", examples=["2026-01-05T08:00:00Z"])
     profile: str = Field(description="Regime profile (R60).", examples=["hk"])
     redemption_sla: SlaSectionOut = Field(description="R13/R14.")
     travel_rule: TravelRuleSectionOut = Field(description="R25.")
+    attestation: AttestationSectionOut = Field(description="R52/R53: attestation cadence of the profile.")
     screening: ScreeningSectionOut = Field(description="R23.")
     enforcement: EnforcementSectionOut = Field(description="R24.")
     pending_approvals: dict[str, int] = Field(

@@ -1,20 +1,24 @@
 """Build the compliance report from the database (one read transaction): R13 SLA breaches, R25
-travel-rule gaps, R23 cases, R24 freezes and seizures, R40 pending approvals. JSON and HTML, both
-carrying the sandbox label (R55)."""
+travel-rule gaps, R52/R53 an overdue attestation, R23 cases, R24 freezes and seizures, R40 pending
+approvals. JSON and HTML, both carrying the sandbox label (R55)."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from html import escape
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from compliance.attestation_cadence import AttestationDue, attestation_due
+from compliance.calendar import calendar_for, coverage_warning, redemption_deadline
 from compliance.money import format_fen, format_units
 from compliance.profiles import RegimeProfile
 from issuer_service.approvals import repository as approvals
+from issuer_service.attestations import repository as attestations
 from issuer_service.compliance_report.schemas import (
     SANDBOX_BANNER,
+    AttestationSectionOut,
     ComplianceReportOut,
     EnforcementSectionOut,
     FlaggedTransferOut,
@@ -28,6 +32,7 @@ from issuer_service.compliance_report.schemas import (
 from issuer_service.enforcement import repository as enforcement
 from issuer_service.enforcement.models import Seizure
 from issuer_service.redemptions.models import Redemption
+from issuer_service.reserves import repository as reserves
 from issuer_service.screening import repository as screening
 from issuer_service.screening.service import current_list
 from issuer_service.travel_rule.service import transfer_findings
@@ -58,6 +63,7 @@ def sla_section(session: Session, profile: RegimeProfile, now: datetime) -> SlaS
         .where(Redemption.status.in_(OPEN_REDEMPTION_STATUSES), Redemption.deadline_at < now)
         .order_by(Redemption.deadline_at)
     ).scalars()
+    calendar = calendar_for(profile)
     return SlaSectionOut(
         deadline_business_days=profile.redemption_deadline_business_days,
         paid=len(paid),
@@ -65,7 +71,18 @@ def sla_section(session: Session, profile: RegimeProfile, now: datetime) -> SlaS
         paid_late=[_breach(r, now) for r in late],
         overdue=[_breach(r, now) for r in overdue],
         fee_disclosure="GET /v1/redemptions/quote before the request; fee and payout on every redemption receipt",
+        holiday_calendar=calendar.name,
+        holiday_years=sorted(calendar.years),
+        calendar_warnings=_calendar_warnings(profile, now),
     )
+
+
+def _calendar_warnings(profile: RegimeProfile, now: datetime) -> list[str]:
+    """R13: BusinessCalendar.covers() for a request made now and its deadline; a year without
+    holiday data makes deadlines count weekends only, which the report must not hide."""
+    calendar = calendar_for(profile)
+    days = {calendar.local_date(now), calendar.local_date(redemption_deadline(now, profile, calendar))}
+    return sorted({w for w in (coverage_warning(calendar, day) for day in days) if w is not None})
 
 
 def travel_rule_section(session: Session, profile: RegimeProfile, now: datetime) -> TravelRuleSectionOut:
@@ -90,6 +107,23 @@ def travel_rule_section(session: Session, profile: RegimeProfile, now: datetime)
             for f in findings
             if f.flagged
         ],
+    )
+
+
+def attestation_status(session: Session, profile: RegimeProfile, now: datetime) -> AttestationDue:
+    """R52, R53 under the profile's cadence: the clock runs from the stated time of the latest
+    report; with none yet, outstanding tokens (confirmed or in flight) make one due at once."""
+    latest = attestations.latest(session)
+    last_at = datetime.fromtimestamp(latest.block_timestamp, UTC) if latest is not None else None
+    pool = reserves.get_pool(session)
+    has_supply = pool is not None and pool.outstanding_fen + pool.in_flight_mint_fen > 0
+    return attestation_due(last_at, has_supply=has_supply, profile=profile, now=now)
+
+
+def attestation_section(session: Session, profile: RegimeProfile, now: datetime) -> AttestationSectionOut:
+    due = attestation_status(session, profile, now)
+    return AttestationSectionOut(
+        cadence=due.cadence, last_attested_at=due.last_attested_at, next_due_at=due.due_at, overdue=due.overdue
     )
 
 
@@ -124,6 +158,7 @@ def build_report(session: Session, profile: RegimeProfile, now: datetime) -> Com
         profile=profile.name,
         redemption_sla=sla_section(session, profile, now),
         travel_rule=travel_rule_section(session, profile, now),
+        attestation=attestation_section(session, profile, now),
         screening=ScreeningSectionOut(
             list_version=screening_list.version,
             cases=screening.counts_by_status(session),
@@ -143,6 +178,9 @@ def render_html(report: ComplianceReportOut) -> str:
         return f"<table><thead><tr>{head}</tr></thead><tbody>{body or '<tr><td>none</td></tr>'}</tbody></table>"
 
     sla, travel, enf = report.redemption_sla, report.travel_rule, report.enforcement
+    attested = report.attestation
+    last = attested.last_attested_at.isoformat() if attested.last_attested_at else "none yet"
+    due = attested.next_due_at.isoformat() if attested.next_due_at else "at the first supply"
     breaches = [
         [
             b.redemption_id,
@@ -169,7 +207,9 @@ def render_html(report: ComplianceReportOut) -> str:
             f"{escape(report.generated_at.isoformat())}.</p>",
             f"<h2>Redemption SLA (R13, R14)</h2><p>Deadline {sla.deadline_business_days} business day(s); "
             f"{sla.paid} paid, {sla.paid_on_time} on time, {len(sla.paid_late)} late, {len(sla.overdue)} overdue. "
-            f"{escape(sla.fee_disclosure)}.</p>",
+            f"{escape(sla.fee_disclosure)}. Holiday calendar {escape(sla.holiday_calendar)} covers "
+            f"{escape(', '.join(str(y) for y in sla.holiday_years))}.</p>",
+            *(f'<p class="warning">{escape(w)}</p>' for w in sla.calendar_warnings),
             table(["redemption", "customer", "amount", "status", "deadline", "paid", "late by (s)"], breaches),
             f"<h2>Travel rule (R25)</h2><p>Threshold {format_fen(travel.threshold)} CNH; "
             f"{travel.transfers_at_or_above_threshold} transfers checked, {travel.recorded} recorded, "
@@ -178,6 +218,9 @@ def render_html(report: ComplianceReportOut) -> str:
                 ["tx", "from", "to", "amount", "problem"],
                 [[f.tx_hash, f.from_address, f.to_address, f.amount, f.problem] for f in travel.flagged],
             ),
+            f"<h2>Attestation (R52, R53)</h2><p id=\"attestation\">Cadence {escape(attested.cadence)}; last report "
+            f"{escape(last)}; next due {escape(due)}; "
+            f"{'OVERDUE' if attested.overdue else 'not overdue'}.</p>",
             f"<h2>Screening (R23)</h2><p>List {escape(report.screening.list_version)}; cases "
             f"{escape(str(report.screening.cases))}.</p>",
             "<h2>Freezes and seizures (R24)</h2>",

@@ -50,6 +50,8 @@ from issuer_service.outbox.models import ChainTx
 from issuer_service.pagination import Page, decode_cursor, page_of
 from issuer_service.reserves import service as reserves
 from issuer_service.screening import repository as screening
+from issuer_service.travel_rule import service as travel_rule
+from issuer_service.travel_rule.models import TravelRuleRecord
 from issuer_service.wallets import repository as wallets
 from issuer_service.wallets.models import Wallet
 
@@ -427,12 +429,45 @@ def _on_approved(
         entity_id=seizure.id,
     )
     seizure.burn_chain_tx_id, seizure.approved_by = row.id, actor.id
+    assert recovery is not None  # unusable says "it is gone" otherwise
+    record = _record_travel_rule(session, seizure, wallet, recovery, context, actor=actor.id)
     _transition(
         session,
         seizure,
         "approved",
         actor=actor.id,
-        data={"approval_id": request.id, "approved_by": actor.id, "note": context.note},
+        data={
+            "approval_id": request.id,
+            "approved_by": actor.id,
+            "note": context.note,
+            "travel_rule_record_id": record.id,
+        },
+    )
+
+
+def _record_travel_rule(
+    session: Session,
+    seizure: Seizure,
+    wallet: Wallet,
+    recovery: Wallet,
+    context: approvals.ApprovalContext,
+    *,
+    actor: str,
+) -> TravelRuleRecord:
+    """R25: the approved seizure is a transfer the service initiates, from the frozen holder to the
+    recovery wallet's owner; its record is kept now, before anything moves, and linked to the
+    re-mint's transaction when that is confirmed (`_seizure_confirmed`)."""
+    return travel_rule.record_seizure(
+        session,
+        seizure_id=seizure.id,
+        tx_hash=None,
+        holder=customers.get(session, wallet.customer_id),
+        holder_wallet=seizure.address,
+        recovery_owner=customers.get(session, recovery.customer_id),
+        recovery_wallet=seizure.recovery_address,
+        amount_fen=seizure.amount_fen,
+        profile=context.profile,
+        actor=actor,
     )
 
 
@@ -497,6 +532,7 @@ def _seizure_confirmed(session: Session, row: ChainTx) -> None:
     if seizure.status == "burned":
         _seizure_submitted(session, row)
     reserves.mint_confirmed(pool, seizure.amount_fen)  # outstanding back up; reserve cash unchanged
+    travel_rule.link_seizure_tx(session, seizure_id=seizure.id, tx_hash=row.tx_hash)  # R25
     seizure.completed_at = utc_now()
     _transition(
         session,

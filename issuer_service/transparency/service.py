@@ -1,6 +1,7 @@
 """What the public transparency page shows (R52, R55): supply on chain and in the ledger, reserves
-counted toward backing, the ratio, the composition, and the latest attestation with its hash and
-proof-of-liabilities root (the root holders check their proofs against)."""
+counted toward backing, the ratio, the composition, the latest attestation with its hash and
+proof-of-liabilities root (the root holders check their proofs against), and the profile's
+attestation cadence with when the next report is due (R52, R53, R60)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from issuer_service.attestations import repository as attestations
 from issuer_service.attestations.service import report_of
 from issuer_service.chain.gateway import ChainUnavailable
 from issuer_service.clock import utc_now
+from issuer_service.compliance_report.service import attestation_status
 from issuer_service.reserves import repository as reserves_repository
 from issuer_service.reserves.service import current_assessments, public_view
 
@@ -53,6 +55,9 @@ class TransparencyView:
     concentration: list[dict[str, Any]]
     concentration_limit: str
     disclosure_cadence: str
+    attestation_cadence: str
+    next_attestation_due: str | None  # ISO UTC; None before the first report
+    attestation_overdue: bool
     latest: LatestAttestation | None
     token_address: str | None
     chain_id: int | None
@@ -81,6 +86,8 @@ def view(session: Session, *, profile: RegimeProfile, gateway: Any) -> Transpare
         {"kind": kind, "counted": format_fen(counted), "market_value": format_fen(market)}
         for kind, (counted, market) in sorted(by_kind.items())
     ]
+    now = utc_now()
+    due = attestation_status(session, profile, now)
     latest_row = attestations.latest(session)
     latest = None
     if latest_row is not None:
@@ -117,8 +124,11 @@ def view(session: Session, *, profile: RegimeProfile, gateway: Any) -> Transpare
         ],
         concentration_limit=bps_text(profile.concentration_limit_bps),
         disclosure_cadence=profile.reserve_disclosure_cadence,
+        attestation_cadence=due.cadence,
+        next_attestation_due=iso_seconds(due.due_at) if due.due_at is not None else None,
+        attestation_overdue=due.overdue,
         latest=latest,
         token_address=str(gateway.token_address) if gateway is not None else None,
         chain_id=int(gateway.chain_id) if gateway is not None else None,
-        generated_at=iso_seconds(utc_now()),
+        generated_at=iso_seconds(now),
     )

@@ -11,13 +11,13 @@ from issuer_service.db import Base, UtcDateTime
 
 
 class TravelRuleRecord(Base):
-    """Originator and beneficiary data of one transfer: a redemption or mint the service made
-    (`subject_type`/`subject_id`), or an on-chain transfer between customers (`tx_hash`)."""
+    """Originator and beneficiary data of one transfer: a redemption, mint or seizure re-mint the
+    service made (`kind`/`subject_id`), or an on-chain transfer between customers (`tx_hash`)."""
 
     __tablename__ = "travel_rule_records"
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
-    kind: Mapped[str] = mapped_column(String(16))  # redemption | mint | transfer
+    kind: Mapped[str] = mapped_column(String(16))  # redemption | mint | seizure | transfer
     subject_id: Mapped[str | None] = mapped_column(String(64))
     tx_hash: Mapped[str | None] = mapped_column(String(66))  # lower-case
     amount_fen: Mapped[int | None] = mapped_column(BigInteger)
@@ -29,7 +29,7 @@ class TravelRuleRecord(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
     __table_args__ = (
-        CheckConstraint("kind IN ('redemption', 'mint', 'transfer')", name="kind"),
+        CheckConstraint("kind IN ('redemption', 'mint', 'seizure', 'transfer')", name="kind"),
         Index("ix_travel_rule_records_tx_hash", "tx_hash"),
         Index("ix_travel_rule_records_subject", "kind", "subject_id"),
     )

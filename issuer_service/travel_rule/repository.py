@@ -93,3 +93,9 @@ def transfer_record_of(session: Session, tx_hash: str) -> TravelRuleRecord | Non
         TravelRuleRecord.kind == "transfer", TravelRuleRecord.tx_hash == tx_hash.lower()
     )
     return session.execute(stmt.order_by(TravelRuleRecord.created_at).limit(1)).scalar_one_or_none()
+
+
+def record_of(session: Session, kind: str, subject_id: str) -> TravelRuleRecord | None:
+    """The record the service kept for its own mint, redemption or seizure `subject_id`."""
+    stmt = select(TravelRuleRecord).where(TravelRuleRecord.kind == kind, TravelRuleRecord.subject_id == subject_id)
+    return session.execute(stmt.order_by(TravelRuleRecord.created_at).limit(1)).scalar_one_or_none()

@@ -57,7 +57,8 @@ def list_records(
         str | None, Query(max_length=66, description="Only this transaction.", examples=["0x" + "ab" * 32])
     ] = None,
     kind: Annotated[
-        Literal["redemption", "mint", "transfer"] | None, Query(description="Only this kind.", examples=["transfer"])
+        Literal["redemption", "mint", "seizure", "transfer"] | None,
+        Query(description="Only this kind.", examples=["transfer"]),
     ] = None,
 ) -> Page[TravelRuleRecordOut]:
     return service.list_records(session, tx_hash=tx_hash, kind=kind, limit=limit, cursor=cursor)

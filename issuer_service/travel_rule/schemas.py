@@ -60,8 +60,10 @@ class TravelRuleRecordCreate(BaseModel):
 
 class TravelRuleRecordOut(BaseModel):
     id: str = Field(description="Record id.", examples=["trr_018c2f1e3a4b9f3e2d1c0b0a"])
-    kind: str = Field(description="redemption, mint or transfer.", examples=["transfer"])
-    subject_id: str | None = Field(description="The redemption or mint, for those kinds.", examples=[None])
+    kind: str = Field(
+        description="redemption, mint, seizure (the re-mint to the recovery wallet) or transfer.", examples=["transfer"]
+    )
+    subject_id: str | None = Field(description="The redemption, mint or seizure, for those kinds.", examples=[None])
     tx_hash: str | None = Field(
         description="The on-chain transfer, for a transfer record.", examples=["0x" + "ab" * 32]
     )

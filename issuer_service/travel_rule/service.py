@@ -202,6 +202,53 @@ def record_mint(
     )
 
 
+def record_seizure(
+    session: Session,
+    *,
+    seizure_id: str,
+    tx_hash: str | None,
+    holder: Customer | None,
+    holder_wallet: str,
+    recovery_owner: Customer | None,
+    recovery_wallet: str,
+    amount_fen: int,
+    profile: RegimeProfile,
+    actor: str,
+) -> TravelRuleRecord:
+    """R24, R25: a seizure moves the frozen holder's tokens to the recovery wallet (burn, then
+    re-mint): the service initiates that transfer, so it carries a record like any mint. The
+    frozen holder is the originator, the recovery wallet's owner the beneficiary, both from the
+    due-diligence file; `subject_id` is the seizure, whose legal basis says why; `tx_hash` links
+    the re-mint on chain."""
+    data = TravelRuleData(
+        originator=_on_file(holder, holder_wallet), beneficiary=_on_file(recovery_owner, recovery_wallet)
+    )
+    return _store(
+        session,
+        kind="seizure",
+        subject_id=seizure_id,
+        tx_hash=tx_hash,
+        amount_fen=amount_fen,
+        data=data,
+        required=full_data_required(amount_fen, profile),
+        actor=actor,
+    )
+
+
+def link_seizure_tx(session: Session, *, seizure_id: str, tx_hash: str | None) -> TravelRuleRecord | None:
+    """R25: once the re-mint is confirmed, its record names the transaction that moved the tokens."""
+    record = repository.record_of(session, "seizure", seizure_id)
+    if record is not None and tx_hash:
+        record.tx_hash = tx_hash.lower()
+    return record
+
+
+def _on_file(customer: Customer | None, wallet: str) -> Party:
+    if customer is None:  # pragma: no cover - every bound wallet has its customer
+        return Party(account=wallet)
+    return Party(name=customer.name, account=wallet, id_number=customer.id)
+
+
 def create_record(session: Session, *, actor: Principal, body: TravelRuleRecordCreate) -> TravelRuleRecordOut:
     """Travel-rule data of an on-chain transfer; always the full set (this is how large transfers
     between customers are covered). A customer key records only transfers from its own wallets."""

@@ -4,13 +4,16 @@ endpoint that pays interest, and one setting choosing the profile that changes t
 
 from __future__ import annotations
 
+import json
 import re
 import secrets
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
+from html import escape
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from eth_utils.address import to_checksum_address
@@ -18,6 +21,8 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from pydantic import ValidationError
 
+from compliance.attestation_cadence import next_attestation_due
+from compliance.calendar import use_holidays_file
 from compliance.profiles import UnknownProfileError, available_profiles, load_profile
 from issuer_service.app import create_app
 from issuer_service.clock import utc_now
@@ -25,9 +30,12 @@ from issuer_service.ids import new_id
 from issuer_service.redemptions.models import Redemption
 from issuer_service.settings import Settings
 from issuer_service.wallets.models import Wallet
+from tests.service.cadence_helpers import attested_at, outstanding
+from tests.service.compliance_helpers import staff_key
 from tests.service.service_helpers import assert_problem, bearer, make_settings
 
 BANNER = "SANDBOX — NOT A LICENSED STABLECOIN"
+HKT = ZoneInfo("Asia/Hong_Kong")
 
 
 def _redemption(
@@ -177,3 +185,90 @@ def test_a_profile_fee_is_disclosed_in_the_quote_and_eu_mica_refuses_any_fee(app
 
     with pytest.raises(ProfileError, match="redemption_fee_bps"):
         replace(load_profile("eu-mica"), redemption_fee_bps=25)  # R60: redemption is free under eu-mica
+
+
+def test_the_report_says_an_attestation_is_overdue_by_the_profile_s_cadence(
+    app: FastAPI, client: TestClient, make_key: Callable[..., str]
+) -> None:  # R52, R53, R60
+    auditor = make_key("auditor")
+
+    def section() -> dict[str, Any]:
+        body: dict[str, Any] = client.get("/v1/compliance/report", headers=bearer(auditor)).json()["attestation"]
+        return body
+
+    assert section() == {"cadence": "daily", "last_attested_at": None, "next_due_at": None, "overdue": False}
+    outstanding(app, 100_00)  # tokens out and no report yet: one is due at once
+    assert section()["overdue"] is True
+
+    stated = (utc_now() - timedelta(days=3)).replace(microsecond=0)
+    attested_at(app, stated)
+    daily = section()
+    assert (daily["cadence"], daily["overdue"]) == ("daily", True)  # hk: a day after the report's stated time
+    assert datetime.fromisoformat(daily["next_due_at"]) == stated + timedelta(days=1)
+    html = client.get("/v1/compliance/report.html", headers=bearer(auditor)).text
+    assert re.search(r'id="attestation">Cadence daily;[^<]*OVERDUE', html)
+
+    app.state.profile = replace(app.state.profile, attestation_cadence="monthly")  # the profile's data decides
+    monthly = section()
+    assert (monthly["cadence"], monthly["overdue"]) == ("monthly", False)
+    assert datetime.fromisoformat(monthly["next_due_at"]) == next_attestation_due(stated, "monthly")
+
+
+def _holidays_file(path: Path, *, years: list[int], weekend: list[int]) -> Path:
+    data = {"name": "ops-calendar", "timezone": "Asia/Hong_Kong", "utc_offset_minutes": 480, "years": years,
+            "weekend_isoweekdays": weekend, "holidays": []}
+    path.write_text(json.dumps(data), encoding="utf-8")
+    return path
+
+
+def test_cnh_holidays_file_replaces_the_calendar_and_a_bad_one_stops_start_up_naming_the_setting(
+    database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:  # R13
+    with TestClient(create_app(make_settings(database_url, tmp_path))) as client:
+        shipped = datetime.fromisoformat(client.get("/v1/redemptions/quote", params={"amount": "10.00"}).json()[
+            "deadline_at"
+        ])
+    # Only one weekday is a business day in the operator's file: a different one from the shipped answer.
+    business_day = shipped.astimezone(HKT).isoweekday() % 7 + 1
+    today = utc_now().astimezone(HKT).year
+    ops = _holidays_file(
+        tmp_path / "ops.json", years=[today, today + 1], weekend=[d for d in range(1, 8) if d != business_day]
+    )
+    monkeypatch.setenv("CNH_HOLIDAYS_FILE", str(ops))
+    try:
+        with TestClient(create_app(make_settings(database_url, tmp_path))) as client:
+            quote = client.get("/v1/redemptions/quote", params={"amount": "10.00"}).json()
+            assert datetime.fromisoformat(quote["deadline_at"]).astimezone(HKT).isoweekday() == business_day
+            auditor = staff_key(client, "auditor")
+            sla = client.get("/v1/compliance/report", headers=bearer(auditor)).json()["redemption_sla"]
+            assert (sla["holiday_calendar"], sla["holiday_years"], sla["calendar_warnings"]) == (
+                "ops-calendar", [today, today + 1], []
+            )
+    finally:
+        use_holidays_file(None)  # the next app in this process starts from the shipped calendar
+
+    monkeypatch.setenv("CNH_HOLIDAYS_FILE", str(tmp_path / "missing.json"))
+    with pytest.raises(ValidationError, match="CNH_HOLIDAYS_FILE .*missing.json.* is not a usable holiday calendar"):
+        Settings(_env_file=None, database_url=database_url)  # type: ignore[call-arg]
+    (tmp_path / "broken.json").write_text('{"name": "x", "timezone": "Asia/Hong_Kong"}', encoding="utf-8")
+    monkeypatch.setenv("CNH_HOLIDAYS_FILE", str(tmp_path / "broken.json"))
+    with pytest.raises(ValidationError, match=r"holidays_file[\s\S]*CNH_HOLIDAYS_FILE[\s\S]*missing key 'years'"):
+        Settings(_env_file=None, database_url=database_url)  # type: ignore[call-arg]
+
+
+def test_the_report_warns_when_deadlines_fall_in_a_year_the_holiday_data_does_not_cover(
+    database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:  # R13: BusinessCalendar.covers(), never weekends-only in silence
+    stale = _holidays_file(tmp_path / "stale.json", years=[2020], weekend=[6, 7])
+    monkeypatch.setenv("CNH_HOLIDAYS_FILE", str(stale))
+    try:
+        with TestClient(create_app(make_settings(database_url, tmp_path))) as client:
+            auditor = staff_key(client, "auditor")
+            sla = client.get("/v1/compliance/report", headers=bearer(auditor)).json()["redemption_sla"]
+            html = client.get("/v1/compliance/report.html", headers=bearer(auditor)).text
+    finally:
+        use_holidays_file(None)
+    year = utc_now().astimezone(HKT).year
+    assert sla["calendar_warnings"] and all("weekends only" in w for w in sla["calendar_warnings"])
+    assert f"lists holidays for 2020, not {year}" in sla["calendar_warnings"][0]
+    assert escape(sla["calendar_warnings"][0]) in html

@@ -130,6 +130,27 @@ def test_seizure_burns_the_frozen_balance_remints_it_to_recovery_and_supply_stay
     )
     assert done["status"] == "completed", done
     assert done["burn_tx_hash"] and done["remint_tx_hash"]
+    # R25: the seizure is a transfer the service initiates, from the frozen holder to the recovery
+    # wallet's owner; its travel-rule record names both from the KYC file and links the re-mint.
+    kept = client.get(
+        "/v1/travel-rule/records", params={"kind": "seizure"}, headers=bearer(staff.auditor)
+    ).json()["items"]
+    assert [(r["subject_id"], r["tx_hash"], r["amount"], r["complete"]) for r in kept] == [
+        (seizure["id"], done["remint_tx_hash"].lower(), "100.00", True)
+    ]
+    originator, beneficiary = kept[0]["originator"], kept[0]["beneficiary"]
+    assert (originator["name"], originator["account"], originator["id_number"]) == (
+        "Alice Ltd",
+        alice.wallet.address,
+        alice.id,
+    )
+    assert (beneficiary["name"], beneficiary["account"], beneficiary["id_number"]) == (
+        "Recovery Trust Ltd",
+        recovery.wallet.address,
+        recovery.id,
+    )
+    travel = client.get("/v1/compliance/report", headers=bearer(staff.auditor)).json()["travel_rule"]
+    assert travel["flagged"] == [] and travel["awaiting_record"] == 0  # the report does not flag it
     assert gateway.balance_of(alice.wallet.address) == 0
     assert gateway.balance_of(recovery.wallet.address) == fen_to_units(100_00)
     assert gateway.total_supply() == fen_to_units(100_00)  # burned and re-minted: supply unchanged
@@ -160,6 +181,7 @@ def test_seizure_burns_the_frozen_balance_remints_it_to_recovery_and_supply_stay
     ]
     assert all(r["data"]["legal_basis"] == LEGAL_BASIS for r in records)  # the audit log says why (R24)
     assert records[1]["actor"] != records[0]["actor"]
+    assert records[1]["data"]["travel_rule_record_id"] == kept[0]["id"]  # kept when the seizure was approved
     assert client.get("/v1/audit-log/verify", headers=bearer(staff.auditor)).json()["ok"] is True
 
     thawed = client.post(

@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 from compliance.screening import SANDBOX_LIST_FILE
 from issuer_service.chain.gateway import ChainGateway
 from tests.service.compliance_helpers import audit_actions, poll
-from tests.service.flow import Staff, new_customer, onboard, request_mint
+from tests.service.flow import Staff, bind_wallet, new_customer, onboard, request_mint
 from tests.service.service_helpers import assert_problem, bearer
 
 KYC_OK = {"decision": "approved", "risk": "low", "reference": "KYC-SCREEN-1"}
@@ -185,3 +185,39 @@ def test_a_list_update_rescreens_everyone_freezes_listed_wallets_on_chain_and_cl
         "wallet.unfreeze_requested",
         "wallet.unfrozen",
     ]
+
+
+@pytest.mark.chain
+def test_a_list_update_naming_an_existing_customer_freezes_every_bound_wallet_on_chain(
+    chain_client: Any, staff: Staff, gateway: ChainGateway
+) -> None:
+    """R23: a new list entry that matches a customer's NAME (no address listed) opens a case on the
+    customer and freezes each wallet they have bound, on chain, not only the one that matched."""
+    client = chain_client
+    dara = new_customer(client, staff, name="Marigold Penhallow Exports")
+    second = bind_wallet(client, dara.key)
+    bound = [dara.wallet.address, second.address]
+    for address in bound:
+        assert client.get(f"/v1/wallets/{address}", headers=bearer(staff.operator)).json()["status"] == "active"
+    updated = _shipped()
+    updated["version"] = "sandbox-2026-03"
+    updated["entries"] += [
+        {"id": "SBX-0200", "name": "Marigold Penhallow Exports", "aliases": [], "program": "SANDBOX-FICTIONAL"}
+    ]
+    loaded = client.put("/v1/screening/list", json=updated, headers=bearer(staff.compliance))
+    assert loaded.status_code == 200, loaded.text
+    rescreen = loaded.json()["rescreen"]
+    assert (rescreen["customers_blocked"], sorted(rescreen["wallets_frozen"])) == ([dara.id], sorted(bound))
+    [case] = rescreen["cases_opened"]
+    opened = client.get(f"/v1/screening/cases/{case}", headers=bearer(staff.compliance)).json()
+    assert (opened["customer_id"], opened["match_kind"], opened["status"]) == (dara.id, "name", "open")
+
+    for address in bound:
+        poll(
+            lambda address=address: client.get(f"/v1/wallets/{address}", headers=bearer(staff.operator)).json(),
+            lambda w: w["frozen"],
+            what=f"wallet {address} of the listed name frozen",
+        )
+        assert gateway.account_state(address).frozen is True  # R23: frozen on chain
+        holds = client.get(f"/v1/wallets/{address}/freezes", headers=bearer(staff.compliance)).json()
+        assert [h["case_id"] for h in holds["holds"]] == [case]  # the case, not an officer, holds it

@@ -11,7 +11,16 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from compliance.calendar import DATA_DIR, BusinessCalendar, CalendarError, load_calendar, redemption_deadline
+from compliance.calendar import (
+    DATA_DIR,
+    BusinessCalendar,
+    CalendarError,
+    calendar_for,
+    coverage_warning,
+    load_calendar,
+    redemption_deadline,
+    use_holidays_file,
+)
 from compliance.profiles import load_profile
 
 HKT = ZoneInfo("Asia/Hong_Kong")
@@ -221,3 +230,45 @@ def test_every_deadline_is_after_the_request_and_ends_a_business_day(requested: 
         day += timedelta(days=1)
         business_days_between += calendar.is_business_day(day)
     assert business_days_between == n or (n == 0 and business_days_between == 1)
+
+
+def _calendar_file(path: Path, *, years: list[int], weekend: list[int] | None = None) -> Path:
+    data = {"name": "ops-replacement", "timezone": "Asia/Hong_Kong", "utc_offset_minutes": 480, "years": years,
+            "weekend_isoweekdays": weekend or [6, 7], "holidays": []}
+    path.write_text(json.dumps(data), encoding="utf-8")
+    return path
+
+
+def test_a_holidays_file_outside_the_package_replaces_the_shipped_calendar_until_reset(tmp_path: Path) -> None:
+    """R13: the operator's file (settings.holidays_file) replaces the profile's shipped calendar."""
+    hk = load_profile("hk")
+    friday = hkt(2026, 8, 7, 10, 0)
+    assert redemption_deadline(friday, hk) == hk_end_of(date(2026, 8, 10))  # shipped: Monday
+    six_day_weeks = _calendar_file(tmp_path / "ops.json", years=[2026], weekend=[7])
+    try:
+        installed = use_holidays_file(six_day_weeks)
+        assert installed is not None and calendar_for(hk) == installed
+        assert redemption_deadline(friday, hk) == hk_end_of(date(2026, 8, 8))  # Saturday is a business day there
+    finally:
+        use_holidays_file(None)
+    assert calendar_for(hk) == load_calendar("hk_holidays.json")
+    assert redemption_deadline(friday, hk) == hk_end_of(date(2026, 8, 10))
+
+
+def test_a_deadline_in_a_year_without_holiday_data_is_logged_once_not_counted_silently(
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """R13: BusinessCalendar.covers() is asked for every deadline; an uncovered year warns once."""
+    monkeypatch.setattr("compliance.calendar._warned", set())  # other tests may have warned already
+    hk, calendar = load_profile("hk"), load_calendar("hk_holidays.json")
+    assert coverage_warning(calendar, date(2026, 5, 4)) is None
+    warning = coverage_warning(calendar, date(2031, 5, 5))
+    assert warning is not None and "lists holidays for 2025-2027, not 2031" in warning
+    assert "weekends only" in warning
+    with caplog.at_level("WARNING", logger="compliance.calendar"):
+        redemption_deadline(hkt(2031, 5, 5, 10, 0), hk)
+        redemption_deadline(hkt(2031, 6, 5, 10, 0), hk)
+        redemption_deadline(hkt(2026, 6, 5, 10, 0), hk)
+    assert [r.getMessage() for r in caplog.records if "2031" in r.getMessage()] == [
+        coverage_warning(calendar, date(2031, 5, 5))
+    ]

@@ -129,6 +129,8 @@ def test_the_shipped_data_parses_back_to_the_same_profile() -> None:
         ({"redemption_minimum_fen": 0}, "redemption_minimum_fen must be at least 1 fen"),
         ({"max_single_mint_fen": 10**20}, "max_single_mint_fen must not exceed global_mint_cap_fen"),
         ({"reserve_bufer_bps": 200}, "unknown keys ['reserve_bufer_bps']"),
+        ({"attestation_cadence": "fortnightly"}, "attestation_cadence must be one of ['daily', 'weekly', 'monthly']"),
+        ({"travel_rule_record_window_seconds": -1}, "travel_rule_record_window_seconds must not be negative"),
     ],
 )
 def test_invalid_profile_data_is_refused_with_the_field_named(
@@ -146,6 +148,24 @@ def test_a_profile_missing_a_setting_is_refused_with_the_missing_key_named() -> 
     del data["global_mint_cap_fen"]
     with pytest.raises(ProfileError, match=r"missing keys \['global_mint_cap_fen'\]"):
         parse_profile(data)
+
+
+@pytest.mark.parametrize("key", ["travel_rule_record_window_seconds", "attestation_cadence"])
+def test_settings_that_change_outcomes_are_required_in_the_profile_data(key: str) -> None:
+    """R60: the travel-rule flagging window (R25) and the attestation cadence (R52) come from the
+    profile's data, never from a default in code."""
+    data = _hk_data()
+    del data[key]
+    with pytest.raises(ProfileError, match=rf"missing keys \['{key}'\]"):
+        parse_profile(data)
+
+
+@pytest.mark.parametrize("name", ["hk", "eu-mica", "sg-mas", "us-genius"])
+def test_each_profile_file_sets_the_travel_rule_window_and_a_known_attestation_cadence(name: str) -> None:
+    data = json.loads((PROFILES_DIR / f"{name}.json").read_text(encoding="utf-8"))
+    assert data["travel_rule_record_window_seconds"] == 86_400  # R25: a day, as before it was data
+    expected = "daily" if name == "hk" else "monthly"  # R60 table: hk daily statement; the others monthly
+    assert data["attestation_cadence"] == expected
 
 
 def test_optional_fee_settings_default_to_zero() -> None:
