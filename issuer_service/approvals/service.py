@@ -242,6 +242,14 @@ def cancel(session: Session, request: ApprovalRequest, *, actor: str, note: str)
     )
 
 
+def pending_for(session: Session, *, action: str, subject_type: str, subject_id: str) -> ApprovalRequest | None:
+    """The pending request of `action` about one subject, if any (a domain whose own endpoint
+    approves, e.g. POST /v1/mints/{id}/approve, finds its request here). Not locked: `approve` and
+    `reject` lock it, and that lock orders everyone deciding on the subject."""
+    pending = repository.for_subject(session, subject_type, subject_id, action=action, statuses=("pending",))
+    return pending[0] if pending else None
+
+
 def _pending(session: Session, request_id: str) -> ApprovalRequest:
     request = repository.get(session, request_id, lock=True)
     if request is None:

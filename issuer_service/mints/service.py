@@ -1,7 +1,10 @@
 """Minting: accept against confirmed fiat under the reserve lock, then let the outbox mint on chain.
 
 Every status change goes through `_transition`, which checks the edge and writes the audit record
-in the same transaction (R50).
+in the same transaction (R50). A mint at or above the profile's threshold waits for the general
+approvals mechanism (`mint.large` in the approval policy, R12, R40): the customer is the maker, and
+as many distinct principals of the policy's roles as it requires approve it, through
+POST /v1/mints/{id}/approve or POST /v1/approvals/{id}/approve alike.
 """
 
 from __future__ import annotations
@@ -13,8 +16,6 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from compliance import decision as codes
-from compliance.approval_policy import default_policy
-from compliance.approvals import check_second_approval
 from compliance.decision import Decision
 from compliance.eligibility import check_customer_and_wallet
 from compliance.mint_rules import MintContext, check_mint
@@ -23,6 +24,9 @@ from compliance.profiles import RegimeProfile
 from compliance.reserve_policy import reserve_covers
 from issuer_service.addresses import parse_address
 from issuer_service.admin.service import is_paused
+from issuer_service.approvals import service as approvals
+from issuer_service.approvals.models import ApprovalRequest
+from issuer_service.approvals.schemas import ApprovalDecisionIn, ApprovalRejectIn
 from issuer_service.audit.service import append_audit
 from issuer_service.auth import Principal
 from issuer_service.clock import utc_now
@@ -65,6 +69,7 @@ _RULES_BY_STATUS: dict[str, list[str]] = {
     "failed": ["R10"],
 }
 MINT_LIFECYCLE = Lifecycle("mint", _EDGES, _RULES_BY_STATUS)
+LARGE_MINT = "mint.large"  # the approval policy's action for a mint at or above the threshold
 
 
 def _transition(
@@ -161,6 +166,7 @@ def create_mint(session: Session, *, actor: Principal, body: MintCreate, profile
             data={"threshold_fen": profile.mint_approval_threshold_fen},
             data_at_commit=lambda: after,
         )
+        _open_approval(session, mint, requester=actor)  # R40: after the status, so the row is written once
     else:
         _transition(session, mint, "approved", actor=actor.id, data_at_commit=lambda: after)
         _enqueue(session, mint)
@@ -249,23 +255,77 @@ def _enqueue(session: Session, mint: Mint) -> None:
     )
 
 
-def approve_mint(session: Session, *, actor: Principal, mint_id: str, profile: RegimeProfile) -> MintOut:
-    mint = repository.get(session, mint_id, lock=True)
+def _open_approval(session: Session, mint: Mint, *, requester: Principal) -> ApprovalRequest:
+    """The `mint.large` approval request: the policy in force now fixes how many distinct
+    principals of which roles must approve (R40); the customer who asked is the maker."""
+    return approvals.open_request(
+        session,
+        action=LARGE_MINT,
+        subject_type="mint",
+        subject_id=mint.id,
+        payload={"customer_id": mint.customer_id, "wallet": mint.wallet_address, "amount_fen": mint.amount_fen},
+        summary=f"mint of {format_fen(mint.amount_fen)} CNH to {mint.wallet_address}",
+        requester=requester,
+    )
+
+
+def _approval_of(session: Session, mint_id: str, verb: str) -> tuple[Mint, ApprovalRequest]:
+    """A mint pending approval and its pending request. Read without a lock: the request's lock,
+    taken by the approvals mechanism before the mint's, orders everyone deciding on it."""
+    mint = repository.get(session, mint_id)
     if mint is None:
         raise NotFound(f"no mint {mint_id}")
     if mint.status != "pending_approval":
-        raise Conflict(f"mint {mint_id} is {mint.status}; only a mint pending approval can be approved")
-    approvers = default_policy().rule("mint.large").approver_roles  # R40: roles are policy data
-    decision = check_second_approval(mint.requested_by, actor.id, actor.role, approvers)
-    if not decision.allowed:  # R40: maker-checker
-        raise Forbidden(decision.message, reason_code=decision.reason_code)
+        raise Conflict(f"mint {mint_id} is {mint.status}; only a mint pending approval can be {verb}")
+    request = approvals.pending_for(session, action=LARGE_MINT, subject_type="mint", subject_id=mint.id)
+    if request is None:  # a mint requested before large mints went through the approvals mechanism
+        maker = Principal(id=mint.requested_by, role="customer", customer_id=mint.customer_id, label="mint requester")
+        request = _open_approval(session, mint, requester=maker)
+    return mint, request
+
+
+def approve_mint(session: Session, *, actor: Principal, mint_id: str, profile: RegimeProfile) -> MintOut:
+    """One approval of a large mint (R12, R40): the general mechanism refuses the maker, a principal
+    who already approved and a role the policy does not name, and counts the vote; the last vote
+    the policy requires approves the mint (`_large_mint_approved`), in this transaction."""
+    mint, request = _approval_of(session, mint_id, "approved")
+    context = approvals.ApprovalContext(profile=profile)
+    approvals.approve(session, actor=actor, request_id=request.id, body=ApprovalDecisionIn(), context=context)
+    return to_out(mint)
+
+
+def _large_mint_approved(
+    session: Session, request: ApprovalRequest, actor: Principal, context: approvals.ApprovalContext
+) -> None:
+    """The policy's last approval: the mint is checked again as at its request (R41, R11, R20, R22,
+    R1) and sent. A refusal rolls the approval back with it; the mint stays pending, fiat reserved."""
+    mint = repository.get(session, request.subject_id, lock=True)
+    if mint is None or mint.status != "pending_approval":
+        raise Conflict(f"mint {request.subject_id} is no longer pending approval")
     if is_paused(session, hold=True):
         raise RuleRejected("the service is paused; approve after it resumes", reason_code="paused", rule_id="R41")
     _still_eligible(session, mint)
-    _still_backed(session, profile)
+    _still_backed(session, context.profile)
     mint.approved_by = actor.id
-    _approve(session, mint, actor=actor.id, data={"approved_by": actor.id})
-    return to_out(mint)
+    _approve(session, mint, actor=actor.id, data={"approved_by": actor.id, "approval_id": request.id})
+
+
+def _large_mint_rejected(session: Session, request: ApprovalRequest, actor: Principal) -> None:
+    """An eligible principal declined the mint: it ends, whatever approvals it had, and the fiat it
+    held goes back (R10, R40)."""
+    mint = repository.get(session, request.subject_id, lock=True)
+    if mint is None or mint.status != "pending_approval":
+        raise Conflict(f"mint {request.subject_id} is no longer pending approval")
+    _release(session, mint)
+    mint.reason_code, mint.reason = "declined_by_approver", f"declined by {actor.id}"
+    _transition(
+        session, mint, "rejected", actor=actor.id, data={"reason_code": mint.reason_code, "approval_id": request.id}
+    )
+
+
+approvals.register_executor(
+    LARGE_MINT, approvals.Executor(on_approved=_large_mint_approved, on_rejected=_large_mint_rejected)
+)
 
 
 def _still_backed(session: Session, profile: RegimeProfile) -> None:
@@ -321,15 +381,11 @@ def _still_eligible(session: Session, mint: Mint) -> None:
 
 
 def reject_mint(session: Session, *, actor: Principal, mint_id: str) -> MintOut:
-    """An operator declines a mint waiting for approval; the fiat goes back (R40)."""
-    mint = repository.get(session, mint_id, lock=True)
-    if mint is None:
-        raise NotFound(f"no mint {mint_id}")
-    if mint.status != "pending_approval":
-        raise Conflict(f"mint {mint_id} is {mint.status}; only a mint pending approval can be rejected")
-    _release(session, mint)
-    mint.reason_code, mint.reason = "declined_by_approver", f"declined by {actor.id}"
-    _transition(session, mint, "rejected", actor=actor.id, data={"reason_code": mint.reason_code})
+    """A principal of a role the policy names declines a mint waiting for approval; the fiat goes
+    back (R40, `_large_mint_rejected`)."""
+    mint, request = _approval_of(session, mint_id, "rejected")
+    body = ApprovalRejectIn(note=f"declined through POST /v1/mints/{mint.id}/reject")
+    approvals.reject(session, actor=actor, request_id=request.id, body=body)
     return to_out(mint)
 
 

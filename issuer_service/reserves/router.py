@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request, Response
 
 from compliance.money import format_units
+from issuer_service.approvals.auth import require_approver
 from issuer_service.auth import Principal, require
 from issuer_service.chain.gateway import ChainUnavailable
 from issuer_service.dependencies import SessionDep
@@ -26,6 +27,8 @@ router = APIRouter(prefix="/v1/reserves", tags=["reserves"])
 
 TreasuryDep = Annotated[Principal, Depends(require("treasury"))]
 ApproverDep = Annotated[Principal, Depends(require("treasury", "admin"))]
+# Who decides on a recorded asset or valuation is the approval policy's `reserve_asset.change` (R40).
+ChangeApproverDep = Annotated[Principal, Depends(require_approver(service.CHANGE_ACTION))]
 ReaderDep = Annotated[Principal, Depends(require("treasury", "auditor", "admin"))]
 
 
@@ -78,7 +81,7 @@ def get_asset(asset_id: str, request: Request, session: SessionDep, principal: R
     response_model=AssetOut,
     summary="Second approval of a reserve asset by a different principal (R40)",
 )
-def approve_asset(asset_id: str, request: Request, session: SessionDep, principal: ApproverDep) -> AssetOut:
+def approve_asset(asset_id: str, request: Request, session: SessionDep, principal: ChangeApproverDep) -> AssetOut:
     return service.approve_asset(
         session,
         actor=principal,
@@ -93,7 +96,7 @@ def approve_asset(asset_id: str, request: Request, session: SessionDep, principa
     response_model=AssetOut,
     summary="A different principal declines a recorded reserve asset (R40)",
 )
-def reject_asset(asset_id: str, request: Request, session: SessionDep, principal: ApproverDep) -> AssetOut:
+def reject_asset(asset_id: str, request: Request, session: SessionDep, principal: ChangeApproverDep) -> AssetOut:
     return service.reject_asset(session, actor=principal, asset_id=asset_id, profile=request.app.state.profile)
 
 
@@ -121,14 +124,15 @@ def list_valuations(asset_id: str, session: SessionDep, principal: ReaderDep) ->
     response_model=ValuationOut,
     summary="Second approval of a revaluation by a different principal (R40)",
 )
-def approve_valuation(valuation_id: str, request: Request, session: SessionDep, principal: ApproverDep) -> ValuationOut:
-    return service.decide_valuation(
+def approve_valuation(
+    valuation_id: str, request: Request, session: SessionDep, principal: ChangeApproverDep
+) -> ValuationOut:
+    return service.approve_valuation(
         session,
         actor=principal,
         valuation_id=valuation_id,
-        approve=True,
-        gateway=request.app.state.gateway,
         profile=request.app.state.profile,
+        gateway=request.app.state.gateway,
     )
 
 
@@ -137,8 +141,8 @@ def approve_valuation(valuation_id: str, request: Request, session: SessionDep, 
     response_model=ValuationOut,
     summary="A different principal declines a revaluation (R40)",
 )
-def reject_valuation(valuation_id: str, session: SessionDep, principal: ApproverDep) -> ValuationOut:
-    return service.decide_valuation(session, actor=principal, valuation_id=valuation_id, approve=False)
+def reject_valuation(valuation_id: str, session: SessionDep, principal: ChangeApproverDep) -> ValuationOut:
+    return service.reject_valuation(session, actor=principal, valuation_id=valuation_id)
 
 
 @router.post(

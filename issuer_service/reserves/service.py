@@ -4,7 +4,9 @@ Every movement happens under the pool's row lock, which is also what serialises 
 R1 checks: two requests can never both see the same headroom.
 
 Reserve assets: treasury records an asset with its first valuation, and may revalue it later; each
-record counts only once a different principal approved it (R40), and every valuation is kept (R5).
+record counts only once the general approvals mechanism approved it (`reserve_asset.change` in the
+approval policy: that many distinct principals of its roles, never the maker, R40), and every
+valuation is kept (R5).
 An approved valuation counts from the first block after its approval (`effective_block`), so an
 attestation at an earlier block never changes (R53).
 """
@@ -18,9 +20,13 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from compliance.approvals import check_second_approval
+from compliance.money import format_fen
 from compliance.profiles import RegimeProfile
 from compliance.reserve_assets import AssetAssessment, ReserveAssetInput, assess_asset, concentration
 from compliance.reserve_policy import required_reserve_fen, reserve_covers, reserve_surplus_fen
+from issuer_service.approvals import service as approvals
+from issuer_service.approvals.models import ApprovalRequest
+from issuer_service.approvals.schemas import ApprovalDecisionIn, ApprovalRejectIn
 from issuer_service.audit.service import append_audit, append_audit_now
 from issuer_service.auth import Principal
 from issuer_service.clock import utc_now
@@ -45,7 +51,7 @@ from issuer_service.reserves.schemas import (
 CUSTOMER_CASH_ASSET_ID = "customer-subscriptions"
 CUSTOMER_CASH_CUSTODIAN = "Sandbox Bank HK"
 CUSTOMER_CASH_ACCOUNT = "segregated tCNH reserve account (customer subscriptions)"
-APPROVER_ROLES = frozenset({"treasury", "admin"})  # R40
+CHANGE_ACTION = "reserve_asset.change"  # the approval policy's action for recording or revaluing (R40)
 VALUED_AT_MAX_FUTURE = timedelta(minutes=5)  # clock skew between treasury's systems and ours
 
 # The same logger as the daily statement's alerts (issuer_service/reserves/statements.py).
@@ -170,12 +176,61 @@ def _valued_at(value: datetime | None, field: str) -> datetime:
     return value.astimezone(UTC)
 
 
-def _check_approver(requested_by: str, actor: Principal, what: str) -> None:
-    decision = check_second_approval(requested_by, actor.id, actor.role, APPROVER_ROLES)
-    if not decision.allowed:  # R40: maker-checker
-        raise Forbidden(
-            f"{decision.message} ({what}; ask a second treasury or admin key)", reason_code=decision.reason_code
-        )
+def _open_change(
+    session: Session,
+    *,
+    subject_type: str,
+    subject_id: str,
+    payload: dict[str, object],
+    summary: str,
+    requester: Principal,
+) -> ApprovalRequest:
+    """The `reserve_asset.change` request for a recorded asset or valuation: the policy in force now
+    fixes how many distinct approvers of which roles it needs (R40)."""
+    return approvals.open_request(
+        session,
+        action=CHANGE_ACTION,
+        subject_type=subject_type,
+        subject_id=subject_id,
+        payload=payload,
+        summary=summary,
+        requester=requester,
+    )
+
+
+def _change_request(
+    session: Session, *, subject_type: str, subject_id: str, requested_by: str, payload: dict[str, object]
+) -> ApprovalRequest:
+    """The pending request about an asset or valuation; one recorded before reserve changes went
+    through the approvals mechanism gets it now, in its maker's name."""
+    request = approvals.pending_for(session, action=CHANGE_ACTION, subject_type=subject_type, subject_id=subject_id)
+    if request is not None:
+        return request
+    maker = Principal(id=requested_by, role="treasury", customer_id=None, label="reserve change maker")
+    summary = f"{subject_type.replace('_', ' ')} {subject_id} recorded by {requested_by}"
+    return _open_change(
+        session, subject_type=subject_type, subject_id=subject_id, payload=payload, summary=summary, requester=maker
+    )
+
+
+def _approve_change(
+    session: Session, request: ApprovalRequest, *, actor: Principal, context: approvals.ApprovalContext
+) -> None:
+    """One approval through the general mechanism (R40): it refuses the maker, a second vote by the
+    same principal and a role the policy does not name, and counts the vote; the policy's last
+    approval settles the asset or valuation (`_change_approved`), in this transaction."""
+    approvals.approve(session, actor=actor, request_id=request.id, body=ApprovalDecisionIn(), context=context)
+
+
+def _reject_change(session: Session, request: ApprovalRequest, *, actor: Principal, what: str) -> None:
+    """A principal of a role the policy names declines: the record ends, whatever approvals it had
+    (`_change_rejected`). The maker may not decline their own record here (they may withdraw it at
+    POST /v1/approvals/{id}/reject)."""
+    rule = approvals.policy().rule(CHANGE_ACTION)
+    decision = check_second_approval(request.requested_by, actor.id, actor.role, rule.approver_roles)
+    if not decision.allowed:  # R40
+        raise Forbidden(decision.message, reason_code=decision.reason_code)
+    approvals.reject(session, actor=actor, request_id=request.id, body=ApprovalRejectIn(note=f"declined: {what}"))
 
 
 def record_asset(session: Session, *, actor: Principal, body: AssetCreate, profile: RegimeProfile) -> AssetOut:
@@ -230,18 +285,46 @@ def record_asset(session: Session, *, actor: Principal, body: AssetCreate, profi
         data=_asset_data(asset, body.account),
         rule_ids=["R2", "R3", "R40"],
     )
+    _open_change(
+        session,
+        subject_type="reserve_asset",
+        subject_id=asset.id,
+        payload={**_asset_data(asset, body.account), "valued_at": valued_at.isoformat()},
+        summary=f"record {asset.kind} of {format_fen(asset.market_value_fen)} {asset.currency} at {asset.custodian}",
+        requester=actor,
+    )
     return _asset_out(asset, body.account, profile)
 
 
-def _decide_asset(
-    session: Session, *, actor: Principal, asset_id: str, approve: bool, effective_block: int | None
-) -> tuple[ReserveAsset, str | None]:
-    asset = repository.get_asset(session, asset_id, lock=True)
+def _pending_asset(session: Session, asset_id: str, *, lock: bool = False) -> ReserveAsset:
+    asset = repository.get_asset(session, asset_id, lock=lock)
     if asset is None:
         raise NotFound(f"no reserve asset {asset_id}")
     if asset.status != "pending_approval":
         raise Conflict(f"reserve asset {asset_id} is {asset.status}, not pending approval")
-    _check_approver(asset.requested_by, actor, "the principal who recorded a reserve asset cannot decide on it")
+    return asset
+
+
+def _asset_request(session: Session, asset_id: str) -> tuple[ReserveAsset, ApprovalRequest]:
+    """A pending asset and its approval request, read without a lock: the request's lock, taken
+    by the approvals mechanism before the asset's, orders everyone deciding on it."""
+    asset = _pending_asset(session, asset_id)
+    request = _change_request(
+        session,
+        subject_type="reserve_asset",
+        subject_id=asset.id,
+        requested_by=asset.requested_by,
+        payload=_asset_data(asset, None),
+    )
+    return asset, request
+
+
+def _decide_asset(
+    session: Session, *, actor: Principal, asset_id: str, approve: bool, effective_block: int | None
+) -> None:
+    """The asset's approval request was approved or rejected: settle the asset and its first
+    valuation (R2, R40)."""
+    asset = _pending_asset(session, asset_id, lock=True)
     lock_pool(session)  # reserve value changes: serialise with mints' R1 checks
     status = "active" if approve else "rejected"
     asset.status, asset.approved_by = status, actor.id if approve else None
@@ -257,22 +340,21 @@ def _decide_asset(
     )
     for valuation in repository.pending_valuations(session, asset.id):
         _settle_valuation(valuation, actor=actor, status=status, effective_block=effective_block, audit_seq=record.seq)
-    return asset, account
 
 
 def approve_asset(
     session: Session, *, actor: Principal, asset_id: str, profile: RegimeProfile, gateway: Any = None
 ) -> AssetOut:
-    effective_block = effective_block_from_now(session, gateway)
-    asset, account = _decide_asset(
-        session, actor=actor, asset_id=asset_id, approve=True, effective_block=effective_block
-    )
-    return _asset_out(asset, account, profile)
+    """One approval of a recorded asset; it counts once the policy's approvals are in (R40)."""
+    asset, request = _asset_request(session, asset_id)
+    _approve_change(session, request, actor=actor, context=approvals.ApprovalContext(profile=profile, gateway=gateway))
+    return _asset_out(asset, repository.accounts_by_asset(session, [asset.id]).get(asset.id), profile)
 
 
 def reject_asset(session: Session, *, actor: Principal, asset_id: str, profile: RegimeProfile) -> AssetOut:
-    asset, account = _decide_asset(session, actor=actor, asset_id=asset_id, approve=False, effective_block=None)
-    return _asset_out(asset, account, profile)
+    asset, request = _asset_request(session, asset_id)
+    _reject_change(session, request, actor=actor, what=f"POST /v1/reserves/assets/{asset.id}/reject")
+    return _asset_out(asset, repository.accounts_by_asset(session, [asset.id]).get(asset.id), profile)
 
 
 def revalue_asset(session: Session, *, actor: Principal, asset_id: str, body: ValuationCreate) -> ValuationOut:
@@ -320,10 +402,61 @@ def revalue_asset(session: Session, *, actor: Principal, asset_id: str, body: Va
         data=_valuation_data(valuation),
         rule_ids=["R5", "R40"],
     )
+    _open_change(
+        session,
+        subject_type="reserve_valuation",
+        subject_id=valuation.id,
+        payload=_valuation_data(valuation),
+        summary=f"revalue {asset.kind} at {asset.custodian} ({asset.id}) to "
+        f"{format_fen(valuation.market_value_fen)} {asset.currency}",
+        requester=actor,
+    )
     return _valuation_out(valuation)
 
 
-def decide_valuation(
+def _pending_valuation(
+    session: Session, valuation_id: str, *, lock: bool = False
+) -> tuple[ReserveAssetValuation, ReserveAsset]:
+    valuation = repository.get_valuation(session, valuation_id, lock=lock)
+    if valuation is None:
+        raise NotFound(f"no reserve valuation {valuation_id}")
+    if valuation.status != "pending_approval":
+        raise Conflict(f"reserve valuation {valuation_id} is {valuation.status}, not pending approval")
+    asset = repository.get_asset(session, valuation.asset_id, lock=lock)
+    if asset is None or asset.status != "active":
+        raise Conflict(f"the asset of valuation {valuation_id} is not active; decide on the asset itself")
+    return valuation, asset
+
+
+def _valuation_request(session: Session, valuation_id: str) -> tuple[ReserveAssetValuation, ApprovalRequest]:
+    """A pending valuation and its approval request, read without a lock (as `_asset_request`)."""
+    valuation, _ = _pending_valuation(session, valuation_id)
+    request = _change_request(
+        session,
+        subject_type="reserve_valuation",
+        subject_id=valuation.id,
+        requested_by=valuation.requested_by,
+        payload=_valuation_data(valuation),
+    )
+    return valuation, request
+
+
+def approve_valuation(
+    session: Session, *, actor: Principal, valuation_id: str, profile: RegimeProfile, gateway: Any = None
+) -> ValuationOut:
+    """One approval of a revaluation; it counts once the policy's approvals are in (R5, R40)."""
+    valuation, request = _valuation_request(session, valuation_id)
+    _approve_change(session, request, actor=actor, context=approvals.ApprovalContext(profile=profile, gateway=gateway))
+    return _valuation_out(valuation)
+
+
+def reject_valuation(session: Session, *, actor: Principal, valuation_id: str) -> ValuationOut:
+    valuation, request = _valuation_request(session, valuation_id)
+    _reject_change(session, request, actor=actor, what=f"POST /v1/reserves/valuations/{valuation.id}/reject")
+    return _valuation_out(valuation)
+
+
+def _decide_valuation(
     session: Session,
     *,
     actor: Principal,
@@ -331,16 +464,10 @@ def decide_valuation(
     approve: bool,
     gateway: Any = None,
     profile: RegimeProfile | None = None,
-) -> ValuationOut:
-    valuation = repository.get_valuation(session, valuation_id, lock=True)
-    if valuation is None:
-        raise NotFound(f"no reserve valuation {valuation_id}")
-    if valuation.status != "pending_approval":
-        raise Conflict(f"reserve valuation {valuation_id} is {valuation.status}, not pending approval")
-    asset = repository.get_asset(session, valuation.asset_id, lock=True)
-    if asset is None or asset.status != "active":
-        raise Conflict(f"the asset of valuation {valuation_id} is not active; decide on the asset itself")
-    _check_approver(valuation.requested_by, actor, "the principal who recorded a valuation cannot decide on it")
+) -> None:
+    """The valuation's approval request was approved or rejected: settle it and, approved, make it
+    the asset's value from the next block on (R5, R53)."""
+    valuation, asset = _pending_valuation(session, valuation_id, lock=True)
     effective_block = effective_block_from_now(session, gateway) if approve else None
     lock_pool(session)  # reserve value changes: serialise with mints' R1 checks
     status = "active" if approve else "rejected"
@@ -363,7 +490,36 @@ def decide_valuation(
     _settle_valuation(valuation, actor=actor, status=status, effective_block=effective_block, audit_seq=record.seq)
     if approve and profile is not None:
         _alert_if_under_reserved(session, profile, actor=actor, cause=f"revaluation {valuation.id} of {asset.id}")
-    return _valuation_out(valuation)
+
+
+def _change_approved(
+    session: Session, request: ApprovalRequest, actor: Principal, context: approvals.ApprovalContext
+) -> None:
+    """The policy's last approval of a reserve change: the asset or valuation counts (R40)."""
+    if request.subject_type == "reserve_asset":
+        effective_block = effective_block_from_now(session, context.gateway)
+        _decide_asset(session, actor=actor, asset_id=request.subject_id, approve=True, effective_block=effective_block)
+    else:
+        _decide_valuation(
+            session,
+            actor=actor,
+            valuation_id=request.subject_id,
+            approve=True,
+            gateway=context.gateway,
+            profile=context.profile,
+        )
+
+
+def _change_rejected(session: Session, request: ApprovalRequest, actor: Principal) -> None:
+    if request.subject_type == "reserve_asset":
+        _decide_asset(session, actor=actor, asset_id=request.subject_id, approve=False, effective_block=None)
+    else:
+        _decide_valuation(session, actor=actor, valuation_id=request.subject_id, approve=False)
+
+
+approvals.register_executor(
+    CHANGE_ACTION, approvals.Executor(on_approved=_change_approved, on_rejected=_change_rejected)
+)
 
 
 def _alert_if_under_reserved(session: Session, profile: RegimeProfile, *, actor: Principal, cause: str) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -11,7 +12,10 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 
+from compliance.approval_policy import ApprovalPolicy, default_policy
+from issuer_service.approvals import service as approvals
 from issuer_service.reserves.statements import DailyStatementJob
+from tests.service.compliance_helpers import audit_actions
 from tests.service.service_helpers import assert_problem, bearer
 
 
@@ -267,3 +271,129 @@ def test_readers_and_writers_of_reserve_assets_are_separated(
     assert_problem(client.post("/v1/reserves/statements", headers=bearer(auditor)), 403)
     assert_problem(client.get("/v1/reserves/assets", headers=bearer(operator)), 403)
     assert client.get("/v1/reserves/assets", headers=bearer(auditor)).status_code == 200
+
+
+PolicySwap = Callable[..., ApprovalPolicy]
+
+
+@pytest.fixture
+def reserve_policy(monkeypatch: pytest.MonkeyPatch) -> PolicySwap:
+    """Swap the `reserve_asset.change` rule of the approval policy (as `two_approver_limit_changes`
+    in test_due_diligence_and_approvals.py does for limit changes)."""
+
+    def swap(**changes: Any) -> ApprovalPolicy:
+        rules = dict(default_policy().rules)
+        rules["reserve_asset.change"] = replace(rules["reserve_asset.change"], **changes)
+        policy = ApprovalPolicy(version="test-reserve-changes", rules=rules)
+        monkeypatch.setattr(approvals, "policy", lambda: policy)
+        return policy
+
+    return swap
+
+
+def _change_request(client: TestClient, key: str, subject_id: str) -> dict[str, Any]:
+    listed = client.get("/v1/approvals", params={"action": "reserve_asset.change"}, headers=bearer(key)).json()
+    (request,) = [a for a in listed["items"] if a["subject_id"] == subject_id]
+    return dict(request)
+
+
+def test_with_two_approvers_required_an_asset_counts_only_after_two_distinct_principals_approve(
+    client: TestClient,
+    treasury: tuple[str, str],
+    make_key: Callable[..., str],
+    admin_key: str,
+    reserve_policy: PolicySwap,
+) -> None:  # R2, R40, R50
+    reserve_policy(approvals_required=2)
+    maker, checker = treasury
+    asset = _record(client, maker)
+    request = _change_request(client, admin_key, asset["id"])
+    assert (request["required_approvals"], request["subject_type"], request["status"]) == (
+        2,
+        "reserve_asset",
+        "pending",
+    )
+    approve = f"/v1/reserves/assets/{asset['id']}/approve"
+
+    assert assert_problem(client.post(approve, headers=bearer(maker)), 403)["reason_code"] == "same_principal"
+    assert_problem(client.post(approve, headers=bearer(make_key("operator"))), 403)  # not a policy role
+    first = _approve(client, checker, asset["id"])
+    assert (first["status"], first["approved_by"]) == ("pending_approval", None)  # 1 of 2
+    assert client.get("/v1/reserves").json()["reserves"] == "0.00"
+    assert assert_problem(client.post(approve, headers=bearer(checker)), 403)["reason_code"] == "already_approved"
+    again = client.post(f"/v1/approvals/{request['id']}/approve", json={}, headers=bearer(checker))
+    assert assert_problem(again, 403)["reason_code"] == "already_approved"  # one count, whichever door
+
+    done = _approve(client, admin_key, asset["id"])
+    decided = _change_request(client, admin_key, asset["id"])
+    assert (decided["status"], [v["approver_role"] for v in decided["approvals"]]) == (
+        "approved",
+        ["treasury", "admin"],
+    )
+    assert (done["status"], done["approved_by"]) == ("active", decided["approvals"][1]["approver_id"])
+    assert client.get("/v1/reserves").json()["reserves"] == "1000.00"
+    votes = [r for r in audit_actions(client, admin_key, entity_id=request["id"]) if r["action"] == "approval.approved"]
+    assert [r["data"]["approvals"] for r in votes] == [1, 2]  # R50: a record per vote
+    assert_problem(client.post(approve, headers=bearer(make_key("treasury"))), 409)  # decided
+
+
+def test_with_two_approvers_required_a_revaluation_needs_two_and_one_rejection_ends_it(
+    client: TestClient,
+    treasury: tuple[str, str],
+    make_key: Callable[..., str],
+    admin_key: str,
+    reserve_policy: PolicySwap,
+) -> None:  # R5, R40
+    maker, checker = treasury
+    asset = _approve(client, checker, _record(client, maker)["id"])  # the shipped policy: one approver
+    reserve_policy(approvals_required=2)
+    path = f"/v1/reserves/assets/{asset['id']}/valuations"
+    written_down = client.post(path, json={"market_value": "900.00", "reference": "V-1"}, headers=bearer(maker)).json()
+    approve = f"/v1/reserves/valuations/{written_down['id']}/approve"
+    assert assert_problem(client.post(approve, headers=bearer(maker)), 403)["reason_code"] == "same_principal"
+    first = client.post(approve, headers=bearer(checker))
+    assert (first.status_code, first.json()["status"]) == (200, "pending_approval")
+    assert assert_problem(client.post(approve, headers=bearer(checker)), 403)["reason_code"] == "already_approved"
+    assert client.get("/v1/reserves").json()["reserves"] == "1000.00"
+    declined = client.post(f"/v1/reserves/valuations/{written_down['id']}/reject", headers=bearer(admin_key))
+    assert (declined.status_code, declined.json()["status"]) == (200, "rejected")  # one approval does not save it
+    assert _change_request(client, admin_key, written_down["id"])["status"] == "rejected"
+    assert client.get("/v1/reserves").json()["reserves"] == "1000.00"
+
+    second = client.post(path, json={"market_value": "950.00", "reference": "V-2"}, headers=bearer(maker)).json()
+    approve = f"/v1/reserves/valuations/{second['id']}/approve"
+    assert client.post(approve, headers=bearer(checker)).json()["status"] == "pending_approval"
+    done = client.post(approve, headers=bearer(make_key("treasury")))
+    assert (done.status_code, done.json()["status"]) == (200, "active")
+    assert client.get("/v1/reserves").json()["reserves"] == "950.00"
+
+
+def test_the_roles_the_policy_names_for_reserve_changes_are_the_ones_that_may_decide(
+    client: TestClient, treasury: tuple[str, str], admin_key: str, reserve_policy: PolicySwap
+) -> None:  # R40, R42
+    reserve_policy(approver_roles=frozenset({"admin"}))
+    maker, checker = treasury
+    asset = _record(client, maker)
+    refused = assert_problem(client.post(f"/v1/reserves/assets/{asset['id']}/approve", headers=bearer(checker)), 403)
+    assert "admin" in refused["detail"]
+    assert_problem(client.post(f"/v1/reserves/assets/{asset['id']}/reject", headers=bearer(checker)), 403)
+    assert _approve(client, admin_key, asset["id"])["status"] == "active"
+
+
+def test_an_asset_recorded_before_its_approval_request_existed_is_still_approved_through_the_mechanism(
+    client: TestClient, treasury: tuple[str, str], admin_key: str, db_engine: Engine
+) -> None:  # R40
+    """A record left pending by a version that decided without the approvals mechanism gets its
+    request at the first decision, in its maker's name; the maker still may not approve it."""
+    maker, checker = treasury
+    asset = _record(client, maker)
+    with db_engine.begin() as connection:
+        connection.execute(text("DELETE FROM approval_requests WHERE subject_id = :id"), {"id": asset["id"]})
+    assert_problem(client.post(f"/v1/reserves/assets/{asset['id']}/approve", headers=bearer(maker)), 403)
+    assert _approve(client, checker, asset["id"])["status"] == "active"
+    request = _change_request(client, admin_key, asset["id"])
+    assert (request["status"], request["requested_by"], len(request["approvals"])) == (
+        "approved",
+        asset["requested_by"],
+        1,
+    )
