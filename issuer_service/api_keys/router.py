@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Response
+from fastapi import APIRouter, Depends, Response
 
 from issuer_service.api_keys import role_changes, service
 from issuer_service.api_keys.schemas import (
@@ -17,12 +17,11 @@ from issuer_service.api_keys.schemas import (
 from issuer_service.approvals.schemas import ApprovalOut
 from issuer_service.auth import Principal, require
 from issuer_service.dependencies import SessionDep, SettingsDep
+from issuer_service.path_params import CustomerIdPath, KeyIdPath
 
 router = APIRouter(tags=["api-keys"])
 
 AdminDep = Annotated[Principal, Depends(require("admin"))]
-KeyIdPath = Annotated[str, Path(description="The API key id.", examples=["key_018c2f1e3a4b9f3e2d1c0b0a"])]
-CustomerIdPath = Annotated[str, Path(description="The customer id.", examples=["cus_018c2f1e3a4b9f3e2d1c0b0a"])]
 
 
 @router.post(

@@ -17,6 +17,7 @@ from issuer_service.approvals.schemas import (
 from issuer_service.auth import Principal, require
 from issuer_service.dependencies import SessionDep
 from issuer_service.pagination import CursorQuery, LimitQuery, Page
+from issuer_service.path_params import ApprovalIdPath
 
 router = APIRouter(prefix="/v1/approvals", tags=["approvals"])
 
@@ -43,7 +44,7 @@ def list_approvals(
 
 
 @router.get("/{approval_id}", response_model=ApprovalOut, summary="One approval request and its approvals")
-def get_approval(approval_id: str, session: SessionDep, principal: StaffDep) -> ApprovalOut:
+def get_approval(approval_id: ApprovalIdPath, session: SessionDep, principal: StaffDep) -> ApprovalOut:
     return service.get_request(session, approval_id)
 
 
@@ -53,7 +54,7 @@ def get_approval(approval_id: str, session: SessionDep, principal: StaffDep) -> 
     summary="Approve; the change runs when enough distinct principals have (R40)",
 )
 def approve(
-    approval_id: str, body: ApprovalDecisionIn, request: Request, session: SessionDep, principal: DeciderDep
+    approval_id: ApprovalIdPath, body: ApprovalDecisionIn, request: Request, session: SessionDep, principal: DeciderDep
 ) -> ApprovalOut:
     context = service.ApprovalContext(profile=request.app.state.profile, gateway=request.app.state.gateway)
     return service.approve(session, actor=principal, request_id=approval_id, body=body, context=context)
@@ -64,5 +65,10 @@ def approve(
     response_model=ApprovalOut,
     summary="Reject (an approver) or withdraw (the requester) a pending request",
 )
-def reject(approval_id: str, body: ApprovalRejectIn, session: SessionDep, principal: DeciderDep) -> ApprovalOut:
+def reject(
+    approval_id: ApprovalIdPath,
+    body: ApprovalRejectIn,
+    session: SessionDep,
+    principal: DeciderDep,
+) -> ApprovalOut:
     return service.reject(session, actor=principal, request_id=approval_id, body=body)

@@ -13,6 +13,7 @@ from issuer_service.attestations.schemas import AttestationCreate, AttestationOu
 from issuer_service.auth import Principal, require
 from issuer_service.dependencies import SessionDep
 from issuer_service.pagination import CursorQuery, LimitQuery, Page
+from issuer_service.path_params import AddressPath, AttestationIdPath
 
 router = APIRouter(prefix="/v1/attestations", tags=["attestations"])
 
@@ -60,7 +61,7 @@ def list_attestations(
 
 
 @router.get("/{attestation_id}", response_model=AttestationOut, summary="One report with its SHA-256 (R53)")
-def get_attestation(attestation_id: str, session: SessionDep, principal: AuditorDep) -> AttestationOut:
+def get_attestation(attestation_id: AttestationIdPath, session: SessionDep, principal: AuditorDep) -> AttestationOut:
     return service.get_out(session, attestation_id)
 
 
@@ -70,7 +71,7 @@ def get_attestation(attestation_id: str, session: SessionDep, principal: Auditor
     response_class=Response,
     responses={200: {"content": {"application/json": {}}}},
 )
-def report_json(attestation_id: str, session: SessionDep, principal: AuditorDep) -> Response:
+def report_json(attestation_id: AttestationIdPath, session: SessionDep, principal: AuditorDep) -> Response:
     attestation = service.get_attestation(session, attestation_id)
     return Response(
         attestation.report_json.encode("utf-8"),
@@ -84,7 +85,7 @@ def report_json(attestation_id: str, session: SessionDep, principal: AuditorDep)
 
 
 @router.get("/{attestation_id}/report.html", response_class=HTMLResponse, summary="The report as a web page (R53)")
-def report_html(attestation_id: str, session: SessionDep, principal: AuditorDep) -> HTMLResponse:
+def report_html(attestation_id: AttestationIdPath, session: SessionDep, principal: AuditorDep) -> HTMLResponse:
     attestation = service.get_attestation(session, attestation_id)
     html = rendering.render_html(service.report_of(attestation), attestation.sha256)
     return HTMLResponse(html, headers={"X-Report-SHA256": attestation.sha256})
@@ -96,7 +97,7 @@ def report_html(attestation_id: str, session: SessionDep, principal: AuditorDep)
     response_class=Response,
     responses={200: {"content": {"application/pdf": {}}}},
 )
-def report_pdf(attestation_id: str, session: SessionDep, principal: AuditorDep) -> Response:
+def report_pdf(attestation_id: AttestationIdPath, session: SessionDep, principal: AuditorDep) -> Response:
     attestation = service.get_attestation(session, attestation_id)
     pdf = rendering.render_pdf(service.report_of(attestation), attestation.sha256)
     return Response(
@@ -110,5 +111,10 @@ def report_pdf(attestation_id: str, session: SessionDep, principal: AuditorDep) 
 
 
 @router.get("/{attestation_id}/proofs/{address}", summary="Proof that a holder's balance is counted (R54)")
-def get_proof(attestation_id: str, address: str, session: SessionDep, principal: ProofReaderDep) -> dict[str, Any]:
+def get_proof(
+    attestation_id: AttestationIdPath,
+    address: AddressPath,
+    session: SessionDep,
+    principal: ProofReaderDep,
+) -> dict[str, Any]:
     return service.proof_for(session, principal=principal, attestation_id=attestation_id, address=address)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
 from issuer_service.auth import Principal, require
@@ -12,11 +12,11 @@ from issuer_service.customers import service
 from issuer_service.customers.schemas import CustomerCreate, CustomerOut, KycDecisionCreate
 from issuer_service.dependencies import SessionDep
 from issuer_service.pagination import CursorQuery, LimitQuery, Page
+from issuer_service.path_params import CustomerIdPath
 from issuer_service.screening.service import SanctionsHit
 
 router = APIRouter(prefix="/v1/customers", tags=["customers"])
 
-CustomerIdPath = Annotated[str, Path(description="The customer id.", examples=["cus_018c2f1e3a4b9f3e2d1c0b0a"])]
 
 
 @router.post("", status_code=201, summary="Onboard a customer (KYC pending)")

@@ -13,6 +13,7 @@ from issuer_service.enforcement import service
 from issuer_service.enforcement.schemas import FreezeIn, SeizureCreate, SeizureOut, UnfreezeIn, WalletEnforcementOut
 from issuer_service.idempotency import IdempotencyKeyHeader, idempotent
 from issuer_service.pagination import CursorQuery, LimitQuery, Page
+from issuer_service.path_params import AddressPath, SeizureIdPath
 
 router = APIRouter(tags=["enforcement"])
 
@@ -26,7 +27,7 @@ ReaderDep = Annotated[Principal, Depends(require("compliance", "operator", "audi
     response_model=WalletEnforcementOut,
     summary="Freeze a wallet on chain: no send, no receive (R24)",
 )
-def freeze(address: str, body: FreezeIn, session: SessionDep, principal: ComplianceDep) -> WalletEnforcementOut:
+def freeze(address: AddressPath, body: FreezeIn, session: SessionDep, principal: ComplianceDep) -> WalletEnforcementOut:
     return service.freeze_wallet(session, actor=principal, address=address, body=body)
 
 
@@ -36,7 +37,12 @@ def freeze(address: str, body: FreezeIn, session: SessionDep, principal: Complia
     response_model=WalletEnforcementOut,
     summary="Lift compliance's freeze; screening freezes are lifted by clearing their case (R23, R24)",
 )
-def unfreeze(address: str, body: UnfreezeIn, session: SessionDep, principal: ComplianceDep) -> WalletEnforcementOut:
+def unfreeze(
+    address: AddressPath,
+    body: UnfreezeIn,
+    session: SessionDep,
+    principal: ComplianceDep,
+) -> WalletEnforcementOut:
     return service.unfreeze_wallet(session, actor=principal, address=address, body=body)
 
 
@@ -45,7 +51,7 @@ def unfreeze(address: str, body: UnfreezeIn, session: SessionDep, principal: Com
     response_model=WalletEnforcementOut,
     summary="A wallet's freeze state and every hold on it (R24)",
 )
-def freezes(address: str, session: SessionDep, principal: ReaderDep) -> WalletEnforcementOut:
+def freezes(address: AddressPath, session: SessionDep, principal: ReaderDep) -> WalletEnforcementOut:
     return service.get_enforcement(session, address=address)
 
 
@@ -81,5 +87,5 @@ def list_seizures(
 
 
 @router.get("/v1/seizures/{seizure_id}", response_model=SeizureOut, summary="One seizure, its burn and re-mint")
-def get_seizure(seizure_id: str, session: SessionDep, principal: ReaderDep) -> SeizureOut:
+def get_seizure(seizure_id: SeizureIdPath, session: SessionDep, principal: ReaderDep) -> SeizureOut:
     return service.get_seizure(session, seizure_id)

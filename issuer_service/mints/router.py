@@ -14,6 +14,7 @@ from issuer_service.idempotency import IdempotencyKeyHeader, idempotent
 from issuer_service.mints import service
 from issuer_service.mints.schemas import MintCreate, MintOut
 from issuer_service.pagination import CursorQuery, LimitQuery, Page
+from issuer_service.path_params import MintIdPath
 
 router = APIRouter(prefix="/v1/mints", tags=["mints"])
 # The approval policy's roles for `mint.large` (operator as shipped) decide on a large mint (R40).
@@ -57,7 +58,7 @@ def list_mints(
 
 @router.get("/{mint_id}", response_model=MintOut, summary="A mint's status, transaction and audit reference")
 def get_mint(
-    mint_id: str,
+    mint_id: MintIdPath,
     session: SessionDep,
     principal: Annotated[Principal, Depends(require("customer", "operator", "auditor"))],
 ) -> MintOut:
@@ -70,7 +71,7 @@ def get_mint(
     summary="Approve a mint above the threshold; it is sent once the policy's number of distinct approvers "
     "have (R12, R40)",
 )
-def approve_mint(mint_id: str, request: Request, session: SessionDep, principal: ApproverDep) -> MintOut:
+def approve_mint(mint_id: MintIdPath, request: Request, session: SessionDep, principal: ApproverDep) -> MintOut:
     return service.approve_mint(session, actor=principal, mint_id=mint_id, profile=request.app.state.profile)
 
 
@@ -79,5 +80,5 @@ def approve_mint(mint_id: str, request: Request, session: SessionDep, principal:
     response_model=MintOut,
     summary="Decline a mint waiting for approval; its fiat is released (R40)",
 )
-def reject_mint(mint_id: str, session: SessionDep, principal: ApproverDep) -> MintOut:
+def reject_mint(mint_id: MintIdPath, session: SessionDep, principal: ApproverDep) -> MintOut:
     return service.reject_mint(session, actor=principal, mint_id=mint_id)

@@ -13,6 +13,7 @@ from issuer_service.dependencies import SessionDep
 from issuer_service.errors import ServiceUnavailable, ValidationFailed
 from issuer_service.idempotency import IdempotencyKeyHeader, idempotent
 from issuer_service.pagination import CursorQuery, LimitQuery, Page
+from issuer_service.path_params import RedemptionIdPath
 from issuer_service.redemptions import service
 from issuer_service.redemptions.schemas import QuoteOut, RedemptionCreate, RedemptionOut
 
@@ -51,7 +52,7 @@ def list_redemptions(session: SessionDep,
 
 
 @router.get("/{redemption_id}", response_model=RedemptionOut, summary="A redemption's burn, payout and deadline")
-def get_redemption(redemption_id: str, session: SessionDep,
+def get_redemption(redemption_id: RedemptionIdPath, session: SessionDep,
                    principal: Annotated[Principal, Depends(require("customer", "operator", "auditor"))]
                    ) -> RedemptionOut:
     return service.get_redemption(session, principal=principal, redemption_id=redemption_id)

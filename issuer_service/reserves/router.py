@@ -13,6 +13,7 @@ from issuer_service.auth import Principal, require
 from issuer_service.chain.gateway import ChainUnavailable
 from issuer_service.dependencies import SessionDep
 from issuer_service.pagination import CursorQuery, LimitQuery, Page
+from issuer_service.path_params import AssetIdPath, ValuationIdPath
 from issuer_service.reserves import service, statements
 from issuer_service.reserves.schemas import (
     AssetCreate,
@@ -72,7 +73,7 @@ def list_assets(
 
 
 @router.get("/assets/{asset_id}", response_model=AssetOut, summary="One reserve asset")
-def get_asset(asset_id: str, request: Request, session: SessionDep, principal: ReaderDep) -> AssetOut:
+def get_asset(asset_id: AssetIdPath, request: Request, session: SessionDep, principal: ReaderDep) -> AssetOut:
     return service.get_asset(session, asset_id=asset_id, profile=request.app.state.profile)
 
 
@@ -81,7 +82,12 @@ def get_asset(asset_id: str, request: Request, session: SessionDep, principal: R
     response_model=AssetOut,
     summary="Second approval of a reserve asset by a different principal (R40)",
 )
-def approve_asset(asset_id: str, request: Request, session: SessionDep, principal: ChangeApproverDep) -> AssetOut:
+def approve_asset(
+    asset_id: AssetIdPath,
+    request: Request,
+    session: SessionDep,
+    principal: ChangeApproverDep,
+) -> AssetOut:
     return service.approve_asset(
         session,
         actor=principal,
@@ -96,7 +102,12 @@ def approve_asset(asset_id: str, request: Request, session: SessionDep, principa
     response_model=AssetOut,
     summary="A different principal declines a recorded reserve asset (R40)",
 )
-def reject_asset(asset_id: str, request: Request, session: SessionDep, principal: ChangeApproverDep) -> AssetOut:
+def reject_asset(
+    asset_id: AssetIdPath,
+    request: Request,
+    session: SessionDep,
+    principal: ChangeApproverDep,
+) -> AssetOut:
     return service.reject_asset(session, actor=principal, asset_id=asset_id, profile=request.app.state.profile)
 
 
@@ -106,7 +117,12 @@ def reject_asset(asset_id: str, request: Request, session: SessionDep, principal
     response_model=ValuationOut,
     summary="Revalue a reserve asset; counts once a second principal approves (R5, R40)",
 )
-def revalue_asset(asset_id: str, body: ValuationCreate, session: SessionDep, principal: TreasuryDep) -> ValuationOut:
+def revalue_asset(
+    asset_id: AssetIdPath,
+    body: ValuationCreate,
+    session: SessionDep,
+    principal: TreasuryDep,
+) -> ValuationOut:
     return service.revalue_asset(session, actor=principal, asset_id=asset_id, body=body)
 
 
@@ -115,7 +131,7 @@ def revalue_asset(asset_id: str, body: ValuationCreate, session: SessionDep, pri
     response_model=list[ValuationOut],
     summary="Valuation history of a reserve asset, oldest first (R5, R51)",
 )
-def list_valuations(asset_id: str, session: SessionDep, principal: ReaderDep) -> list[ValuationOut]:
+def list_valuations(asset_id: AssetIdPath, session: SessionDep, principal: ReaderDep) -> list[ValuationOut]:
     return service.list_valuations(session, asset_id=asset_id)
 
 
@@ -125,7 +141,7 @@ def list_valuations(asset_id: str, session: SessionDep, principal: ReaderDep) ->
     summary="Second approval of a revaluation by a different principal (R40)",
 )
 def approve_valuation(
-    valuation_id: str, request: Request, session: SessionDep, principal: ChangeApproverDep
+    valuation_id: ValuationIdPath, request: Request, session: SessionDep, principal: ChangeApproverDep
 ) -> ValuationOut:
     return service.approve_valuation(
         session,
@@ -141,7 +157,7 @@ def approve_valuation(
     response_model=ValuationOut,
     summary="A different principal declines a revaluation (R40)",
 )
-def reject_valuation(valuation_id: str, session: SessionDep, principal: ChangeApproverDep) -> ValuationOut:
+def reject_valuation(valuation_id: ValuationIdPath, session: SessionDep, principal: ChangeApproverDep) -> ValuationOut:
     return service.reject_valuation(session, actor=principal, valuation_id=valuation_id)
 
 

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Query
 from issuer_service.auth import Principal, require
 from issuer_service.dependencies import SessionDep
 from issuer_service.pagination import CursorQuery, LimitQuery, Page
+from issuer_service.path_params import CaseIdPath
 from issuer_service.screening import service
 from issuer_service.screening.schemas import (
     CaseDecisionIn,
@@ -61,7 +62,7 @@ def list_cases(
 
 
 @router.get("/cases/{case_id}", response_model=CaseOut, summary="One screening case")
-def get_case(case_id: str, session: SessionDep, principal: ReaderDep) -> CaseOut:
+def get_case(case_id: CaseIdPath, session: SessionDep, principal: ReaderDep) -> CaseOut:
     return service.get_case(session, case_id)
 
 
@@ -70,7 +71,7 @@ def get_case(case_id: str, session: SessionDep, principal: ReaderDep) -> CaseOut
     response_model=CaseOut,
     summary="A false positive: unfreeze and unblock once nothing else is unresolved (R23)",
 )
-def clear_case(case_id: str, body: CaseDecisionIn, session: SessionDep, principal: ComplianceDep) -> CaseOut:
+def clear_case(case_id: CaseIdPath, body: CaseDecisionIn, session: SessionDep, principal: ComplianceDep) -> CaseOut:
     return service.clear_case(session, actor=principal, case_id=case_id, body=body)
 
 
@@ -79,5 +80,5 @@ def clear_case(case_id: str, body: CaseDecisionIn, session: SessionDep, principa
     response_model=CaseOut,
     summary="A true match: the customer stays blocked and the wallets frozen (R23, R24)",
 )
-def confirm_case(case_id: str, body: CaseDecisionIn, session: SessionDep, principal: ComplianceDep) -> CaseOut:
+def confirm_case(case_id: CaseIdPath, body: CaseDecisionIn, session: SessionDep, principal: ComplianceDep) -> CaseOut:
     return service.confirm_case(session, actor=principal, case_id=case_id, body=body)

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from issuer_service.auth import Principal, require
 from issuer_service.dependencies import SessionDep
 from issuer_service.errors import ServiceUnavailable
+from issuer_service.path_params import AddressPath
 from issuer_service.wallets import service
 from issuer_service.wallets.schemas import ChallengeOut, WalletCreate, WalletOut
 
@@ -40,7 +41,7 @@ def bind(body: WalletCreate, request: Request, session: SessionDep,
 
 
 @router.get("/{address}", response_model=WalletOut, summary="A wallet's status and on-chain flags")
-def get_wallet(address: str, request: Request, session: SessionDep,
+def get_wallet(address: AddressPath, request: Request, session: SessionDep,
                principal: Annotated[Principal, Depends(require("customer", "operator", "auditor", "compliance"))]
                ) -> WalletOut:
     return service.get_wallet(session, principal=principal, address=address, gateway=request.app.state.gateway)

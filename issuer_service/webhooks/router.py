@@ -4,18 +4,18 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Response
+from fastapi import APIRouter, Depends, Response
 
 from issuer_service.auth import Principal, require
 from issuer_service.dependencies import SessionDep, SettingsDep
 from issuer_service.pagination import CursorQuery, LimitQuery, Page
+from issuer_service.path_params import WebhookIdPath
 from issuer_service.webhooks import service
 from issuer_service.webhooks.schemas import CreatedWebhook, DeliveryOut, WebhookCreate, WebhookOut
 
 router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
 
 CustomerDep = Annotated[Principal, Depends(require("customer"))]
-WebhookIdPath = Annotated[str, Path(description="The webhook id.", examples=["whk_018c2f1e3a4b9f3e2d1c0b0a"])]
 
 
 @router.post("", status_code=201, summary="Subscribe an endpoint to mint and redemption events (secret shown once)")

@@ -29,6 +29,18 @@ def test_every_schema_field_has_a_description_and_an_example(client: TestClient)
     assert undocumented == []
 
 
+def test_every_parameter_has_a_description_and_an_example(client: TestClient) -> None:
+    """Path, query and header parameters too: `mint_id`, `address`, `cursor`…"""
+    undocumented = []
+    for path, operations in _openapi(client)["paths"].items():
+        for method, operation in operations.items():
+            for parameter in operation.get("parameters", []):
+                has_example = "examples" in parameter or "example" in parameter or "examples" in parameter["schema"]
+                if not parameter.get("description") or not has_example:
+                    undocumented.append(f"{method.upper()} {path} {parameter['in']} {parameter['name']}")
+    assert undocumented == []
+
+
 def test_errors_are_documented_as_problems_and_keys_as_bearer_auth(client: TestClient) -> None:
     spec = _openapi(client)
     create_customer = spec["paths"]["/v1/customers"]["post"]
