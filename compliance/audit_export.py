@@ -1,6 +1,7 @@
 """Verify an audit-log export offline, from the file alone (R50).
 
-    python -m compliance.audit_export audit-log.jsonl [--anchor SEQ:HASH] [--head HASH] [--json] [--workers N]
+    python -m compliance.audit_export audit-log.jsonl (--head HASH | --anchor SEQ:HASH | --no-head)
+        [--json] [--workers N]
 
 The file is what `GET /v1/audit-log/export` returns: one record per line. The verifier recomputes
 every record's hash and every link, and on the first problem names the record (seq and line) and
@@ -8,7 +9,12 @@ why, with the reasons and wording of `compliance.audit_chain.verify_chain`. `--a
 that the record at SEQ has HASH, e.g. the audit anchor printed in an attestation report, so the log
 is tied to the report; `--head` checks the last record's hash against the head the service
 published (GET /v1/audit-log/verify). Exit status: 0 the chain verifies, 1 it does not, 2 the file
-cannot be read.
+cannot be read or no trusted head was given.
+
+A chain checked against nothing but itself cannot show that records were cut from its end: a file
+with its last records deleted is a shorter chain that verifies. So one of --head or --anchor is
+required; `--no-head` checks the file anyway, with a warning that truncation of the tail goes
+unseen. An empty file without a head or anchor is refused: it says nothing about any log.
 
 `--workers N` splits the file into N byte ranges verified in parallel processes (worth it for large
 files on an otherwise idle machine); each range checks its own records and links, and the ranges
@@ -48,6 +54,19 @@ from compliance.audit_chain import (
 
 ANCHOR_MISMATCH = "anchor mismatch"
 HEAD_MISMATCH = "head mismatch"
+EMPTY_EXPORT = "empty export"
+
+# Printed when no trusted head is given (R50): the chain alone cannot show its tail was cut off.
+NO_TRUSTED_HEAD = (
+    "no trusted head: without --head (head_hash from GET /v1/audit-log/verify, or the head "
+    "`cnh audit export` prints) or --anchor SEQ:HASH (an attestation report's audit anchor), "
+    "records deleted from the end of the file cannot be detected; pass --no-head to check the "
+    "file anyway"
+)
+NO_HEAD_WARNING = (
+    "WARNING: checked without a trusted head (--no-head): records deleted from the end of the "
+    "file would NOT be detected; compare the head hash with GET /v1/audit-log/verify"
+)
 
 # The canonical encoder of compliance.audit_chain (sorted keys, no whitespace, UTF-8, no NaN).
 _encode = json.JSONEncoder(ensure_ascii=False, allow_nan=False, sort_keys=True, separators=(",", ":")).encode
@@ -304,6 +323,17 @@ def verify_export(
     result, _ = _join(ranges)
     if not result.ok:
         return result
+    if result.entries == 0 and anchor is None and head_hash is None:
+        # R50: with nothing to compare against, an empty file is every log cut down to nothing.
+        return ChainVerification(
+            False,
+            0,
+            result.head_hash,
+            1,
+            EMPTY_EXPORT,
+            "the file has no records; with no published head (--head) or anchor (--anchor) to compare "
+            "against it proves nothing about the log",
+        )
     if anchor is not None:
         seen = next((part.anchor_hash for part in ranges if part.anchor_hash is not None), None)
         if seen != anchor[1]:
@@ -344,9 +374,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("file", type=Path, help="the JSON-lines export")
     parser.add_argument("--anchor", type=_anchor, help="SEQ:HASH that must be in the log (from a report)")
     parser.add_argument("--head", help="the published head hash the last record must have")
+    parser.add_argument(
+        "--no-head",
+        action="store_true",
+        help="check without --head/--anchor: truncation of the file's tail then goes undetected",
+    )
     parser.add_argument("--json", action="store_true", help="print the result as one JSON object")
     parser.add_argument("--workers", type=int, default=1, help="processes to verify with in parallel (default 1)")
     args = parser.parse_args(argv)
+    trusted = args.head is not None or args.anchor is not None
+    if args.no_head and trusted:
+        print("--no-head contradicts --head/--anchor: give one or the other", file=sys.stderr)
+        return 2
+    if not trusted and not args.no_head:
+        print(NO_TRUSTED_HEAD, file=sys.stderr)
+        return 2
     if not args.file.is_file():
         print(f"cannot read {args.file}: no such file", file=sys.stderr)
         return 2
@@ -357,6 +399,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     if args.json:
         print(json.dumps(asdict(result), sort_keys=True))
+    elif result.reason == EMPTY_EXPORT:
+        print(f"FAIL: {args.file}: {result.detail}")
     elif result.ok:
         print(f"OK: {result.entries} records, head hash {result.head_hash}")
     else:
@@ -364,6 +408,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"FAIL at seq {result.first_bad_seq} ({result.reason}): {result.detail}; "
             f"{result.entries} records verified before it"
         )
+    if args.no_head:  # last, so it is what the reader sees: the verdict above says nothing about the tail
+        print(NO_HEAD_WARNING, file=sys.stderr)
     return 0 if result.ok else 1
 
 

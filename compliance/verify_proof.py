@@ -1,10 +1,11 @@
 """Check a proof of liabilities with nothing but the proof and the published root (R54).
 
-    python -m compliance.verify_proof proof.json [--root HEX --total UNITS | --report report.json]
+    python -m compliance.verify_proof proof.json (--root HEX [--total UNITS] | --report report.json)
 
-`proof.json` is what `GET /v1/attestations/{id}/proofs/{address}` returns. Give the root (and
-total) published in the attestation report or on the transparency page, or the report's JSON
-itself, so the proof is checked against what the issuer published and not only against itself.
+`proof.json` is what `GET /v1/attestations/{id}/proofs/{address}` returns. The published root is
+required: the root (and total) printed in the attestation report or on the transparency page, or
+the report's JSON itself (GET /v1/attestations/{id}/report.json). A proof checked only against
+itself proves nothing: anyone can build a tree of made-up balances whose paths add up.
 With `--report` the proof's `leaf_count` must also equal the report's holder count: the root does
 not commit to the leaf count in a way one path can show, so only the published count pins it.
 Exit status: 0 the balance is included, 1 verification failed, 2 the input could not be read.
@@ -41,6 +42,13 @@ TOTAL_MISMATCH = "total mismatch"
 NOT_PUBLISHED_ROOT = "not the published root"
 NOT_PUBLISHED_TOTAL = "not the published total"
 NOT_PUBLISHED_LEAF_COUNT = "not the published holder count"
+
+# Printed when neither --root nor --report is given: the proof alone would verify a made-up tree.
+NO_PUBLISHED_ROOT = (
+    "no published root: pass the root published in the attestation report, --report report.json "
+    "(GET /v1/attestations/{id}/report.json) or --root HEX (its proof_of_liabilities.root_hash, also "
+    "on /transparency); a proof checked only against itself proves nothing"
+)
 
 _HASH_RE = re.compile(r"[0-9a-f]{64}", re.ASCII)
 _UINT_RE = re.compile(r"0|[1-9][0-9]{0,77}", re.ASCII)
@@ -231,6 +239,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--total", help="the published total, in token units")
     parser.add_argument("--report", type=Path, help="the attestation report JSON that published the root")
     args = parser.parse_args(argv)
+    if args.root is None and args.report is None:
+        print(NO_PUBLISHED_ROOT, file=sys.stderr)
+        return 2
+    if args.report is not None and (args.root is not None or args.total is not None):
+        print("give either --report or --root/--total, not both", file=sys.stderr)
+        return 2
     try:
         proof = json.loads(args.proof.read_text(encoding="utf-8"))
         root, total = args.root, int(args.total) if args.total is not None else None
@@ -250,11 +264,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"OK: {result.address} holds {_format_units(result.balance_units)} tCNH at block {result.block}, "
         f"counted in root {result.root_hash} (total {_format_units(result.total_units)} tCNH)"
     )
-    if root is None:
-        print(
-            "note: no published root given; compare the root above with the attestation report "
-            "or the transparency page (--root/--report)"
-        )
     return 0
 
 

@@ -3,8 +3,8 @@
     cnh demo | deploy | serve | worker                    run things
     cnh keys create --role operator                       admin: issue keys
     cnh attest [--block N]                                auditor: reserve attestation
-    cnh audit verify [--file export.jsonl] | export       auditor: the audit hash chain (R50)
-    cnh verify-proof proof.json                           anyone: a proof of liabilities (R54)
+    cnh audit verify [--file F --head HASH] | export      auditor: the audit hash chain (R50)
+    cnh verify-proof proof.json --report report.json      anyone: a proof of liabilities (R54)
     cnh sign new-wallet | challenge | permit              a wallet holder: sign locally
 
 Errors are one line on stderr. Exit codes: 0 ok, 1 a check failed or the work failed, 2 bad usage,
@@ -335,23 +335,45 @@ def audit_verify(
             help="With --file: the head hash the service published; the last record must have it.", show_default=False
         ),
     ] = None,
+    no_head: Annotated[
+        bool,
+        typer.Option(
+            "--no-head",
+            help="With --file: check without --head/--anchor. Records cut from the end then go UNDETECTED.",
+        ),
+    ] = False,
     api_url: ApiUrl = DEFAULT_BASE_URL,
     api_key: AuditorKey = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Check the audit log's hash chain end to end (R50); exit 1 if it is broken."""
+    """Check the audit log's hash chain end to end (R50); exit 1 if it is broken. Offline (--file) it needs a
+    trusted head, --head or --anchor: a file with its last records deleted is a shorter chain that verifies."""
+    warning = None
     if file is not None:
-        from compliance.audit_export import verify_export
+        from compliance.audit_export import EMPTY_EXPORT, NO_HEAD_WARNING, verify_export
 
+        if no_head and (head is not None or anchor is not None):
+            fail("--no-head contradicts --head/--anchor: give one or the other", EXIT_USAGE)
+        if not no_head and head is None and anchor is None:
+            fail(
+                "no trusted head: without --head (head_hash from GET /v1/audit-log/verify or `cnh audit verify`, "
+                "or the head `cnh audit export` prints) or --anchor SEQ:HASH (an attestation report's audit "
+                "anchor), records deleted from the end of the file cannot be detected; pass --no-head to check "
+                "it anyway",
+                EXIT_USAGE,
+            )
         if not file.is_file():
             fail(f"{file} is not a file; export one with `cnh audit export --out {file}`", EXIT_USAGE)
         with spinner() as progress:
             progress.add_task(f"recomputing every hash in {file}")
             data = asdict(verify_export(file, anchor=_anchor(anchor), head_hash=_head(head)))
         where = str(file)
+        warning = NO_HEAD_WARNING if no_head else None
+        if data["reason"] == EMPTY_EXPORT and not as_json:
+            fail(f"{file}: {data['detail']}", EXIT_FAILED)
     else:
-        if anchor is not None or head is not None:
-            fail("--anchor and --head go with --file", EXIT_USAGE)
+        if anchor is not None or head is not None or no_head:
+            fail("--anchor, --head and --no-head go with --file", EXIT_USAGE)
         key = need_key(api_key, "--api-key", "CNH_API_KEY", "an auditor")
         with api_errors(), make_client(api_url, key) as cnh, spinner() as progress:
             progress.add_task("the service is recomputing every hash")
@@ -368,6 +390,8 @@ def audit_verify(
             f"({data['entries']} records verified before it; {escape(where)})",
             highlight=False,
         )
+    if warning is not None:  # last, so it is what the reader sees: the verdict above says nothing about the tail
+        console.print(f"[bold yellow]{escape(warning)}[/]", highlight=False)
     if not data["ok"]:
         raise typer.Exit(EXIT_FAILED)
 
@@ -428,15 +452,23 @@ def verify_proof(
     ] = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Check offline that a balance is counted in an attestation's liabilities root (R54); exit 1 if not."""
+    """Check offline that a balance is counted in the root an attestation report published (R54); exit 1 if
+    not. The published root is required (--report or --root): a proof alone fits a made-up tree too."""
     from compliance.verify_proof import published_facts_of_report
     from compliance.verify_proof import verify_proof as check
 
+    if report is None and root is None:
+        fail(
+            "no published root: pass the root published in the attestation report, --report report.json "
+            "(`cnh attest --out report.json` or GET /v1/attestations/{id}/report.json) or --root HEX (its "
+            "proof_of_liabilities.root_hash, also on /transparency)",
+            EXIT_USAGE,
+        )
+    if report is not None and (root is not None or total is not None):
+        fail("give either --report or --root/--total", EXIT_USAGE)
     document = _read_json(proof, "proof")
     holders = None
     if report is not None:
-        if root is not None or total is not None:
-            fail("give either --report or --root/--total", EXIT_USAGE)
         try:
             published = published_facts_of_report(_read_json(report, "report"))
         except ValueError as exc:
@@ -450,12 +482,6 @@ def verify_proof(
             f"{result.address} holds {_tcnh(result.balance_units)} tCNH at block {result.block}, counted in root "
             f"{result.root_hash} (total {_tcnh(result.total_units)} tCNH)"
         )
-        if root is None:
-            console.print(
-                "[yellow]![/] no published root given: compare the root above with the attestation "
-                "report (--report) or the transparency page",
-                highlight=False,
-            )
     else:
         console.print(
             f"[red]✗[/] proof rejected ({escape(str(result.reason))}): {escape(str(result.detail))}", highlight=False

@@ -8,6 +8,7 @@ attestation report with a holder's proof of liabilities → audit verify, and pr
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import shutil
@@ -82,8 +83,10 @@ def walkthrough(cnh: Client, admin: str) -> list[tuple[str, str, str]]:
     staff["treasury2"] = cnh.with_key(as_admin.create_api_key("treasury", "demo checker").key)
     step("staff keys", "operator, compliance, two treasury, auditor (R42)")
 
-    asset = staff["treasury"].record_reserve_asset("cash", "Sandbox Bank HK — reserve a/c 001", "1000.00",
-                                                   "ISSUER-CAPITAL-001")
+    # The custodian is the institution, the same bank as the customer-subscription pool, so R6 sees one
+    # custodian; the account number goes in `account` (R3), not in the name.
+    asset = staff["treasury"].record_reserve_asset("cash", "Sandbox Bank HK", "1000.00", "ISSUER-CAPITAL-001",
+                                                   account="reserve a/c 001")
     staff["treasury2"].approve_reserve_asset(asset.id)
     step("buffer capital", "1,000.00 CNH recorded by treasury, approved by a second key (R1, R40)", asset.id)
 
@@ -122,6 +125,11 @@ def walkthrough(cnh: Client, admin: str) -> list[tuple[str, str, str]]:
         path = SANDBOX / f"attestation-block-{attestation.as_of_block}.{kind}"
         path.write_bytes(staff["auditor"].attestation_report(attestation.id, kind))
         reports.append(path)
+    concentration = json.loads(reports[-1].read_bytes())["concentration"]
+    custodians = concentration["custodians"]
+    step("concentration", f"{len(custodians)} custodian{'s' if len(custodians) != 1 else ''}: "
+                          + ", ".join(f"{c['custodian']} {c['share']}" for c in custodians)
+                          + f" of counted reserves, limit {concentration['limit']}: {concentration['result']} (R6)")
     proof = lotus.liability_proof(attestation.id, lotus_wallet.address)
     included = verify_proof(proof, published_root=attestation.proof_of_liabilities_root)
     step("attestation", f"block {attestation.as_of_block}: {attestation.result}, supply {attestation.supply} CNH, "

@@ -53,9 +53,9 @@ def main() -> int:
                 audit["canonical_export_one_process"],
                 f"({audit['canonical_export_one_process_cpu']:,} per CPU s)",
             ),
-            (f"export as written today, {audit['workers']} process(es)", audit["current_export_parallel"], ""),
+            (f"non-canonical export, {audit['workers']} process(es)", audit["current_export_parallel"], ""),
             (
-                "export as written today, 1 process",
+                "non-canonical export, 1 process",
                 audit["current_export_one_process"],
                 f"({audit['current_export_one_process_cpu']:,} per CPU s)",
             ),

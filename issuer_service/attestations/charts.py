@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import io
 import re
+import textwrap
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from decimal import Decimal
 from typing import Any, cast
 
@@ -43,13 +45,17 @@ _KIND_COLOURS = {
 _XML_PROLOGUE = re.compile(r"\A<\?xml[^>]*>\s*<!DOCTYPE[^>]*>\s*", re.DOTALL)
 # rcParams are process-wide: one chart at a time, so concurrent requests cannot mix settings.
 _lock = threading.Lock()
+# Custodian names longer than this wrap onto more lines, so a long name does not squeeze the bars.
+_LABEL_WIDTH = 28
 
 
 def _amount(text: object) -> float:
     return float(Decimal(str(text)))
 
 
-def _render(draw: Any, *, size: tuple[float, float], fmt: str) -> bytes:
+@contextmanager
+def _drawn(draw: Any, *, size: tuple[float, float], fmt: str) -> Iterator[Any]:
+    """A figure with the chart drawn on it, under the fixed settings (and the lock) until the block ends."""
     import matplotlib
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.backends.backend_svg import FigureCanvasSVG
@@ -59,6 +65,11 @@ def _render(draw: Any, *, size: tuple[float, float], fmt: str) -> bytes:
         figure = Figure(figsize=size, layout="constrained")
         (FigureCanvasSVG if fmt == "svg" else FigureCanvasAgg)(figure)
         draw(figure)
+        yield figure
+
+
+def _render(draw: Any, *, size: tuple[float, float], fmt: str) -> bytes:
+    with _drawn(draw, size=size, fmt=fmt) as figure:
         buffer = io.BytesIO()
         figure.savefig(buffer, format=fmt, dpi=150, metadata=_SVG_METADATA if fmt == "svg" else _PNG_METADATA)
         return buffer.getvalue()
@@ -70,6 +81,8 @@ def _history(points: Sequence[Mapping[str, Any]]) -> Any:
     reserves = [_amount(p["reserves"]) for p in points]
 
     def draw(figure: Any) -> None:
+        from matplotlib.ticker import MaxNLocator
+
         axes = figure.add_subplot()
         axes.step(blocks, reserves, where="post", color=_RESERVES, linewidth=2, label="Reserves counted (CNH)")
         axes.step(blocks, supply, where="post", color=_SUPPLY, linewidth=2, label="Token supply (tCNH)")
@@ -77,6 +90,8 @@ def _history(points: Sequence[Mapping[str, Any]]) -> Any:
         axes.set_ylabel("CNH")
         axes.set_title("Reserves and supply over time")
         axes.ticklabel_format(axis="x", style="plain", useOffset=False)
+        # Blocks are whole numbers: a short history must not get ticks at block 4.5.
+        axes.xaxis.set_major_locator(MaxNLocator(integer=True))
         axes.set_ylim(bottom=0)
         axes.legend(loc="upper left", frameon=False)
 
@@ -116,13 +131,15 @@ def _composition(assets: Sequence[Mapping[str, Any]]) -> Any:
 
 
 def _concentration(custodians: Sequence[Mapping[str, Any]], limit_bps: int) -> Any:
-    names = [str(c["custodian"]) for c in custodians][::-1]
+    names = [textwrap.fill(str(c["custodian"]), _LABEL_WIDTH, break_long_words=False) for c in custodians][::-1]
     shares = [int(c["share_bps"]) / 100 for c in custodians][::-1]
     over = [bool(c["over_limit"]) for c in custodians][::-1]
 
     def draw(figure: Any) -> None:
         axes = figure.add_subplot()
-        axes.set_title("Share of counted reserves per custodian")
+        # A figure title, centred on the figure: an axes title is centred on the bars, which long
+        # custodian names push right, and the title then ran off the image's right edge.
+        figure.suptitle("Share of counted reserves per custodian", fontsize="large")
         axes.barh(names or ["(none)"], shares or [0], color=[_SUPPLY if o else _RESERVES for o in over] or None)
         axes.axvline(
             limit_bps / 100, color=_LIMIT, linestyle="--", linewidth=1.5, label=f"limit {limit_bps / 100:g}% (R6)"

@@ -135,26 +135,32 @@ def test_audit_export_then_offline_verify_and_a_tampered_export_fails(on_service
     assert exported.exit_code == 0, exported.stderr
     lines = export.read_text().splitlines()
     assert len(lines) >= 3 and f"{len(lines)} audit records written" in exported.stderr
+    head = json.loads(lines[-1])["hash"]
+    assert f"--head {head}" in exported.stdout  # the export prints the head to check against
 
-    intact = cnh("audit", "verify", "--file", str(export))
+    intact = cnh("audit", "verify", "--file", str(export), "--head", head)
     assert intact.exit_code == 0 and "audit chain intact" in intact.stderr
+    shortened = tmp_path / "shortened.jsonl"
+    shortened.write_text("\n".join(lines[:-1]) + "\n")
+    cut = cnh("audit", "verify", "--file", str(shortened), "--head", head, "--json")
+    assert cut.exit_code == cli.EXIT_FAILED and json.loads(cut.stdout)["reason"] == "head mismatch"
 
     record = json.loads(lines[1])
     record["data"]["label"] = "rewritten after the fact"
     tampered = tmp_path / "tampered.jsonl"
     tampered.write_text("\n".join([lines[0], json.dumps(record), *lines[2:]]) + "\n")
-    broken = cnh("audit", "verify", "--file", str(tampered), "--json")
+    broken = cnh("audit", "verify", "--file", str(tampered), "--head", head, "--json")
     assert broken.exit_code == cli.EXIT_FAILED
     report = json.loads(broken.stdout)
     assert (report["ok"], report["first_bad_seq"], report["entries"]) == (False, 2, 1)
 
 
 def test_audit_verify_file_refuses_a_missing_file_and_a_line_that_is_not_json(tmp_path: Path) -> None:
-    missing = cnh("audit", "verify", "--file", str(tmp_path / "nope.jsonl"))
+    missing = cnh("audit", "verify", "--file", str(tmp_path / "nope.jsonl"), "--no-head")
     assert missing.exit_code == cli.EXIT_USAGE and "cnh audit export" in one_line_error(missing)
     garbled = tmp_path / "garbled.jsonl"
     garbled.write_text("{not json\n")
-    result = cnh("audit", "verify", "--file", str(garbled))
+    result = cnh("audit", "verify", "--file", str(garbled), "--no-head")
     assert result.exit_code == cli.EXIT_FAILED and "not valid JSON" in result.stderr
     bad_anchor = cnh("audit", "verify", "--file", str(garbled), "--anchor", "12")
     assert bad_anchor.exit_code == cli.EXIT_USAGE and "SEQ:HASH" in one_line_error(bad_anchor)
@@ -180,11 +186,72 @@ def test_audit_verify_file_refuses_a_line_with_a_duplicated_key(tmp_path: Path) 
     )
     export = tmp_path / "export.jsonl"
     export.write_text('{"action":"mint.rejected",' + json.dumps(record)[1:] + "\n")  # json.loads keeps the last
-    result = cnh("audit", "verify", "--file", str(export), "--json")
+    result = cnh("audit", "verify", "--file", str(export), "--head", record["hash"], "--json")
     assert result.exit_code == cli.EXIT_FAILED
     verdict = json.loads(result.stdout)
     assert (verdict["ok"], verdict["first_bad_seq"], verdict["reason"]) == (False, 1, "malformed record")
     assert verdict["detail"].startswith("line 1: line has a duplicated key 'action'")
+
+
+def _chain(count: int) -> list[dict[str, Any]]:
+    from compliance.audit_chain import GENESIS_HASH, make_record
+
+    records, prev = [], GENESIS_HASH
+    for seq in range(1, count + 1):
+        record = make_record(
+            prev,
+            seq,
+            at=f"2026-01-01T00:00:0{seq}.000000Z",
+            actor="key_1",
+            action="mint.confirmed",
+            entity_type="mint",
+            entity_id=f"mnt_{seq}",
+            data={"amount_fen": 100 * seq},
+            rule_ids=["R10"],
+            request_id=None,
+        )
+        records.append(record)
+        prev = str(record["hash"])
+    return records
+
+
+def test_audit_verify_file_without_a_trusted_head_is_refused_since_a_cut_tail_would_pass(tmp_path: Path) -> None:
+    # R50: the export with its last record deleted used to report "intact", exit 0.
+    records = _chain(3)
+    shortened = tmp_path / "export.jsonl"
+    shortened.write_text("".join(json.dumps(r) + "\n" for r in records[:-1]))
+    refused = cnh("audit", "verify", "--file", str(shortened))
+    assert refused.exit_code == cli.EXIT_USAGE
+    line = one_line_error(refused)
+    assert "no trusted head" in line and "--head" in line and "--anchor" in line
+    assert "GET /v1/audit-log/verify" in line and "--no-head" in line
+    caught = cnh("audit", "verify", "--file", str(shortened), "--head", records[-1]["hash"])
+    assert caught.exit_code == cli.EXIT_FAILED and "expected the published" in caught.stderr
+    anchored = cnh("audit", "verify", "--file", str(shortened), "--anchor", f"3:{records[-1]['hash']}")
+    assert anchored.exit_code == cli.EXIT_FAILED and "not in the file" in anchored.stderr
+    both = cnh("audit", "verify", "--file", str(shortened), "--no-head", "--head", records[-1]["hash"])
+    assert both.exit_code == cli.EXIT_USAGE and "--no-head" in one_line_error(both)
+
+
+def test_audit_verify_file_with_no_head_passes_but_warns_loudly_that_truncation_goes_unseen(tmp_path: Path) -> None:
+    records = _chain(3)
+    shortened = tmp_path / "export.jsonl"
+    shortened.write_text("".join(json.dumps(r) + "\n" for r in records[:-1]))
+    unchecked = cnh("audit", "verify", "--file", str(shortened), "--no-head")
+    assert unchecked.exit_code == 0
+    last = unchecked.stderr.strip().splitlines()[-1]
+    assert "audit chain intact: 2 records" in unchecked.stderr
+    assert last.startswith("WARNING:") and "would NOT be detected" in last
+
+
+def test_audit_verify_refuses_an_empty_export_without_a_head(tmp_path: Path) -> None:
+    empty = tmp_path / "export.jsonl"
+    empty.write_text("")
+    refused = cnh("audit", "verify", "--file", str(empty))
+    assert refused.exit_code == cli.EXIT_USAGE and "no trusted head" in one_line_error(refused)
+    unchecked = cnh("audit", "verify", "--file", str(empty), "--no-head")
+    assert unchecked.exit_code == cli.EXIT_FAILED
+    assert "the file has no records" in one_line_error(unchecked)
 
 
 @pytest.mark.chain
@@ -219,28 +286,46 @@ def test_attest_then_a_holder_proof_verifies_against_the_saved_report(on_service
     assert json.loads(forged.stdout)["reason"] == "root mismatch"
 
 
-def test_verify_proof_refuses_unreadable_input_as_usage_errors(tmp_path: Path) -> None:
-    missing = cnh("verify-proof", str(tmp_path / "absent.json"))
-    assert missing.exit_code == cli.EXIT_USAGE and "absent.json" in one_line_error(missing)
-    garbled = tmp_path / "garbled.json"
-    garbled.write_text("{")
-    assert cnh("verify-proof", str(garbled)).exit_code == cli.EXIT_USAGE
-    malformed = tmp_path / "malformed.json"
-    malformed.write_text("{}")
-    result = cnh("verify-proof", str(malformed))
-    assert result.exit_code == cli.EXIT_FAILED and "malformed proof" in result.stderr
-
-
 def _holders_tree() -> Any:
     balances = {f"0x{i:040x}": 1_000_000 * i for i in range(1, 6)}
     return build_tree(balances, chain_id=31337, token="0x" + "ab" * 20, block=7)
+
+
+def test_verify_proof_refuses_unreadable_input_as_usage_errors(tmp_path: Path) -> None:
+    root = _holders_tree().root_hash
+    missing = cnh("verify-proof", str(tmp_path / "absent.json"), "--root", root)
+    assert missing.exit_code == cli.EXIT_USAGE and "absent.json" in one_line_error(missing)
+    garbled = tmp_path / "garbled.json"
+    garbled.write_text("{")
+    assert cnh("verify-proof", str(garbled), "--root", root).exit_code == cli.EXIT_USAGE
+    malformed = tmp_path / "malformed.json"
+    malformed.write_text("{}")
+    result = cnh("verify-proof", str(malformed), "--root", root)
+    assert result.exit_code == cli.EXIT_FAILED and "malformed proof" in result.stderr
+
+
+def test_verify_proof_refuses_a_forged_tree_when_no_published_root_is_given(tmp_path: Path) -> None:
+    # R54: a made-up tree's proof is consistent with itself; it used to pass with only a note.
+    forged_tree = build_tree({f"0x{1:040x}": 10**30}, chain_id=31337, token="0x" + "ab" * 20, block=7)
+    forged = tmp_path / "forged.json"
+    forged.write_text(json.dumps(forged_tree.proof(f"0x{1:040x}").to_json()))
+    refused = cnh("verify-proof", str(forged))
+    assert refused.exit_code == cli.EXIT_USAGE and refused.stdout == ""
+    line = one_line_error(refused)
+    assert "no published root" in line and "--report report.json" in line and "--root" in line
+    assert "cnh attest --out" in line
+    total_only = cnh("verify-proof", str(forged), "--total", str(forged_tree.total_units))
+    assert total_only.exit_code == cli.EXIT_USAGE and "no published root" in one_line_error(total_only)
+    against_published = cnh("verify-proof", str(forged), "--root", _holders_tree().root_hash, "--json")
+    assert against_published.exit_code == cli.EXIT_FAILED
+    assert json.loads(against_published.stdout)["reason"] == "not the published root"
 
 
 def test_verify_proof_fails_an_overflowing_path_sum_naming_it_without_a_traceback(tmp_path: Path) -> None:
     proof: Any = _holders_tree().proof(f"0x{1:040x}").to_json()
     proof["path"][0]["sum_units"] = str(MAX_UINT256)
     (tmp_path / "proof.json").write_text(json.dumps(proof))
-    result = cnh("verify-proof", str(tmp_path / "proof.json"))
+    result = cnh("verify-proof", str(tmp_path / "proof.json"), "--root", _holders_tree().root_hash)
     assert result.exit_code == cli.EXIT_FAILED
     assert "malformed proof" in result.stderr and "path[0].sum_units" in result.stderr
 

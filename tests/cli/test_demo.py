@@ -39,3 +39,9 @@ def test_the_demo_runs_the_whole_flow_and_leaves_an_attestation_report(tmp_path:
     block = report.name.removeprefix("attestation-block-").removesuffix(".json")
     assert document["result"] == "pass" and document["title"].endswith(f"at block {block}")
     assert document["banner"] == "SANDBOX — NOT A LICENSED STABLECOIN"  # R55
+    # R6: the buffer capital sits at the pool's bank, so one bank is one custodian; the account number is
+    # the asset's `account`, not part of the custodian's name (which split one bank into two).
+    assert [c["custodian"] for c in document["concentration"]["custodians"]] == ["Sandbox Bank HK"]
+    capital = next(row for row in document["reserve_assets"] if row["account"] == "reserve a/c 001")
+    assert capital["custodian"] == "Sandbox Bank HK"
+    assert "✓ concentration: 1 custodian: Sandbox Bank HK 100.00%" in out

@@ -20,7 +20,7 @@ from compliance.audit_chain import (
     make_record,
     verify_chain,
 )
-from compliance.audit_export import ANCHOR_MISMATCH, HEAD_MISMATCH, verify_export
+from compliance.audit_export import ANCHOR_MISMATCH, EMPTY_EXPORT, HEAD_MISMATCH, verify_export
 
 
 def _records(count: int) -> list[dict[str, Any]]:
@@ -58,10 +58,14 @@ def test_an_untouched_export_verifies_and_reports_its_head(tmp_path: Path) -> No
     assert (result.ok, result.entries, result.head_hash) == (True, 50, records[-1]["hash"])
 
 
-def test_an_empty_export_verifies_as_an_empty_chain(tmp_path: Path) -> None:
+def test_an_empty_export_without_a_head_is_refused_as_proving_nothing(tmp_path: Path) -> None:
+    # R50: an empty file is any log with every record cut off; only a published head can say it is the log.
     (tmp_path / "log.jsonl").write_text("", encoding="utf-8")
     result = verify_export(tmp_path / "log.jsonl")
-    assert (result.ok, result.entries, result.head_hash) == (True, 0, GENESIS_HASH)
+    assert (result.ok, result.entries, result.reason) == (False, 0, EMPTY_EXPORT)
+    assert "no records" in str(result.detail)
+    assert verify_export(tmp_path / "log.jsonl", head_hash=GENESIS_HASH).ok  # a log that really is empty
+    assert verify_export(tmp_path / "log.jsonl", head_hash="ab" * 32).reason == HEAD_MISMATCH
 
 
 def test_a_changed_amount_is_named_by_seq_and_line(tmp_path: Path) -> None:
@@ -140,20 +144,59 @@ def test_the_anchor_from_a_report_and_the_published_head_are_checked(tmp_path: P
 def test_cli_exit_codes_and_output(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     records = _records(5)
     good = _write(tmp_path / "good.jsonl", records)
-    assert audit_export.main([str(good)]) == 0
+    assert audit_export.main([str(good), "--head", str(records[-1]["hash"])]) == 0
     assert capsys.readouterr().out.startswith("OK: 5 records")
     records[2]["action"] = "deposit.reversed"
     bad = _write(tmp_path / "bad.jsonl", records)
-    assert audit_export.main([str(bad), "--json"]) == 1
+    assert audit_export.main([str(bad), "--json", "--no-head"]) == 1
     result = json.loads(capsys.readouterr().out)
     assert (result["first_bad_seq"], result["reason"]) == (3, HASH_MISMATCH)
-    assert audit_export.main([str(tmp_path / "missing.jsonl")]) == 2
+    assert audit_export.main([str(tmp_path / "missing.jsonl"), "--no-head"]) == 2
+
+
+def test_cli_refuses_to_verify_without_a_trusted_head_since_a_cut_tail_would_pass(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # R50: the last record deleted leaves a shorter chain that verifies; only the published head shows it.
+    records = _records(5)
+    shortened = _write(tmp_path / "short.jsonl", records[:-1])
+    assert audit_export.main([str(shortened)]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and err.count("\n") == 1
+    assert "no trusted head" in err and "--head" in err and "GET /v1/audit-log/verify" in err and "--anchor" in err
+    assert audit_export.main([str(shortened), "--head", str(records[-1]["hash"])]) == 1
+    assert "head mismatch" in capsys.readouterr().out
+    assert audit_export.main([str(shortened), "--anchor", f"5:{records[-1]['hash']}"]) == 1
+    assert "anchor mismatch" in capsys.readouterr().out
+    assert audit_export.main([str(shortened), "--no-head", "--head", str(records[-1]["hash"])]) == 2
+    assert "--no-head contradicts" in capsys.readouterr().err
+
+
+def test_cli_no_head_checks_the_file_but_warns_that_a_cut_tail_goes_unseen(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    shortened = _write(tmp_path / "short.jsonl", _records(5)[:-1])
+    assert audit_export.main([str(shortened), "--no-head"]) == 0
+    out, err = capsys.readouterr()
+    assert out.startswith("OK: 4 records")
+    assert err.startswith("WARNING:") and "would NOT be detected" in err
+
+
+def test_cli_refuses_an_empty_file_without_a_head_even_with_no_head(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("", encoding="utf-8")
+    assert audit_export.main([str(empty)]) == 2
+    capsys.readouterr()
+    assert audit_export.main([str(empty), "--no-head"]) == 1
+    assert capsys.readouterr().out.startswith(f"FAIL: {empty}: the file has no records")
 
 
 def test_cli_fails_a_line_with_a_duplicated_key(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     duplicated = tmp_path / "duplicated.jsonl"
     duplicated.write_text(_with_duplicated_key(_records(1)[0], "actor", "key_evil") + "\n", encoding="utf-8")
-    assert audit_export.main([str(duplicated)]) == 1
+    assert audit_export.main([str(duplicated), "--no-head"]) == 1
     assert capsys.readouterr().out.startswith("FAIL at seq 1 (malformed record): line 1: line has a duplicated key")
 
 

@@ -263,7 +263,7 @@ def test_cli_reads_the_root_from_a_report_and_fails_loudly_on_a_tampered_balance
 
 def test_cli_fails_an_overflowing_path_sum_with_exit_1_and_no_traceback(tmp_path: Path, capsys: Any) -> None:
     proof = _write(tmp_path / "proof.json", _overflowing_proof())
-    assert verifier.main([str(proof)]) == 1
+    assert verifier.main([str(proof), "--root", _tree(_balances(5)).root_hash]) == 1
     out = capsys.readouterr().out
     assert out.startswith("FAIL (malformed proof): path[0].sum_units") and "Traceback" not in out
 
@@ -281,5 +281,20 @@ def test_cli_with_a_report_fails_a_proof_whose_leaf_count_differs_from_the_holde
 
 def test_cli_exits_2_when_the_proof_cannot_be_read(tmp_path: Path) -> None:
     (tmp_path / "proof.json").write_text("{not json", encoding="utf-8")
-    assert verifier.main([str(tmp_path / "proof.json")]) == 2
-    assert verifier.main([str(tmp_path / "missing.json")]) == 2
+    root = _tree(_balances(3)).root_hash
+    assert verifier.main([str(tmp_path / "proof.json"), "--root", root]) == 2
+    assert verifier.main([str(tmp_path / "missing.json"), "--root", root]) == 2
+
+
+def test_cli_refuses_a_forged_tree_when_no_published_root_is_given(tmp_path: Path, capsys: Any) -> None:
+    # R54: a made-up tree's proof is consistent with itself; only the published root can reject it.
+    forged_tree = _tree({_address(1): 10**30, _address(2): 1})
+    forged = _write(tmp_path / "forged.json", forged_tree.proof(_address(1)).to_json())
+    assert verifier.main([str(forged)]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and err.count("\n") == 1
+    assert "no published root" in err and "--report" in err and "--root" in err and "report.json" in err
+    assert verifier.main([str(forged), "--total", str(forged_tree.total_units)]) == 2  # a total is not a root
+    published = _tree(_balances(3)).root_hash
+    assert verifier.main([str(forged), "--root", published]) == 1
+    assert "FAIL (not the published root)" in capsys.readouterr().out
