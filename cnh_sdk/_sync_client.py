@@ -12,7 +12,7 @@ import copy
 import os
 import time
 from time import sleep
-from collections.abc import Iterator, Callable, Mapping
+from collections.abc import Iterator, Callable, Mapping, Sequence
 from datetime import date, datetime
 from pathlib import Path
 from types import TracebackType
@@ -43,20 +43,27 @@ from cnh_sdk.errors import ChainRpcError, ProblemError, TransportError, WaitTime
 from cnh_sdk.models import (
     MINT_FINAL,
     REDEMPTION_FINAL,
+    SEIZURE_FINAL,
     WALLET_SETTLED,
     ApiKey,
     Approval,
+    ApprovalPolicy,
+    ApprovalStatus,
     Attestation,
     AttestationSummary,
     AuditRecord,
     AuditVerification,
     Balance,
+    ComplianceReport,
     CreatedApiKey,
     CreatedWebhook,
     Customer,
     CustomerKind,
+    CustomerLimits,
     Deposit,
+    DueDiligence,
     FaucetResult,
+    ListedParty,
     Liveness,
     Mint,
     Page,
@@ -64,16 +71,27 @@ from cnh_sdk.models import (
     Readiness,
     Redemption,
     RedemptionQuote,
+    RescreenResult,
     ReserveAsset,
     Reserves,
     ReserveStatement,
     RiskLevel,
+    ScreeningCase,
+    ScreeningCaseStatus,
+    ScreeningList,
+    ScreeningListLoaded,
+    Seizure,
     StaffRole,
     SystemStatus,
     Token,
+    TravelRuleKind,
+    TravelRuleParty,
+    TravelRuleRecord,
+    TravelRuleRequirements,
     Valuation,
     Wallet,
     WalletChallenge,
+    WalletEnforcement,
     Webhook,
     WebhookDelivery,
 )
@@ -92,6 +110,11 @@ def _clean(params: Mapping[str, object] | None) -> dict[str, object] | None:
     return None if params is None else {name: value for name, value in params.items() if value is not None}
 
 
+def _party(party: TravelRuleParty | Mapping[str, object]) -> dict[str, object]:
+    data = party.model_dump() if isinstance(party, TravelRuleParty) else dict(party)
+    return {name: value for name, value in data.items() if value is not None}
+
+
 def _may_resend(exc: httpx.TransportError, method: str, idempotency_key: str | None) -> bool:
     """A request that never left is safe to resend; one that may have arrived only if it is a read
     or carries an Idempotency-Key (the service then replays instead of moving money twice)."""
@@ -106,7 +129,7 @@ class Client:
     `base_url` defaults to `$CNH_API_URL` or http://127.0.0.1:8000, `api_key` to `$CNH_API_KEY`.
     Tests inject `http=` (an httpx client of the matching kind: a Starlette TestClient, or one on
     `httpx.ASGITransport` or `httpx.MockTransport`) or `transport=`. Money-moving POSTs (deposits,
-    mints, redemptions) get an `Idempotency-Key` automatically, reused on every retry; 503 answers
+    mints, redemptions, seizures) get an `Idempotency-Key` automatically, reused on every retry; 503 answers
     are retried with backoff, honouring `Retry-After`. Errors raise `cnh_sdk.ProblemError`
     subclasses carrying the problem+json.
     """
@@ -257,6 +280,11 @@ class Client:
         response = self._request("GET", "/readyz", retry=False)
         return parsed(Readiness, response)  # type: ignore[no-any-return]
 
+    def metrics(self) -> str:
+        """The Prometheus metrics, as text (no key needed)."""
+        response = self._request("GET", "/metrics")
+        return response.text
+
     def token(self, *, refresh: bool = False) -> Token:
         """Token facts (address, chain, permit domain); fetched once per client."""
         if self._shared["token"] is None or refresh:
@@ -293,12 +321,39 @@ class Client:
     def get_approval(self, approval_id: str) -> Approval:
         return self._get(Approval, f"/v1/approvals/{approval_id}")
 
+    def list_approvals(
+        self,
+        *,
+        status: ApprovalStatus | None = None,
+        action: str | None = None,
+        limit: int | None = None,
+        cursor: str | None = None,
+    ) -> Page[Approval]:
+        """Approval requests, optionally only one `status` ("pending", ...) or policy `action`."""
+        params = {"limit": limit, "cursor": cursor, "status": status, "action": action}
+        return self._get(Page[Approval], "/v1/approvals", params)
+
+    def iter_approvals(
+        self, *, page_size: int = 100, status: ApprovalStatus | None = None, action: str | None = None
+    ) -> Iterator[Approval]:
+        return self._iterate(
+            lambda cursor: self.list_approvals(status=status, action=action, limit=page_size, cursor=cursor)
+        )
+
+    def approval_policy(self) -> ApprovalPolicy:
+        """Which action needs how many approvers of which roles, and whether they must cite a reference."""
+        return self._get(ApprovalPolicy, "/v1/approvals/policy")
+
     def approve_request(
         self, approval_id: str, *, reference: str | None = None, note: str | None = None
     ) -> Approval:
         """Approve as a principal other than the requester; the change runs with the last approval."""
         body = {name: value for name, value in (("reference", reference), ("note", note)) if value is not None}
         return self._post(Approval, f"/v1/approvals/{approval_id}/approve", body)
+
+    def reject_request(self, approval_id: str, note: str) -> Approval:
+        """Reject a pending request (an approver), or withdraw it (its requester); `note` says why."""
+        return self._post(Approval, f"/v1/approvals/{approval_id}/reject", {"note": note})
 
     # --- customers -----------------------------------------------------------------------------
 
@@ -325,6 +380,93 @@ class Client:
     def get_balance(self, customer_id: str) -> Balance:
         """The customer's confirmed fiat: available and reserved for mints in flight."""
         return self._get(Balance, f"/v1/customers/{customer_id}/balance")
+
+    def get_due_diligence(self, customer_id: str) -> DueDiligence:
+        """KYC, enhanced due diligence and screening state, and whether the customer may transact (R20, R23)."""
+        return self._get(DueDiligence, f"/v1/customers/{customer_id}/due-diligence")
+
+    def get_limits(self, customer_id: str) -> CustomerLimits:
+        """The daily mint and redemption limits in force, and how much of each is used today (R12)."""
+        return self._get(CustomerLimits, f"/v1/customers/{customer_id}/limits")
+
+    def request_limit_change(
+        self,
+        customer_id: str,
+        reason: str,
+        *,
+        daily_mint_limit: Amount | None = None,
+        daily_redeem_limit: Amount | None = None,
+    ) -> Approval:
+        """Ask for new daily limits (give one or both); they apply once a second principal approves
+        the returned request with `approve_request` (R12, R40)."""
+        body: dict[str, object] = {"reason": reason}
+        if daily_mint_limit is not None:
+            body["daily_mint_limit"] = amount_str(daily_mint_limit)
+        if daily_redeem_limit is not None:
+            body["daily_redeem_limit"] = amount_str(daily_redeem_limit)
+        return self._post(Approval, f"/v1/customers/{customer_id}/limits", body)
+
+    # --- sanctions screening (compliance; auditors read, R23) --------------------------------------
+
+    def get_screening_list(self) -> ScreeningList:
+        """The list in force (`shipped` while it is the sandbox's own fictional list)."""
+        return self._get(ScreeningList, "/v1/screening/list")
+
+    def load_screening_list(
+        self,
+        version: str,
+        entries: Sequence[ListedParty | Mapping[str, Any]],
+        *,
+        source: str | None = None,
+        notice: str | None = None,
+    ) -> ScreeningListLoaded:
+        """Put a new list in force; every customer and wallet is re-screened against it, hits open
+        cases, block customers and freeze wallets. A list file's JSON fits `load_screening_list(**data)`."""
+        body: dict[str, object] = {
+            "version": version,
+            "entries": [entry.model_dump() if isinstance(entry, ListedParty) else dict(entry) for entry in entries],
+        }
+        if source is not None:
+            body["source"] = source
+        if notice is not None:
+            body["notice"] = notice
+        response = self._request("PUT", "/v1/screening/list", json=body)
+        return parsed(ScreeningListLoaded, response)  # type: ignore[no-any-return]
+
+    def rescreen(self) -> RescreenResult:
+        """Re-screen every customer and wallet against the list in force."""
+        return self._post(RescreenResult, "/v1/screening/rescreen")
+
+    def list_screening_cases(
+        self,
+        *,
+        status: ScreeningCaseStatus | None = None,
+        customer_id: str | None = None,
+        limit: int | None = None,
+        cursor: str | None = None,
+    ) -> Page[ScreeningCase]:
+        params = {"limit": limit, "cursor": cursor, "status": status, "customer_id": customer_id}
+        return self._get(Page[ScreeningCase], "/v1/screening/cases", params)
+
+    def iter_screening_cases(
+        self, *, page_size: int = 100, status: ScreeningCaseStatus | None = None, customer_id: str | None = None
+    ) -> Iterator[ScreeningCase]:
+        return self._iterate(
+            lambda cursor: self.list_screening_cases(
+                status=status, customer_id=customer_id, limit=page_size, cursor=cursor
+            )
+        )
+
+    def get_screening_case(self, case_id: str) -> ScreeningCase:
+        return self._get(ScreeningCase, f"/v1/screening/cases/{case_id}")
+
+    def clear_screening_case(self, case_id: str, note: str) -> ScreeningCase:
+        """A false positive: the customer is unblocked and its wallets unfrozen once nothing else is unresolved."""
+        return self._post(ScreeningCase, f"/v1/screening/cases/{case_id}/clear", {"note": note})
+
+    def confirm_screening_case(self, case_id: str, note: str) -> ScreeningCase:
+        """A true match: the customer stays blocked and its wallets frozen (R23, R24)."""
+        return self._post(ScreeningCase, f"/v1/screening/cases/{case_id}/confirm", {"note": note})
 
     # --- deposits ------------------------------------------------------------------------------
 
@@ -374,6 +516,59 @@ class Client:
             wallet = self.wait_for_wallet(account.address, timeout=timeout)
         return wallet
 
+    # --- freeze and seizure (compliance, R24) --------------------------------------------------
+
+    def freeze_wallet(self, address: str, reason: str, *, legal_basis: str | None = None) -> WalletEnforcement:
+        """Freeze a wallet on chain (no send, no receive); answers 202 with `chain_target` "frozen"
+        while `frozen` turns true once the chain confirms (`get_wallet`)."""
+        body = {"reason": reason} if legal_basis is None else {"reason": reason, "legal_basis": legal_basis}
+        return self._post(WalletEnforcement, f"/v1/wallets/{address}/freeze", body)
+
+    def unfreeze_wallet(self, address: str, reason: str) -> WalletEnforcement:
+        """Lift compliance's freeze; a screening freeze is lifted by clearing its case."""
+        return self._post(WalletEnforcement, f"/v1/wallets/{address}/unfreeze", {"reason": reason})
+
+    def get_wallet_freezes(self, address: str) -> WalletEnforcement:
+        """The wallet's freeze state and every hold on it, lifted ones included."""
+        return self._get(WalletEnforcement, f"/v1/wallets/{address}/freezes")
+
+    def request_seizure(
+        self,
+        wallet: str,
+        recovery_wallet: str,
+        legal_basis: str,
+        case_reference: str,
+        *,
+        amount: Amount | None = None,
+        idempotency_key: str | None = None,
+    ) -> Seizure:
+        """Ask to seize a frozen wallet's balance (all of it unless `amount`), burned and re-minted to
+        `recovery_wallet` once a second principal approves `approval_id` (R24, R40). Idempotent."""
+        body: dict[str, object] = {
+            "wallet": wallet,
+            "recovery_wallet": recovery_wallet,
+            "legal_basis": legal_basis,
+            "case_reference": case_reference,
+        }
+        if amount is not None:
+            body["amount"] = amount_str(amount)
+        return self._post(Seizure, "/v1/seizures", body, idempotency_key=idempotency_key or new_idempotency_key())
+
+    def get_seizure(self, seizure_id: str) -> Seizure:
+        return self._get(Seizure, f"/v1/seizures/{seizure_id}")
+
+    def list_seizures(self, *, limit: int | None = None, cursor: str | None = None) -> Page[Seizure]:
+        return self._get(Page[Seizure], "/v1/seizures", {"limit": limit, "cursor": cursor})
+
+    def iter_seizures(self, *, page_size: int = 100) -> Iterator[Seizure]:
+        return self._iterate(lambda cursor: self.list_seizures(limit=page_size, cursor=cursor))
+
+    def wait_for_seizure(
+        self, seizure_id: str, *, statuses: frozenset[str] | set[str] = SEIZURE_FINAL, timeout: float = 60.0
+    ) -> Seizure:
+        """Poll until the seizure is completed, rejected, failed or remint_failed (or one of `statuses`)."""
+        return self._wait(f"seizure {seizure_id}", lambda: self.get_seizure(seizure_id), statuses, timeout)
+
     # --- mints ---------------------------------------------------------------------------------
 
     def create_mint(self, wallet: str, amount: Amount, *, idempotency_key: str | None = None) -> Mint:
@@ -411,11 +606,26 @@ class Client:
         return self._get(RedemptionQuote, "/v1/redemptions/quote", {"amount": amount_str(amount)})
 
     def create_redemption(
-        self, wallet: str, amount: Amount, permit: Permit | Mapping[str, Any], *, idempotency_key: str | None = None
+        self,
+        wallet: str,
+        amount: Amount,
+        permit: Permit | Mapping[str, Any],
+        *,
+        originator: TravelRuleParty | Mapping[str, object] | None = None,
+        beneficiary: TravelRuleParty | Mapping[str, object] | None = None,
+        idempotency_key: str | None = None,
     ) -> Redemption:
-        """Redeem with an EIP-2612 permit you signed (see `build_redemption_permit`). Idempotent."""
+        """Redeem with an EIP-2612 permit you signed (see `build_redemption_permit`). Idempotent.
+
+        From the profile's travel-rule threshold (`travel_rule_requirements`) the redemption carries
+        the full `originator` and `beneficiary` data (R25); below it, blanks come from your KYC file."""
         permit_body = permit.model_dump() if isinstance(permit, Permit) else dict(permit)
-        body = {"wallet": wallet, "amount": amount_str(amount), "permit": permit_body}
+        body: dict[str, object] = {"wallet": wallet, "amount": amount_str(amount), "permit": permit_body}
+        if originator is not None or beneficiary is not None:
+            body["travel_rule"] = {
+                "originator": _party(originator if originator is not None else {}),
+                "beneficiary": _party(beneficiary if beneficiary is not None else {}),
+            }
         return self._post(
             Redemption, "/v1/redemptions", body, idempotency_key=idempotency_key or new_idempotency_key()
         )
@@ -460,18 +670,73 @@ class Client:
         )
 
     def redeem(
-        self, key: AccountLike, amount: Amount, *, deadline_seconds: int = 3600, idempotency_key: str | None = None
+        self,
+        key: AccountLike,
+        amount: Amount,
+        *,
+        deadline_seconds: int = 3600,
+        originator: TravelRuleParty | Mapping[str, object] | None = None,
+        beneficiary: TravelRuleParty | Mapping[str, object] | None = None,
+        idempotency_key: str | None = None,
     ) -> Redemption:
-        """Build the permit with `key` and request the redemption from that wallet in one call."""
+        """Build the permit with `key` and request the redemption from that wallet in one call
+        (`originator` and `beneficiary` as for `create_redemption`)."""
         account = as_account(key)
         permit = self.build_redemption_permit(account, amount, deadline_seconds=deadline_seconds)
-        return self.create_redemption(account.address, amount, permit, idempotency_key=idempotency_key)
+        return self.create_redemption(
+            account.address,
+            amount,
+            permit,
+            originator=originator,
+            beneficiary=beneficiary,
+            idempotency_key=idempotency_key,
+        )
+
+    # --- travel rule (R25) ----------------------------------------------------------------------
+
+    def travel_rule_requirements(self, amount: Amount) -> TravelRuleRequirements:
+        """Which originator and beneficiary fields a redemption of `amount` must carry; no key needed."""
+        return self._get(TravelRuleRequirements, "/v1/travel-rule/requirements", {"amount": amount_str(amount)})
+
+    def create_travel_rule_record(
+        self,
+        tx_hash: str,
+        originator: TravelRuleParty | Mapping[str, object],
+        beneficiary: TravelRuleParty | Mapping[str, object],
+    ) -> TravelRuleRecord:
+        """Record the originator and beneficiary of an on-chain transfer between customer wallets
+        (customer, operator or compliance key); parties left None are not sent."""
+        body = {"tx_hash": tx_hash, "originator": _party(originator), "beneficiary": _party(beneficiary)}
+        return self._post(TravelRuleRecord, "/v1/travel-rule/records", body)
+
+    def list_travel_rule_records(
+        self,
+        *,
+        tx_hash: str | None = None,
+        kind: TravelRuleKind | None = None,
+        limit: int | None = None,
+        cursor: str | None = None,
+    ) -> Page[TravelRuleRecord]:
+        params = {"limit": limit, "cursor": cursor, "tx_hash": tx_hash, "kind": kind}
+        return self._get(Page[TravelRuleRecord], "/v1/travel-rule/records", params)
+
+    def iter_travel_rule_records(
+        self, *, page_size: int = 100, tx_hash: str | None = None, kind: TravelRuleKind | None = None
+    ) -> Iterator[TravelRuleRecord]:
+        return self._iterate(
+            lambda cursor: self.list_travel_rule_records(tx_hash=tx_hash, kind=kind, limit=page_size, cursor=cursor)
+        )
 
     # --- reserves ------------------------------------------------------------------------------
 
     def get_reserves(self) -> Reserves:
         """Public transparency: supply, reserves, ratio (no key needed)."""
         return self._get(Reserves, "/v1/reserves")
+
+    def transparency_page(self) -> str:
+        """The public transparency page's HTML (no key needed)."""
+        response = self._request("GET", "/transparency")
+        return response.text
 
     def record_reserve_asset(
         self,
@@ -621,6 +886,17 @@ class Client:
         return self._get(
             Page[WebhookDelivery], f"/v1/webhooks/{webhook_id}/deliveries", {"limit": limit, "cursor": cursor}
         )
+
+    # --- compliance report (compliance, auditor) -----------------------------------------------
+
+    def compliance_report(self) -> ComplianceReport:
+        """SLA breaches, travel-rule gaps, screening, freezes, seizures and pending approvals, now."""
+        return self._get(ComplianceReport, "/v1/compliance/report")
+
+    def compliance_report_html(self) -> str:
+        """The same report as an HTML page (with the sandbox banner)."""
+        response = self._request("GET", "/v1/compliance/report.html")
+        return response.text
 
     # --- audit log (auditor) -------------------------------------------------------------------
 

@@ -19,10 +19,25 @@ CustomerKind = Literal["individual", "institution"]
 RiskLevel = Literal["low", "medium", "high"]
 MintStatus = Literal["requested", "pending_approval", "approved", "submitted", "confirmed", "rejected", "failed"]
 RedemptionStatus = Literal["requested", "burn_submitted", "burned", "paid", "rejected", "failed"]
+ApprovalStatus = Literal["pending", "approved", "rejected", "cancelled"]
+ScreeningCaseStatus = Literal["open", "cleared", "confirmed"]
+SeizureStatus = Literal[
+    "pending_approval",
+    "approved",
+    "burn_submitted",
+    "burned",
+    "remint_submitted",
+    "completed",
+    "rejected",
+    "failed",
+    "remint_failed",
+]
+TravelRuleKind = Literal["redemption", "mint", "seizure", "transfer"]
 
 MINT_FINAL: frozenset[str] = frozenset({"confirmed", "rejected", "failed"})
 REDEMPTION_FINAL: frozenset[str] = frozenset({"paid", "rejected", "failed"})
 WALLET_SETTLED: frozenset[str] = frozenset({"active", "revoked"})
+SEIZURE_FINAL: frozenset[str] = frozenset({"completed", "rejected", "failed", "remint_failed"})
 
 
 class ApiModel(BaseModel):
@@ -348,7 +363,7 @@ class Approval(ApiModel):
     subject_id: str
     summary: str
     payload: dict[str, Any]
-    status: Literal["pending", "approved", "rejected", "cancelled"]
+    status: ApprovalStatus
     required_approvals: int
     approver_roles: list[str]
     requested_by: str
@@ -359,3 +374,313 @@ class Approval(ApiModel):
     decided_by: str | None = None
     decided_at: datetime | None = None
     decision_note: str | None = None
+
+
+class ApprovalPolicyRule(ApiModel):
+    """Who may ask for an action and who, how many, must approve it (R40)."""
+
+    description: str
+    requester_roles: list[str]
+    approver_roles: list[str]
+    approvals_required: int
+    """Distinct approvers besides the requester."""
+    reference_required: bool
+    """Approvers must cite evidence (`approve_request(..., reference=)`)."""
+    rule_ids: list[str]
+
+
+class ApprovalPolicy(ApiModel):
+    """The maker-checker policy in force: each action's rule, by action name (R40)."""
+
+    version: str
+    actions: dict[str, ApprovalPolicyRule]
+
+
+# --- customers: due diligence and limits ----------------------------------------------------------
+
+
+class DueDiligence(ApiModel):
+    """A customer's KYC, enhanced due diligence and screening state (R20, R23)."""
+
+    customer_id: str
+    kyc_status: str
+    risk: str | None = None
+    status: str
+    """active, or blocked by a sanctions screening case (R23)."""
+    enhanced_due_diligence: Literal["not_required", "pending", "completed"]
+    edd_approval_id: str | None = None
+    """The approval a second compliance officer gives with the EDD reference (`approve_request`)."""
+    edd_reference: str | None = None
+    unresolved_screening_cases: list[str] = []
+    may_transact: bool
+
+
+class DailyLimit(ApiModel):
+    limit: str
+    """The daily limit in force today (CNH)."""
+    source: Literal["profile", "override"]
+    """The profile's limit for the customer's risk, or an approved per-customer change."""
+    used_today: str
+
+
+class CustomerLimits(ApiModel):
+    """Daily mint and redemption limits in force for a customer (R12)."""
+
+    customer_id: str
+    risk: str | None = None
+    profile: str
+    mint: DailyLimit
+    redeem: DailyLimit
+    pending_change_ids: list[str] = []
+    """Limit changes waiting for approval (`get_approval`)."""
+
+
+# --- sanctions screening (R23) --------------------------------------------------------------------
+
+
+class ListedParty(ApiModel):
+    """One entry of a screening list; also what `load_screening_list` takes (`note` may be added)."""
+
+    id: str
+    name: str
+    aliases: list[str] = []
+    addresses: list[str] = []
+    program: str = ""
+
+
+class ScreeningList(ApiModel):
+    version: str
+    source: str
+    sha256: str
+    shipped: bool
+    """True while the sandbox's own fictional list is in force (none loaded)."""
+    loaded_by: str | None = None
+    loaded_at: datetime | None = None
+    name_match_threshold: int
+    entries: list[ListedParty]
+
+
+class RescreenResult(ApiModel):
+    list_version: str
+    customers_screened: int
+    wallets_screened: int
+    cases_opened: list[str]
+    customers_blocked: list[str]
+    wallets_frozen: list[str]
+    """Wallets put on hold; their freeze is sent through the outbox."""
+
+
+class ScreeningListLoaded(ApiModel):
+    list: ScreeningList
+    rescreen: RescreenResult
+
+
+class ScreeningCase(ApiModel):
+    """A screening hit: open until compliance clears (false positive) or confirms (true match) it."""
+
+    id: str
+    subject_type: Literal["customer", "wallet"]
+    subject_id: str
+    customer_id: str
+    screened_value: str
+    list_version: str
+    entry_id: str
+    entry_name: str
+    match_kind: Literal["name", "address"]
+    matched_value: str
+    score: int
+    status: ScreeningCaseStatus
+    opened_by: str
+    opened_at: datetime
+    decided_by: str | None = None
+    decided_at: datetime | None = None
+    decision_note: str | None = None
+
+
+# --- freeze and seizure (R24) ---------------------------------------------------------------------
+
+
+class Hold(ApiModel):
+    """One reason a wallet is frozen: compliance's, or a screening case's (`case_id`)."""
+
+    id: str
+    reason: str
+    legal_basis: str | None = None
+    case_id: str | None = None
+    requested_by: str
+    created_at: datetime
+    lifted_by: str | None = None
+    lifted_at: datetime | None = None
+    lift_reason: str | None = None
+
+
+class WalletEnforcement(ApiModel):
+    """A wallet's freeze state: `frozen` as last confirmed on chain, `chain_target` where it is going."""
+
+    wallet: str
+    customer_id: str
+    frozen: bool
+    chain_target: Literal["frozen", "unfrozen"]
+    holds: list[Hold] = []
+
+
+class Seizure(ApiModel):
+    """A seizure of a frozen balance (R24): burned, then re-minted to `recovery_wallet`, once a second
+    principal approves `approval_id` (R40)."""
+
+    id: str
+    wallet: str
+    recovery_wallet: str
+    amount: str
+    legal_basis: str
+    case_reference: str
+    chain_case_id: str
+    status: SeizureStatus
+    reason: str | None = None
+    requested_by: str
+    approval_id: str | None = None
+    approved_by: str | None = None
+    burn_tx_hash: str | None = None
+    remint_tx_hash: str | None = None
+    audit_ref: int | None = None
+    created_at: datetime
+    updated_at: datetime
+    completed_at: datetime | None = None
+
+
+# --- travel rule (R25) ----------------------------------------------------------------------------
+
+
+class TravelRuleParty(ApiModel):
+    """Originator or beneficiary data: name, account (wallet or bank), and a postal address or an
+    ID number. Also what `create_travel_rule_record` takes."""
+
+    name: str | None = None
+    account: str | None = None
+    address: str | None = None
+    id_number: str | None = None
+
+
+class TravelRuleRecord(ApiModel):
+    id: str
+    kind: str
+    """redemption, mint, seizure (the re-mint) or transfer."""
+    subject_id: str | None = None
+    tx_hash: str | None = None
+    amount: str | None = None
+    originator: TravelRuleParty
+    beneficiary: TravelRuleParty
+    full_data_required: bool
+    complete: bool
+    created_by: str
+    created_at: datetime
+
+
+class TravelRuleRequirements(ApiModel):
+    amount: str
+    profile: str
+    threshold: str
+    """From this amount the full data set is required (R25)."""
+    full_data_required: bool
+    required_fields: list[str]
+
+
+# --- compliance report ----------------------------------------------------------------------------
+
+
+class SlaBreach(ApiModel):
+    redemption_id: str
+    customer_id: str
+    amount: str
+    status: str
+    deadline_at: datetime
+    paid_at: datetime | None = None
+    late_by_seconds: int
+
+
+class SlaSection(ApiModel):
+    deadline_business_days: int
+    paid: int
+    paid_on_time: int
+    paid_late: list[SlaBreach]
+    overdue: list[SlaBreach]
+    fee_disclosure: str
+    holiday_calendar: str | None = None
+    """The calendar payout deadlines follow (R13)."""
+    holiday_years: list[int] = []
+    calendar_warnings: list[str] = []
+    """Set when a deadline would fall in a year without holiday data (weekends only then)."""
+
+
+class FlaggedTransfer(ApiModel):
+    tx_hash: str
+    block_number: int
+    from_address: str
+    to_address: str
+    amount: str
+    """tCNH, 6 decimals."""
+    observed_at: datetime
+    problem: str
+    """missing (no record in the window) or late (recorded after it)."""
+    recorded_at: datetime | None = None
+
+
+class TravelRuleSection(ApiModel):
+    threshold: str
+    record_window_seconds: int
+    transfers_at_or_above_threshold: int
+    recorded: int
+    awaiting_record: int
+    flagged: list[FlaggedTransfer]
+
+
+class ScreeningSection(ApiModel):
+    list_version: str
+    cases: dict[str, int]
+    """Cases by status."""
+    blocked_customers: list[str]
+
+
+class FrozenWallet(ApiModel):
+    wallet: str
+    customer_id: str
+    frozen_on_chain: bool
+    holds: int
+
+
+class SeizureLine(ApiModel):
+    id: str
+    wallet: str
+    amount: str
+    status: str
+    legal_basis: str
+
+
+class EnforcementSection(ApiModel):
+    frozen_wallets: list[FrozenWallet]
+    seizures: list[SeizureLine]
+
+
+class AttestationSection(ApiModel):
+    cadence: str
+    """How often the profile wants an attestation report (R52, R60)."""
+    last_attested_at: datetime | None = None
+    next_due_at: datetime | None = None
+    overdue: bool
+
+
+class ComplianceReport(ApiModel):
+    """SLA breaches, travel-rule gaps, screening, freezes, seizures and pending approvals
+    (R13, R23-R25, R40)."""
+
+    banner: str | None = None
+    generated_at: datetime
+    profile: str
+    redemption_sla: SlaSection
+    travel_rule: TravelRuleSection
+    attestation: AttestationSection | None = None
+    """Attestation cadence (R52, R53); None from a service that does not report it."""
+    screening: ScreeningSection
+    enforcement: EnforcementSection
+    pending_approvals: dict[str, int]
+    """Approval requests waiting, by action."""
