@@ -615,7 +615,7 @@ def public_view(session: Session, profile: RegimeProfile, chain: dict[str, objec
         ratio=_ratio(reserves, supply),
         buffer_bps=profile.reserve_buffer_bps,
         fully_backed=reserves * 10_000 >= supply * (10_000 + profile.reserve_buffer_bps),
-        last_valuation_at=pool.updated_at if pool else None,
+        last_valuation_at=_last_valuation_at(pool, [item for item, _ in assessed]),
         profile=profile.name,
         composition=[CompositionItem(kind=kind, counted=fen) for kind, fen in sorted(by_kind.items())],
         concentration=[
@@ -628,6 +628,15 @@ def public_view(session: Session, profile: RegimeProfile, chain: dict[str, objec
         concentration_limit_bps=profile.concentration_limit_bps,
         chain=chain,
     )
+
+
+def _last_valuation_at(pool: ReservePool | None, items: list[ReserveAssetInput]) -> datetime | None:
+    """When the reserves were last valued: the pool's last cash movement (cash counts at par) or
+    the newest approved valuation of a treasury asset, whichever is later (R5, R52)."""
+    times = [item.valued_at for item in items if item.asset_id != CUSTOMER_CASH_ASSET_ID]
+    if pool is not None:
+        times.append(pool.updated_at)
+    return max(times, default=None)
 
 
 def _ratio(reserves: int, supply: int) -> str | None:

@@ -397,3 +397,28 @@ def test_an_asset_recorded_before_its_approval_request_existed_is_still_approved
         asset["requested_by"],
         1,
     )
+
+
+def test_the_public_view_dates_reserves_by_their_newest_approved_valuation(
+    client: TestClient, treasury: tuple[str, str]
+) -> None:  # R5, R52
+    maker, checker = treasury
+
+    def last_valuation_at() -> datetime:
+        return datetime.fromisoformat(client.get("/v1/reserves").json()["last_valuation_at"])
+
+    pool_only = last_valuation_at()  # the (empty) customer cash account, valued at par when it moved
+    asset = _approve(client, checker, _record(client, maker)["id"])
+    assert last_valuation_at() == datetime.fromisoformat(asset["valued_at"]) > pool_only
+
+    valuation = client.post(
+        f"/v1/reserves/assets/{asset['id']}/valuations",
+        json={"market_value": "990.00", "reference": "BANK-STMT-2"},
+        headers=bearer(maker),
+    ).json()
+    assert last_valuation_at() == datetime.fromisoformat(asset["valued_at"])  # not approved yet
+    approved = client.post(f"/v1/reserves/valuations/{valuation['id']}/approve", headers=bearer(checker))
+    assert approved.status_code == 200, approved.text
+    assert last_valuation_at() == datetime.fromisoformat(valuation["valued_at"]) > datetime.fromisoformat(
+        asset["valued_at"]
+    )
