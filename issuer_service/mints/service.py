@@ -457,6 +457,11 @@ def _on_resigned(session: Session, row: ChainTx) -> None:
     _locked(session, row).tx_hash = row.tx_hash
 
 
+def _on_moved(session: Session, row: ChainTx) -> None:
+    """A reorg dropped the confirmed mint and the reorg repair's re-send landed in another block."""
+    _locked(session, row).block_number = row.block_number
+
+
 def _on_confirmed(session: Session, row: ChainTx) -> None:
     mint = _locked(session, row)
     if mint.status == "approved":
@@ -493,6 +498,7 @@ register(
         on_failed=_on_failed,
         on_submitted=_on_submitted,
         on_resigned=_on_resigned,
+        on_moved=_on_moved,
         lock_batch=_lock_batch,
     ),
 )

@@ -28,6 +28,9 @@ class OutboxHandler:
     # Called instead of on_submitted when the row was signed again with a fresh nonce (its first
     # nonce went to another transaction): the business object records the new hash.
     on_resigned: Callable[[Session, ChainTx], None] | None = None
+    # Called by the reorg repair when a confirmed transaction was mined again, same hash, in another
+    # block: the business object records the block the chain has it in now (R16).
+    on_moved: Callable[[Session, ChainTx], None] | None = None
     # Called once before the calls above for a batch of rows: lock their business objects in one
     # query, in a fixed order, instead of one query per row.
     lock_batch: Callable[[Session, Sequence[ChainTx]], None] | None = None

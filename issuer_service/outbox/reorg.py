@@ -22,7 +22,7 @@ from issuer_service.audit.service import append_audit
 from issuer_service.chain.gateway import ChainGateway
 from issuer_service.clock import utc_now
 from issuer_service.outbox import repository
-from issuer_service.outbox.handlers import WORKER, on_behalf_of
+from issuer_service.outbox.handlers import WORKER, handler_for, on_behalf_of
 from issuer_service.outbox.models import ChainTx
 
 log = logging.getLogger("issuer_service.worker")
@@ -119,6 +119,9 @@ class ReorgRepair:
                 self._audit(session, row, "chain_tx.reorg_lost", {"old_block": old_block, "new_block": mined[0]})
                 log.error("reorg: %s (%s) reverted when re-included", row.id, row.function)
                 return 1
+            handler = handler_for(row.entity_type)
+            if handler is not None and handler.on_moved is not None:
+                handler.on_moved(session, row)  # before the audit head lock, as the worker's handlers
             self._audit(session, row, "chain_tx.reorg_moved", {"old_block": old_block, "new_block": mined[0]})
             return 1
         if resent is None:  # pragma: no cover - the row matched its snapshot, so it was sent again

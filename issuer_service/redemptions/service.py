@@ -222,6 +222,12 @@ def _on_resigned(session: Session, row: ChainTx) -> None:
     _locked(session, row).burn_tx_hash = row.tx_hash
 
 
+def _on_moved(session: Session, row: ChainTx) -> None:
+    """A reorg dropped the burn and the reorg repair's re-send landed in another block: the paid
+    redemption points at the block that has it now (nothing is burned or paid again)."""
+    _locked(session, row).block_number = row.block_number
+
+
 def _on_confirmed(session: Session, row: ChainTx) -> None:
     redemption = _locked(session, row)
     if redemption.status == "requested":
@@ -255,6 +261,7 @@ def _on_failed(session: Session, row: ChainTx, reason: str) -> None:
 register(
     "redemption",
     OutboxHandler(
-        on_confirmed=_on_confirmed, on_failed=_on_failed, on_submitted=_on_submitted, on_resigned=_on_resigned
+        on_confirmed=_on_confirmed, on_failed=_on_failed, on_submitted=_on_submitted, on_resigned=_on_resigned,
+        on_moved=_on_moved,
     ),
 )
