@@ -22,15 +22,21 @@ router = APIRouter(tags=["health"])
 
 
 class Liveness(BaseModel):
+    """The process is up (GET /healthz)."""
+
     status: str = Field(description="Always ok while the process serves requests.", examples=["ok"])
 
 
 class CheckResult(BaseModel):
+    """The outcome of one readiness check (database, chain, reconciliation)."""
+
     ok: bool = Field(description="Whether this dependency is usable.", examples=[True])
     detail: str = Field(description="What was checked, or why it failed.", examples=["SELECT 1 succeeded"])
 
 
 class Readiness(BaseModel):
+    """Every readiness check passed (GET /readyz); when one fails the answer is a 503 problem listing them."""
+
     status: str = Field(description="ready when every check passes.", examples=["ready"])
     checks: dict[str, CheckResult] = Field(
         description="Each check by name.", examples=[{"database": {"ok": True, "detail": "SELECT 1 succeeded"}}]

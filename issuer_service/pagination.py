@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Callable, Sequence
-from typing import Annotated, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Query
 from pydantic import BaseModel, Field
@@ -33,10 +33,19 @@ CursorQuery = Annotated[
 
 
 class Page(BaseModel, Generic[T]):
+    """One page of results; pass `next_cursor` as `cursor` for the next page, until it is null."""
+
     items: list[T] = Field(description="This page's items, oldest first.", examples=[[]])
     next_cursor: str | None = Field(
         description="Pass as `cursor` to get the next page; null on the last page.", examples=["Y3VzXzAx"]
     )
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        """A class's docstring is not inherited, and pydantic builds each `Page[X]` as a subclass: give
+        them this one, so every `Page_X_` in the OpenAPI has a description."""
+        super().__pydantic_init_subclass__(**kwargs)
+        cls.__doc__ = cls.__doc__ or Page.__doc__
 
 
 def encode_cursor(key: str) -> str:

@@ -41,6 +41,8 @@ _FIX_HINTS = {
 
 
 class ProblemFieldError(BaseModel):
+    """One bad input of a problem: which field and how to fix it."""
+
     field: str = Field(description="Dotted path of the bad input.", examples=["body.amount"])
     message: str = Field(
         description="What is wrong with it and how to fix it.",

@@ -8,6 +8,9 @@ from pydantic import BaseModel, Field
 
 
 class SystemStatusOut(BaseModel):
+    """Whether the service is paused and whether a resume awaits a second admin (R41). The answer of the
+    /v1/admin routes."""
+
     status: Literal["active", "paused", "pending_second_approval"] = Field(
         description="active, paused, or paused with a resume waiting for a second admin (R41).",
         examples=["pending_second_approval"],

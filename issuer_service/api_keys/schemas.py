@@ -11,6 +11,9 @@ StaffRole = Literal["admin", "operator", "compliance", "treasury", "auditor"]
 
 
 class StaffKeyCreate(BaseModel):
+    """An admin issues a staff key with one role (POST /v1/api-keys, R42); with two or more admins, a key
+    other than an auditor's works only once a second admin approves (R40)."""
+
     model_config = ConfigDict(extra="forbid")
 
     role: StaffRole = Field(
@@ -22,6 +25,9 @@ class StaffKeyCreate(BaseModel):
 
 
 class RoleChangeIn(BaseModel):
+    """An admin asks to change a staff key's role (POST /v1/api-keys/{key_id}/role); the answer is the approval
+    a second admin gives (R40, R42)."""
+
     model_config = ConfigDict(extra="forbid")
 
     role: StaffRole = Field(
@@ -36,6 +42,8 @@ class RoleChangeIn(BaseModel):
 
 
 class CustomerKeyCreate(BaseModel):
+    """Optional body of POST /v1/customers/{customer_id}/api-keys: a label for the customer's new key."""
+
     model_config = ConfigDict(extra="forbid")
 
     label: str | None = Field(
@@ -48,6 +56,9 @@ class CustomerKeyCreate(BaseModel):
 
 
 class ApiKeyOut(BaseModel):
+    """An API key without its secret: its role (R42), owner and whether it is revoked or awaiting a second
+    admin (R40). Its id is the actor in audit records (R50)."""
+
     id: str = Field(description="Key id; the actor in audit records.", examples=["key_018c2f1e3a4b9f3e2d1c0b0a"])
     role: str = Field(description="The key's role.", examples=["operator"])
     label: str = Field(description="Who or what uses the key.", examples=["ops desk - Alice"])
@@ -63,6 +74,8 @@ class ApiKeyOut(BaseModel):
 
 
 class CreatedApiKey(ApiKeyOut):
+    """A newly issued key with its secret, shown only in this answer: the service keeps a hash (R43)."""
+
     key: str = Field(
         description="The secret key. Shown this once: it is stored only as a hash (R43).",
         examples=["cnh_Jq3…"],

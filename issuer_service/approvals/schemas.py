@@ -13,6 +13,9 @@ Note = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max
 
 
 class ApprovalDecisionIn(BaseModel):
+    """An approver's yes to a pending request (POST /v1/approvals/{approval_id}/approve), with the evidence
+    relied on (R40, R50)."""
+
     model_config = ConfigDict(extra="forbid")
 
     reference: Text200 | None = Field(
@@ -29,6 +32,8 @@ class ApprovalDecisionIn(BaseModel):
 
 
 class ApprovalVoteOut(BaseModel):
+    """One approval given on a request: who, in which role, citing what."""
+
     approver_id: str = Field(description="The approving principal (API key id).", examples=["key_018c2f1e3a4b"])
     approver_role: str = Field(description="Its role.", examples=["compliance"])
     reference: str | None = Field(description="Evidence cited.", examples=["EDD-2026-0007"])
@@ -37,6 +42,9 @@ class ApprovalVoteOut(BaseModel):
 
 
 class ApprovalOut(BaseModel):
+    """A maker-checker request (R40): the change waiting for approval, who asked, who may approve and the
+    approvals so far. Returned by the /v1/approvals routes and by the role and limit change requests."""
+
     id: str = Field(description="Approval request id.", examples=["apq_018c2f1e3a4b9f3e2d1c0b0a"])
     action: str = Field(description="The policy action (GET /v1/approvals/policy).", examples=["seizure"])
     subject_type: str = Field(description="What it is about.", examples=["seizure"])
@@ -63,6 +71,9 @@ class ApprovalOut(BaseModel):
 
 
 class ApprovalRejectIn(BaseModel):
+    """Why a pending request is rejected by an approver or withdrawn by its requester
+    (POST /v1/approvals/{approval_id}/reject)."""
+
     model_config = ConfigDict(extra="forbid")
 
     note: Note = Field(
@@ -72,6 +83,8 @@ class ApprovalRejectIn(BaseModel):
 
 
 class PolicyRuleOut(BaseModel):
+    """The maker-checker rule of one action: who may ask, who may approve and how many must (R40)."""
+
     description: str = Field(description="What the action is.", examples=["Burn a frozen wallet's balance ..."])
     requester_roles: list[str] = Field(description="Who may ask.", examples=[["compliance"]])
     approver_roles: list[str] = Field(description="Who may approve.", examples=[["compliance", "admin"]])
@@ -81,5 +94,7 @@ class PolicyRuleOut(BaseModel):
 
 
 class PolicyOut(BaseModel):
+    """The approval policy in force (GET /v1/approvals/policy): each high-risk action's maker-checker rule (R40)."""
+
     version: str = Field(description="Policy file version.", examples=["2026-01"])
     actions: dict[str, PolicyRuleOut] = Field(description="Each action's maker-checker rule (R40).", examples=[{}])

@@ -9,6 +9,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 
 class AttestationCreate(BaseModel):
+    """Optional body of POST /v1/attestations: the block to attest at, e.g. a random past day's (R52)."""
+
     model_config = ConfigDict(extra="forbid")
 
     as_of_block: int | None = Field(
@@ -22,6 +24,8 @@ class AttestationCreate(BaseModel):
 
 
 class AttestationLinks(BaseModel):
+    """Where to fetch an attestation's JSON, HTML and PDF renderings and a holder's inclusion proof (R53, R54)."""
+
     json_report: str = Field(
         description="The canonical JSON bytes, exactly as hashed.",
         examples=["/v1/attestations/att_018c2f1e/report.json"],
@@ -39,6 +43,9 @@ class AttestationLinks(BaseModel):
 
 
 class AttestationSummary(BaseModel):
+    """A reserve attestation without its report: block, SHA-256, R1 result, supply and proof-of-liabilities
+    root (R53, R54). Items of GET /v1/attestations."""
+
     id: str = Field(description="Attestation id.", examples=["att_018c2f1e3a4b9f3e2d1c0b0a"])
     as_of_block: int = Field(description="The block attested.", examples=[1234])
     block_hash: str = Field(description="Its hash.", examples=["0x5c1e…"])
@@ -58,6 +65,9 @@ class AttestationSummary(BaseModel):
 
 
 class AttestationOut(AttestationSummary):
+    """A reserve attestation with its full report (R52, R53), returned when it is built (POST /v1/attestations)
+    or fetched (GET /v1/attestations/{attestation_id})."""
+
     report: dict[str, Any] = Field(description="The report (R53), as in `report.json`.", examples=[{}])
     reproduced: bool = Field(
         default=False,

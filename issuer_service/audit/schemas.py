@@ -26,6 +26,8 @@ class AuditRecord(BaseModel):
 
 
 class AuditVerification(BaseModel):
+    """The result of checking the audit log's hash chain end to end (GET /v1/audit-log/verify, R50)."""
+
     ok: bool = Field(description="True when every record and the stored head agree.", examples=[True])
     entries: int = Field(description="Records verified (before the break, if any).", examples=[1204])
     head_hash: str = Field(description="Hash of the last good record.", examples=["9f86d0…"])

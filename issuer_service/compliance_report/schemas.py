@@ -12,6 +12,8 @@ SANDBOX_BANNER = "SANDBOX — NOT A LICENSED STABLECOIN"
 
 
 class SlaBreachOut(BaseModel):
+    """A redemption paid after, or still unpaid past, its payout deadline (R13)."""
+
     redemption_id: str = Field(description="The redemption.", examples=["red_018c2f1e3a4b9f3e2d1c0b0a"])
     customer_id: str = Field(description="Its customer.", examples=["cus_018c2f1e3a4b9f3e2d1c0b0a"])
     amount: FenString = Field(description="Amount redeemed.", examples=["100.00"])
@@ -22,6 +24,9 @@ class SlaBreachOut(BaseModel):
 
 
 class SlaSectionOut(BaseModel):
+    """The compliance report's redemption section: payouts on time and late against the profile's deadline,
+    the holiday calendar used (R13, R60) and where fees are disclosed (R14)."""
+
     deadline_business_days: int = Field(description="Profile deadline (R13, R60).", examples=[1])
     paid: int = Field(description="Redemptions paid.", examples=[10])
     paid_on_time: int = Field(description="Paid by their deadline.", examples=[9])
@@ -41,6 +46,8 @@ class SlaSectionOut(BaseModel):
 
 
 class FlaggedTransferOut(BaseModel):
+    """A customer-to-customer transfer at or above the threshold whose travel-rule record is missing or late (R25)."""
+
     tx_hash: str = Field(description="The transfer.", examples=["0x" + "ab" * 32])
     block_number: int = Field(description="Its block.", examples=[120])
     from_address: str = Field(
@@ -58,6 +65,8 @@ class FlaggedTransferOut(BaseModel):
 
 
 class TravelRuleSectionOut(BaseModel):
+    """The compliance report's travel-rule section: transfers at or above the threshold and their records (R25)."""
+
     threshold: FenString = Field(description="Full data set from this amount (R25).", examples=["7300.00"])
     record_window_seconds: int = Field(description="Time allowed to record a transfer.", examples=[86400])
     transfers_at_or_above_threshold: int = Field(description="Customer-to-customer transfers checked.", examples=[3])
@@ -67,12 +76,16 @@ class TravelRuleSectionOut(BaseModel):
 
 
 class ScreeningSectionOut(BaseModel):
+    """The compliance report's screening section: the list in force, cases by status, blocked customers (R23)."""
+
     list_version: str = Field(description="List in force (R23).", examples=["sandbox-2026-01"])
     cases: dict[str, int] = Field(description="Cases by status.", examples=[{"open": 1}])
     blocked_customers: list[str] = Field(description="Customers blocked by unresolved cases.", examples=[[]])
 
 
 class FrozenWalletOut(BaseModel):
+    """A wallet frozen or on hold, in the compliance report (R24)."""
+
     wallet: str = Field(description="Address.", examples=["0x5173d6802bC4f3F7926C1196c4d0A86B2FC2D440"])
     customer_id: str = Field(description="Owner.", examples=["cus_018c2f1e3a4b9f3e2d1c0b0a"])
     frozen_on_chain: bool = Field(description="Confirmed frozen (R24).", examples=[True])
@@ -80,6 +93,8 @@ class FrozenWalletOut(BaseModel):
 
 
 class SeizureLineOut(BaseModel):
+    """One seizure in the compliance report, with its legal basis (R24)."""
+
     id: str = Field(description="Seizure.", examples=["szr_018c2f1e3a4b9f3e2d1c0b0a"])
     wallet: str = Field(description="Seized from.", examples=["0x5173d6802bC4f3F7926C1196c4d0A86B2FC2D440"])
     amount: FenString = Field(description="Amount.", examples=["100.00"])
@@ -88,11 +103,16 @@ class SeizureLineOut(BaseModel):
 
 
 class EnforcementSectionOut(BaseModel):
+    """The compliance report's enforcement section: frozen wallets and seizures (R24)."""
+
     frozen_wallets: list[FrozenWalletOut] = Field(description="Wallets frozen or on hold (R24).", examples=[[]])
     seizures: list[SeizureLineOut] = Field(description="Every seizure (R24).", examples=[[]])
 
 
 class AttestationSectionOut(BaseModel):
+    """The compliance report's attestation section: the profile's cadence and whether a report is overdue
+    (R52, R53, R60)."""
+
     cadence: str = Field(description="How often the profile wants a report (R52, R60).", examples=["daily"])
     last_attested_at: datetime | None = Field(
         description="Stated time of the latest report (its block's time); null before the first.",
@@ -108,6 +128,9 @@ class AttestationSectionOut(BaseModel):
 
 
 class ComplianceReportOut(BaseModel):
+    """The compliance report (GET /v1/compliance/report): redemption SLA, travel-rule gaps, screening, freezes,
+    seizures, attestation cadence and pending approvals (R13, R23-R25, R40, R52), labelled as a sandbox (R55)."""
+
     banner: str = Field(default=SANDBOX_BANNER, description="R55.", examples=[SANDBOX_BANNER])
     generated_at: datetime = Field(description="When (UTC).", examples=["2026-01-05T08:00:00Z"])
     profile: str = Field(description="Regime profile (R60).", examples=["hk"])

@@ -58,6 +58,9 @@ Name = Annotated[
 
 
 class CustomerCreate(BaseModel):
+    """An operator onboards a customer (POST /v1/customers): KYC starts pending (R20) and the name is screened
+    against the sanctions list (R23)."""
+
     model_config = ConfigDict(extra="forbid")
 
     name: Name = Field(description="Legal name.", examples=["Lotus Trading Ltd"])
@@ -68,6 +71,9 @@ class CustomerCreate(BaseModel):
 
 
 class KycDecisionCreate(BaseModel):
+    """Compliance's due-diligence decision on a customer (POST /v1/customers/{customer_id}/kyc): outcome, risk
+    rating and where the evidence is filed (R20)."""
+
     model_config = ConfigDict(extra="forbid")
 
     decision: Literal["approved", "rejected"] = Field(
@@ -80,6 +86,8 @@ class KycDecisionCreate(BaseModel):
 
 
 class CustomerOut(BaseModel):
+    """A customer: identity, KYC status, risk rating (R20) and whether a sanctions hit blocked them (R23)."""
+
     model_config = ConfigDict(from_attributes=True)
 
     id: str = Field(description="Customer id.", examples=["cus_018c2f1e3a4b9f3e2d1c0b0a"])

@@ -11,6 +11,9 @@ from issuer_service.money import FenAmount, FenString
 
 
 class DepositCreate(BaseModel):
+    """A customer's bank transfer that an operator credits (POST /v1/deposits): the confirmed fiat mints
+    draw on (R10)."""
+
     model_config = ConfigDict(extra="forbid")
 
     customer_id: str = Field(
@@ -24,6 +27,8 @@ class DepositCreate(BaseModel):
 
 
 class DepositOut(BaseModel):
+    """A credited deposit: confirmed fiat the customer may mint against (R10). The answer to POST /v1/deposits."""
+
     id: str = Field(description="Deposit id.", examples=["dep_018c2f1e3a4b9f3e2d1c0b0a"])
     customer_id: str = Field(description="The customer credited.", examples=["cus_018c2f1e3a4b9f3e2d1c0b0a"])
     amount: FenString = Field(description="Amount credited.", examples=["1250.50"])

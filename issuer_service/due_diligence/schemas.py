@@ -8,6 +8,9 @@ from pydantic import BaseModel, Field
 
 
 class DueDiligenceOut(BaseModel):
+    """A customer's due-diligence state (GET /v1/customers/{customer_id}/due-diligence): KYC, enhanced due
+    diligence, screening cases (R20, R23) and whether they may mint or redeem."""
+
     customer_id: str = Field(description="The customer.", examples=["cus_018c2f1e3a4b9f3e2d1c0b0a"])
     kyc_status: str = Field(description="Latest KYC decision (R20).", examples=["approved"])
     risk: str | None = Field(description="Risk rating.", examples=["high"])

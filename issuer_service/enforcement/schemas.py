@@ -26,6 +26,8 @@ SeizureStatus = Literal[
 
 
 class FreezeIn(BaseModel):
+    """Compliance freezes a wallet on chain, no send and no receive (POST /v1/wallets/{address}/freeze, R24)."""
+
     model_config = ConfigDict(extra="forbid")
 
     reason: Reason = Field(
@@ -38,12 +40,17 @@ class FreezeIn(BaseModel):
 
 
 class UnfreezeIn(BaseModel):
+    """Compliance lifts its freeze of a wallet (POST /v1/wallets/{address}/unfreeze, R24); a screening case's
+    freeze is lifted by clearing the case (R23)."""
+
     model_config = ConfigDict(extra="forbid")
 
     reason: Reason = Field(description="Why the freeze is lifted.", examples=["customer identity re-verified"])
 
 
 class HoldOut(BaseModel):
+    """One reason a wallet is frozen: a compliance freeze or a screening case (R23, R24), lifted or not."""
+
     id: str = Field(description="Hold id.", examples=["frz_018c2f1e3a4b9f3e2d1c0b0a"])
     reason: str = Field(description="Why it was frozen.", examples=["suspected account takeover"])
     legal_basis: str | None = Field(description="Legal basis recorded with it.", examples=[None])
@@ -56,6 +63,9 @@ class HoldOut(BaseModel):
 
 
 class WalletEnforcementOut(BaseModel):
+    """A wallet's freeze state on chain and every hold on it (R24). The answer of the freeze, unfreeze and
+    /freezes routes."""
+
     wallet: str = Field(description="The wallet address.", examples=["0x5173d6802bC4f3F7926C1196c4d0A86B2FC2D440"])
     customer_id: str = Field(description="Its owner.", examples=["cus_018c2f1e3a4b9f3e2d1c0b0a"])
     frozen: bool = Field(description="Frozen on chain, as last confirmed (R24).", examples=[False])
@@ -68,6 +78,9 @@ class WalletEnforcementOut(BaseModel):
 
 
 class SeizureCreate(BaseModel):
+    """Compliance asks to burn a frozen wallet's balance and re-mint it to a recovery wallet on a recorded
+    legal basis (POST /v1/seizures); a second principal approves (R24, R40)."""
+
     model_config = ConfigDict(extra="forbid")
 
     wallet: Address = Field(
@@ -90,6 +103,9 @@ class SeizureCreate(BaseModel):
 
 
 class SeizureOut(BaseModel):
+    """A seizure as the service sees it: its status, approval (R40), burn and re-mint transactions, legal basis
+    (R24) and audit reference (R50)."""
+
     id: str = Field(description="Seizure id.", examples=["szr_018c2f1e3a4b9f3e2d1c0b0a"])
     wallet: str = Field(description="Wallet seized from.", examples=["0x5173d6802bC4f3F7926C1196c4d0A86B2FC2D440"])
     recovery_wallet: str = Field(

@@ -10,6 +10,9 @@ from issuer_service.money import FenAmount, FenString
 
 
 class LimitChangeIn(BaseModel):
+    """A request to change a customer's daily mint or redemption limit (POST /v1/customers/{customer_id}/limits);
+    the answer is the approval a second principal gives (R12, R40)."""
+
     model_config = ConfigDict(extra="forbid")
 
     daily_mint_limit: FenAmount | None = Field(
@@ -33,6 +36,8 @@ class LimitChangeIn(BaseModel):
 
 
 class LimitOut(BaseModel):
+    """One daily limit in force for a customer today, where it comes from and how much is used (R12)."""
+
     limit: FenString = Field(description="Limit in force today (CNH).", examples=["50000.00"])
     source: Literal["profile", "override"] = Field(
         description="The profile's limit for the customer's risk, or an approved per-customer change.",
@@ -42,6 +47,9 @@ class LimitOut(BaseModel):
 
 
 class LimitsOut(BaseModel):
+    """A customer's daily mint and redemption limits and the changes awaiting approval
+    (GET /v1/customers/{customer_id}/limits, R12, R40)."""
+
     customer_id: str = Field(description="The customer.", examples=["cus_018c2f1e3a4b9f3e2d1c0b0a"])
     risk: str | None = Field(description="Risk rating the profile's limits follow (R20).", examples=["low"])
     profile: str = Field(description="Regime profile (R60).", examples=["hk"])

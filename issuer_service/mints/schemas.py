@@ -14,6 +14,9 @@ Address = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, 
 
 
 class MintCreate(BaseModel):
+    """A customer's mint request (POST /v1/mints): tokens 1:1 against their confirmed fiat (R10) to their own
+    allow-listed wallet (R11), within reserves, limits and the cap (R1, R12)."""
+
     model_config = ConfigDict(extra="forbid")
 
     wallet: Address = Field(
@@ -27,6 +30,9 @@ class MintCreate(BaseModel):
 
 
 class MintOut(BaseModel):
+    """A mint request as the service sees it: its status, amount, approval above the threshold (R12, R40),
+    transaction and audit reference (R50). Returned by every /v1/mints route (in pages by the list)."""
+
     id: str = Field(description="Mint id.", examples=["mnt_018c2f1e3a4b9f3e2d1c0b0a"])
     customer_id: str = Field(description="The customer.", examples=["cus_018c2f1e3a4b9f3e2d1c0b0a"])
     wallet: str = Field(description="Receiving wallet.", examples=["0x5173d6802bC4f3F7926C1196c4d0A86B2FC2D440"])

@@ -15,6 +15,9 @@ Bytes32Hex = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^
 
 
 class PermitIn(BaseModel):
+    """The wallet's EIP-2612 permit letting `redemption_spender` (GET /v1/token) burn the amount; part of a
+    redemption request."""
+
     model_config = ConfigDict(extra="forbid")
 
     # strict: JSON integers only (true or "27" is refused, not coerced)
@@ -26,6 +29,9 @@ class PermitIn(BaseModel):
 
 
 class RedemptionCreate(BaseModel):
+    """A holder's redemption request (POST /v1/redemptions): burn tokens from their wallet with a permit, then
+    be paid fiat at par less the disclosed fee (R13, R14, R16), with travel-rule data (R25)."""
+
     model_config = ConfigDict(extra="forbid")
 
     wallet: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)] = Field(
@@ -45,6 +51,9 @@ class RedemptionCreate(BaseModel):
 
 
 class QuoteOut(BaseModel):
+    """What redeeming an amount now would cost and by when it would be paid (GET /v1/redemptions/quote),
+    disclosed before you ask (R13, R14)."""
+
     amount: FenString = Field(description="Tokens to burn, in CNH.", examples=["100.00"])
     fee: FenString = Field(description="Fee disclosed before the request (R14).", examples=["0.00"])
     payout: FenString = Field(description="Fiat paid at par less the fee (R13).", examples=["100.00"])
@@ -55,6 +64,9 @@ class QuoteOut(BaseModel):
 
 
 class RedemptionOut(BaseModel):
+    """A redemption as the service sees it: status, fee and payout, burn transaction, payout deadline and
+    whether it was met (R13, R14, R16). The answer of every /v1/redemptions route but the quote."""
+
     id: str = Field(description="Redemption id.", examples=["red_018c2f1e3a4b9f3e2d1c0b0a"])
     customer_id: str = Field(description="The customer.", examples=["cus_018c2f1e3a4b9f3e2d1c0b0a"])
     wallet: str = Field(description="Wallet burned from.", examples=["0x5173d6802bC4f3F7926C1196c4d0A86B2FC2D440"])

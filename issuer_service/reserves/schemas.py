@@ -26,6 +26,9 @@ ObservedAt = Annotated[AwareDatetime, AfterValidator(_in_utc)]  # a client's tim
 
 
 class AssetCreate(BaseModel):
+    """Treasury records a reserve asset (POST /v1/reserves/assets); it counts toward backing only once a second
+    principal approves and only if eligible (R2, R3, R4, R40)."""
+
     model_config = ConfigDict(extra="forbid")
 
     kind: AssetKind = Field(
@@ -64,6 +67,9 @@ class AssetCreate(BaseModel):
 
 
 class AssetOut(BaseModel):
+    """A reserve asset: custodian account (R3), value, approval status (R40) and whether and how much it counts
+    toward backing under the profile (R2, R4)."""
+
     id: str = Field(description="Asset id.", examples=["ast_018c2f1e3a4b9f3e2d1c0b0a"])
     kind: str = Field(description="Asset kind.", examples=["cash"])
     custodian: str = Field(description="Custodian institution.", examples=["Sandbox Bank HK"])
@@ -94,6 +100,9 @@ class AssetOut(BaseModel):
 
 
 class ValuationCreate(BaseModel):
+    """Treasury revalues a reserve asset (POST /v1/reserves/assets/{asset_id}/valuations); the new value counts
+    once a second principal approves (R5, R40)."""
+
     model_config = ConfigDict(extra="forbid")
 
     market_value: FenAmount = Field(description="New market value in CNH, decimal string.", examples=["99850.00"])
@@ -107,6 +116,9 @@ class ValuationCreate(BaseModel):
 
 
 class ValuationOut(BaseModel):
+    """One valuation of a reserve asset: value, source, approval status (R40) and the block from which it
+    counts (R5)."""
+
     id: str = Field(description="Valuation id.", examples=["val_018c2f1e3a4b9f3e2d1c0b0a"])
     asset_id: str = Field(description="The asset valued.", examples=["ast_018c2f1e3a4b9f3e2d1c0b0a"])
     nominal: FenString = Field(description="Nominal amount.", examples=["100000.00"])
@@ -126,11 +138,15 @@ class ValuationOut(BaseModel):
 
 
 class CompositionItem(BaseModel):
+    """Counted reserves of one asset kind, in the public reserve view (R52)."""
+
     kind: str = Field(description="Asset kind; `cash` includes the customer subscription account.", examples=["cash"])
     counted: FenString = Field(description="Counted toward backing.", examples=["1020.00"])
 
 
 class CustodianShareOut(BaseModel):
+    """Counted reserves held at one custodian and their share against the concentration limit (R6)."""
+
     custodian: str = Field(description="Custodian institution.", examples=["Sandbox Bank HK"])
     counted: FenString = Field(description="Counted reserves held there.", examples=["1020.00"])
     share_bps: int = Field(description="Share of counted reserves, basis points (rounded down).", examples=[10000])
@@ -138,6 +154,9 @@ class CustodianShareOut(BaseModel):
 
 
 class ReservesOut(BaseModel):
+    """The public reserve view (GET /v1/reserves, no key needed): supply against counted reserves and buffer
+    (R1), composition (R52) and concentration (R6), labelled as a sandbox (R55)."""
+
     banner: str = Field(default=BANNER, description="Sandbox label (R55).", examples=[BANNER])
     supply: FenString = Field(description="Ledger supply: confirmed plus in-flight mints (R1).", examples=["1000.00"])
     outstanding: FenString = Field(description="Confirmed tokens outstanding.", examples=["1000.00"])
@@ -148,7 +167,11 @@ class ReservesOut(BaseModel):
     ratio: str | None = Field(description="Reserves / supply, 4 decimals; null with no supply.", examples=["1.0200"])
     buffer_bps: int = Field(description="Profile buffer in basis points.", examples=[200])
     fully_backed: bool = Field(description="Reserves cover supply plus buffer (R1).", examples=[True])
-    last_valuation_at: datetime | None = Field(description="Last change to the pool (UTC).", examples=[None])
+    last_valuation_at: datetime | None = Field(
+        description="When reserves were last valued (UTC): the later of the last cash movement and the newest "
+        "approved asset valuation (R5).",
+        examples=["2026-11-26T08:00:00Z"],
+    )
     profile: str = Field(description="Regime profile (R60).", examples=["hk"])
     composition: list[CompositionItem] = Field(
         default_factory=list, description="Counted reserves by asset kind (R52).", examples=[[]]
@@ -163,6 +186,9 @@ class ReservesOut(BaseModel):
 
 
 class StatementOut(BaseModel):
+    """A daily reserve statement (R52), drawn by the worker or POST /v1/reserves/statements: supply against
+    reserves on a business date, any R1 breach, stale valuations (R5) and concentration breaches (R6)."""
+
     id: str = Field(description="Statement id.", examples=["stm_018c2f1e3a4b9f3e2d1c0b0a"])
     business_date: date = Field(description="Hong Kong business date it is for.", examples=["2025-11-25"])
     supply: FenString = Field(description="Ledger supply incl. in-flight mints (R1).", examples=["1000.00"])

@@ -12,6 +12,8 @@ Note = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max
 
 
 class ListedPartyIn(BaseModel):
+    """One listed party in a sanctions list being loaded: names and wallet addresses to screen against (R23)."""
+
     model_config = ConfigDict(extra="forbid")
 
     id: str = Field(max_length=64, description="Stable entry id from the list publisher.", examples=["SBX-0001"])
@@ -37,6 +39,9 @@ class ListedPartyIn(BaseModel):
 
 
 class ScreeningListIn(BaseModel):
+    """A new sanctions screening list (PUT /v1/screening/list); every customer and wallet is re-screened
+    against it (R23)."""
+
     model_config = ConfigDict(extra="forbid")
 
     version: str = Field(max_length=64, description="Version label of this list.", examples=["sandbox-2026-02"])
@@ -53,6 +58,8 @@ class ScreeningListIn(BaseModel):
 
 
 class ListedPartyOut(BaseModel):
+    """One listed party of the screening list in force (R23)."""
+
     id: str = Field(description="Entry id.", examples=["SBX-0001"])
     name: str = Field(description="Primary name.", examples=["Vexmoor Arms Brokerage Ltd"])
     aliases: list[str] = Field(description="Aliases.", examples=[["Vexmoor Armaments"]])
@@ -63,6 +70,8 @@ class ListedPartyOut(BaseModel):
 
 
 class ScreeningListOut(BaseModel):
+    """The sanctions screening list in force (GET /v1/screening/list, R23)."""
+
     version: str = Field(description="The list in force.", examples=["sandbox-2026-01"])
     source: str = Field(description="Where it comes from.", examples=["CNH sandbox fictional screening list"])
     sha256: str = Field(description="SHA-256 of the list's canonical JSON.", examples=["90e9cf88..."])
@@ -79,6 +88,9 @@ class ScreeningListOut(BaseModel):
 
 
 class RescreenOut(BaseModel):
+    """What re-screening every customer and wallet against the list found: cases opened, customers blocked,
+    wallets frozen (POST /v1/screening/rescreen, R23)."""
+
     list_version: str = Field(description="The list everyone was screened against.", examples=["sandbox-2026-02"])
     customers_screened: int = Field(description="Customers screened by name.", examples=[12])
     wallets_screened: int = Field(description="Wallets screened by address.", examples=[15])
@@ -91,11 +103,17 @@ class RescreenOut(BaseModel):
 
 
 class ListLoadedOut(BaseModel):
+    """The answer to loading a screening list (PUT /v1/screening/list): the list now in force and what
+    re-screening found (R23)."""
+
     list: ScreeningListOut = Field(description="The list now in force.")
     rescreen: RescreenOut = Field(description="What re-screening every customer and wallet found.")
 
 
 class CaseOut(BaseModel):
+    """A screening case: a customer's name or a wallet's address that hit the sanctions list, and compliance's
+    decision on it (R23)."""
+
     id: str = Field(description="Case id.", examples=["scr_018c2f1e3a4b9f3e2d1c0b0a"])
     subject_type: Literal["customer", "wallet"] = Field(
         description="A customer's name or a wallet's address hit.", examples=["customer"]
@@ -126,6 +144,9 @@ class CaseOut(BaseModel):
 
 
 class CaseDecisionIn(BaseModel):
+    """Compliance's reasoning when it clears a case as a false positive or confirms it as a true match
+    (POST /v1/screening/cases/{case_id}/clear or /confirm, R23)."""
+
     model_config = ConfigDict(extra="forbid")
 
     note: Note = Field(

@@ -20,6 +20,9 @@ FAUCET_WEI = 10**18  # 1 ETH of sandbox gas
 
 
 class TokenOut(BaseModel):
+    """What a client needs to read balances and sign redemption permits (GET /v1/token): the sandbox token's
+    name and ticker (R55), chain, contract and EIP-712 domain."""
+
     name: str = Field(description="Token name (R55).", examples=["Sandbox Offshore RMB"])
     symbol: str = Field(description="Ticker (R55).", examples=["tCNH"])
     decimals: int = Field(description="Token decimals; 1 fen = 10,000 units.", examples=[6])
@@ -41,6 +44,8 @@ class TokenOut(BaseModel):
 
 
 class FaucetIn(BaseModel):
+    """Ask for sandbox gas for one of your bound wallets (POST /v1/sandbox/faucet, local chains only, R55)."""
+
     model_config = ConfigDict(extra="forbid")
     address: str = Field(
         min_length=1,
@@ -51,6 +56,8 @@ class FaucetIn(BaseModel):
 
 
 class FaucetOut(BaseModel):
+    """The gas the sandbox faucet sent to your wallet (R55)."""
+
     address: str = Field(description="The funded wallet.", examples=["0x5173d6802bC4f3F7926C1196c4d0A86B2FC2D440"])
     amount_wei: str = Field(description="Gas money sent, in wei (decimal string).", examples=["1000000000000000000"])
 

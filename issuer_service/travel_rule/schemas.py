@@ -14,6 +14,8 @@ TxHash = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^0x[0
 
 
 class PartyIn(BaseModel):
+    """Originator or beneficiary data of a transfer: name, account, and address or ID number (R25)."""
+
     model_config = ConfigDict(extra="forbid")
 
     name: Text200 | None = Field(
@@ -35,6 +37,8 @@ class PartyIn(BaseModel):
 
 
 class TravelRuleIn(BaseModel):
+    """Travel-rule data of a redemption: who sends and who receives the value (R25)."""
+
     model_config = ConfigDict(extra="forbid")
 
     originator: PartyIn = Field(default_factory=PartyIn, description="Who sends the value (R25).")
@@ -42,6 +46,8 @@ class TravelRuleIn(BaseModel):
 
 
 class PartyOut(BaseModel):
+    """Originator or beneficiary data as kept in a travel-rule record (R25)."""
+
     name: str | None = Field(description="Name.", examples=["Lotus Trading Ltd"])
     account: str | None = Field(
         description="Wallet or bank account.", examples=["0x5173d6802bC4f3F7926C1196c4d0A86B2FC2D440"]
@@ -51,6 +57,9 @@ class PartyOut(BaseModel):
 
 
 class TravelRuleRecordCreate(BaseModel):
+    """Travel-rule data of an on-chain transfer between customers, linked by its tx hash
+    (POST /v1/travel-rule/records, R25)."""
+
     model_config = ConfigDict(extra="forbid")
 
     tx_hash: TxHash = Field(description="The on-chain transfer this data belongs to.", examples=["0x" + "ab" * 32])
@@ -59,6 +68,9 @@ class TravelRuleRecordCreate(BaseModel):
 
 
 class TravelRuleRecordOut(BaseModel):
+    """A kept travel-rule record of a redemption, mint, seizure or transfer, and whether it holds the full data
+    set the threshold asks for (R25)."""
+
     id: str = Field(description="Record id.", examples=["trr_018c2f1e3a4b9f3e2d1c0b0a"])
     kind: str = Field(
         description="redemption, mint, seizure (the re-mint to the recovery wallet) or transfer.", examples=["transfer"]
@@ -77,6 +89,9 @@ class TravelRuleRecordOut(BaseModel):
 
 
 class RequirementsOut(BaseModel):
+    """Which travel-rule fields a redemption of an amount must carry under the profile
+    (GET /v1/travel-rule/requirements, R25, R60)."""
+
     amount: FenString = Field(description="The amount asked about.", examples=["8000.00"])
     profile: str = Field(description="Regime profile (R60).", examples=["hk"])
     threshold: FenString = Field(

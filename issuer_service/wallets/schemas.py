@@ -9,6 +9,9 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 
 class ChallengeOut(BaseModel):
+    """The one-time message to sign to prove control of a wallet (GET /v1/wallets/challenge), then send with
+    POST /v1/wallets (R21)."""
+
     address: str = Field(description="The wallet the challenge is for (checksummed).",
                          examples=["0x5173d6802bC4f3F7926C1196c4d0A86B2FC2D440"])
     message: str = Field(description="Sign exactly this text with EIP-191 personal_sign (R21).",
@@ -18,6 +21,9 @@ class ChallengeOut(BaseModel):
 
 
 class WalletCreate(BaseModel):
+    """A customer binds a wallet (POST /v1/wallets) with its signature of the challenge (R21); the service
+    then allow-lists it on chain (R22)."""
+
     model_config = ConfigDict(extra="forbid")
 
     address: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)] = Field(
@@ -30,6 +36,9 @@ class WalletCreate(BaseModel):
 
 
 class WalletOut(BaseModel):
+    """A customer's bound wallet: allow-listing status (R22), freeze flag (R24) and, when the chain answers,
+    its live on-chain flags and balance."""
+
     id: str = Field(description="Wallet id.", examples=["wal_018c2f1e3a4b9f3e2d1c0b0a"])
     customer_id: str = Field(description="Owner.", examples=["cus_018c2f1e3a4b9f3e2d1c0b0a"])
     address: str = Field(description="Checksummed address.", examples=["0x5173d6802bC4f3F7926C1196c4d0A86B2FC2D440"])

@@ -20,6 +20,8 @@ MAX_URL_LENGTH = 2048
 
 
 class WebhookCreate(BaseModel):
+    """A customer subscribes an endpoint to mint and redemption status events (POST /v1/webhooks)."""
+
     model_config = ConfigDict(extra="forbid")
 
     url: str = Field(
@@ -57,6 +59,9 @@ class WebhookCreate(BaseModel):
 
 
 class WebhookOut(BaseModel):
+    """A webhook subscription without its secret: where events go and which ones (GET /v1/webhooks and
+    /v1/webhooks/{webhook_id})."""
+
     id: str = Field(description="Subscription id.", examples=["whk_018c2f1e3a4b9f3e2d1c0b0a"])
     url: str = Field(description="The endpoint events are POSTed to.", examples=["https://hooks.example.com/cnh"])
     events: list[str] | None = Field(description="Event types delivered; null means all.", examples=[None])
@@ -67,6 +72,8 @@ class WebhookOut(BaseModel):
 
 
 class CreatedWebhook(WebhookOut):
+    """A new webhook subscription with its signing secret, shown only in this answer (POST /v1/webhooks)."""
+
     secret: str = Field(
         description="The signing secret (Standard Webhooks, whsec_ + base64). Shown this once: keep it to verify "
         "the webhook-signature header of every message.",
@@ -75,6 +82,8 @@ class CreatedWebhook(WebhookOut):
 
 
 class AttemptOut(BaseModel):
+    """One try at delivering an event to the endpoint, and what came back."""
+
     attempt: int = Field(description="1 for the first try, then each retry.", examples=[1])
     at: datetime = Field(description="When it was sent (UTC).", examples=["2025-11-25T18:44:01.123456Z"])
     status_code: int | None = Field(description="The endpoint's HTTP status; null if none came back.", examples=[200])
@@ -83,6 +92,9 @@ class AttemptOut(BaseModel):
 
 
 class DeliveryOut(BaseModel):
+    """One event sent to a webhook, its delivery status and every attempt
+    (GET /v1/webhooks/{webhook_id}/deliveries)."""
+
     id: str = Field(description="Delivery id.", examples=["whd_018c2f1e3a4b9f3e2d1c0b0a"])
     event_id: str = Field(
         description="The message id, sent as webhook-id; the same on every retry.",

@@ -29,6 +29,13 @@ def test_every_schema_field_has_a_description_and_an_example(client: TestClient)
     assert undocumented == []
 
 
+def test_every_schema_has_a_description(client: TestClient) -> None:
+    """What each object is and where it is met, from the model's docstring; `Page_X_` included."""
+    schemas = _openapi(client)["components"]["schemas"]
+    assert [name for name, schema in schemas.items() if not schema.get("description", "").strip()] == []
+    assert schemas["Page_MintOut_"]["description"] == schemas["Page_CustomerOut_"]["description"]
+
+
 def test_every_parameter_has_a_description_and_an_example(client: TestClient) -> None:
     """Path, query and header parameters too: `mint_id`, `address`, `cursor`…"""
     undocumented = []
