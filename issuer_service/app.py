@@ -37,7 +37,7 @@ from issuer_service.limits.router import router as limits_router
 from issuer_service.metrics import HttpMetrics
 from issuer_service.middleware import ConcurrencyLimitMiddleware, RequestBodyMiddleware, RequestContextMiddleware
 from issuer_service.mints.router import router as mints_router
-from issuer_service.problems import PROBLEM_RESPONSES, install_problem_handlers
+from issuer_service.problems import PROBLEM_RESPONSES, document_route_problems, install_problem_handlers
 from issuer_service.redemptions.router import router as redemptions_router
 from issuer_service.request_context import new_request_id, request_id_context
 from issuer_service.reserves.router import router as reserves_router
@@ -166,4 +166,5 @@ def create_app(settings: Settings | None = None, gateway: Any = None) -> FastAPI
         app.include_router(router)
     for router in ROUTERS:
         app.include_router(router, responses=PROBLEM_RESPONSES)
+    document_route_problems(app)
     return app

@@ -74,13 +74,18 @@ class Problem(BaseModel):
 
 
 # Documented on every route that ROUTERS registers (see app.py).
-PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
-    status: {
+def _problem(description: str) -> dict[str, Any]:
+    """An OpenAPI response entry for a problem, under the media type actually sent (RFC 9457), so
+    schema-driven clients and tests accept it."""
+    return {
         "model": Problem,
-        "description": f"{title} (application/problem+json)",
-        # The media type actually sent (RFC 9457), so schema-driven clients and tests accept it.
+        "description": f"{description} (application/problem+json)",
         "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}},
     }
+
+
+PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: _problem(title)
     for status, title in [
         (401, "Missing, unknown or revoked API key"),
         (403, "The key's role may not do this"),
@@ -89,6 +94,43 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
         (503, "Database unavailable, retry"),
     ]
 }
+
+
+def _documented(description: str) -> dict[str, Any]:
+    entry = _problem(description)
+    del entry["model"]  # added to a generated document, which already holds the Problem schema
+    return entry
+
+
+NOT_FOUND_RESPONSE = _documented("No such object, or not one this key may see (another customer's is not found either)")
+IDEMPOTENCY_CONFLICT_RESPONSE = _documented(
+    "The Idempotency-Key was used before with another body, or the request with it is still being processed"
+)
+
+
+def document_route_problems(app: FastAPI) -> None:
+    """The problems that depend on an operation's shape go in its OpenAPI entry: 404 wherever the
+    path names an object, 409 wherever an Idempotency-Key is taken. An operation's own description
+    of the status (e.g. a 409 for a reused bank reference) is kept."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            _add_route_problems(generate())
+        return app.openapi_schema  # type: ignore[return-value]
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _add_route_problems(spec: dict[str, Any]) -> None:
+    for operations in spec.get("paths", {}).values():
+        for operation in operations.values():
+            parameters = {(p["in"], p["name"]) for p in operation.get("parameters", [])}
+            responses = operation.setdefault("responses", {})
+            if any(where == "path" for where, _ in parameters):
+                responses.setdefault("404", NOT_FOUND_RESPONSE)
+            if ("header", "Idempotency-Key") in parameters:
+                responses.setdefault("409", IDEMPOTENCY_CONFLICT_RESPONSE)
 
 
 def problem_response(

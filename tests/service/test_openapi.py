@@ -56,3 +56,19 @@ def test_errors_are_documented_as_problems_and_keys_as_bearer_auth(client: TestC
     assert any(scheme["scheme"] == "bearer" for scheme in spec["components"]["securitySchemes"].values())
     deposit_headers = [p["name"] for p in spec["paths"]["/v1/deposits"]["post"]["parameters"] if p["in"] == "header"]
     assert deposit_headers == ["Idempotency-Key"]
+
+
+def test_not_found_and_idempotency_conflicts_are_documented_where_they_can_happen(client: TestClient) -> None:
+    paths = _openapi(client)["paths"]
+    for path, operations in paths.items():
+        for method, operation in operations.items():
+            names = {(p["in"], p["name"]) for p in operation.get("parameters", [])}
+            if any(where == "path" for where, _ in names):
+                assert "404" in operation["responses"], f"{method.upper()} {path} does not document 404"
+            if ("header", "Idempotency-Key") in names:
+                assert "409" in operation["responses"], f"{method.upper()} {path} does not document 409"
+    assert "409" in paths["/v1/mints"]["post"]["responses"]
+    assert "404" in paths["/v1/mints/{mint_id}"]["get"]["responses"]
+    # A route's own wording of the status is kept.
+    assert "bank_reference" in paths["/v1/deposits"]["post"]["responses"]["409"]["description"]
+
