@@ -6,6 +6,7 @@ import argparse
 import os
 import signal
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from rich.console import Console
@@ -30,8 +31,12 @@ def _parser() -> argparse.ArgumentParser:
         "compliance, attestor, minter; default with a spawned Anvil: generate sandbox keys",
     )
     parser.add_argument("--out", type=Path, default=Path(".sandbox/deployment.json"), help="deployment file to write")
-    parser.add_argument("--buffer-bps", type=int, default=200, help="reserve buffer in basis points (R1)")
-    parser.add_argument("--max-attestation-age", type=int, default=86_400, help="seconds (R1)")
+    parser.add_argument(
+        "--buffer-bps", type=_bounded(0, 10_000), default=200, help="reserve buffer in basis points, 0-10000 (R1)"
+    )
+    parser.add_argument(
+        "--max-attestation-age", type=_bounded(1, 2**32 - 1), default=86_400, help="seconds, 1 to 2^32-1 (R1)"
+    )
     parser.add_argument("--keep-running", action="store_true", help="keep the spawned Anvil running until Ctrl-C")
     parser.add_argument(
         "--i-know-this-is-mainnet",
@@ -41,6 +46,22 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--json", action="store_true", help="print the deployment JSON on stdout")
     return parser
+
+
+def _bounded(low: int, high: int) -> Callable[[str], int]:
+    """An integer option the token accepts (its constructor reverts InvalidReservePolicy otherwise),
+    refused by argparse in one line before anything is deployed."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{value} is outside {low}-{high}")
+        return value
+
+    return parse
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -240,3 +240,24 @@ def test_the_script_prints_one_line_and_no_traceback(tmp_path: Path, token_env: 
     assert "Traceback" not in result.stderr
     assert result.stderr.strip().splitlines() == [result.stderr.strip()]
     assert result.stderr.startswith("deploy failed: each role needs its own key (R42): admin and minter share")
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "says"),
+    [
+        ("--buffer-bps", "-1", "-1 is outside 0-10000"),
+        ("--buffer-bps", "10001", "10001 is outside 0-10000"),
+        ("--max-attestation-age", "0", "0 is outside 1-4294967295"),
+        ("--max-attestation-age", "4294967296", "4294967296 is outside 1-4294967295"),
+        ("--buffer-bps", "two", "'two' is not a whole number"),
+    ],
+)
+def test_a_reserve_policy_the_token_would_refuse_is_refused_before_anything_is_deployed(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, option: str, value: str, says: str
+) -> None:  # R1: the constructor reverts InvalidReservePolicy on these
+    with pytest.raises(SystemExit) as exited:
+        main(["--out", str(tmp_path / "deployment.json"), option, value])
+    assert exited.value.code == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and says in err and option in err, err
+    assert not (tmp_path / "deployment.json").exists()
