@@ -401,6 +401,7 @@ def audit_export(
     out: Annotated[Path, typer.Option(help="Where to write the JSON lines.", show_default=False)],
     api_url: ApiUrl = DEFAULT_BASE_URL,
     api_key: AuditorKey = None,
+    as_json: JsonFlag = False,
 ) -> None:
     """Download the whole audit log as JSON lines (auditor), for `cnh audit verify --file`."""
     key = need_key(api_key, "--api-key", "CNH_API_KEY", "an auditor")
@@ -416,8 +417,10 @@ def audit_export(
         task = progress.add_task("export", total=None)
         count = cnh.export_audit_log(out, on_record=lambda n: progress.update(task, completed=n))
     ok(f"{count} audit records written to {out}")
-    if count:
-        head = json.loads(out.read_bytes().splitlines()[-1])["hash"]
+    head = json.loads(out.read_bytes().splitlines()[-1])["hash"] if count else None
+    if as_json:
+        typer.echo(json.dumps({"file": str(out), "records": count, "head_hash": head}))
+    elif head:
         typer.echo(f"  head {head}: check offline with `cnh audit verify --file {out} --head {head}`")
 
 

@@ -137,6 +137,10 @@ def test_audit_export_then_offline_verify_and_a_tampered_export_fails(on_service
     assert len(lines) >= 3 and f"{len(lines)} audit records written" in exported.stderr
     head = json.loads(lines[-1])["hash"]
     assert f"--head {head}" in exported.stdout  # the export prints the head to check against
+    again = cnh("audit", "export", "--out", str(tmp_path / "again.jsonl"), "--api-key", auditor_key, "--json")
+    summary = json.loads(again.stdout)  # for scripts: the file, the count and the head
+    assert (summary["file"], summary["head_hash"] is not None) == (str(tmp_path / "again.jsonl"), True)
+    assert summary["records"] >= len(lines)
 
     intact = cnh("audit", "verify", "--file", str(export), "--head", head)
     assert intact.exit_code == 0 and "audit chain intact" in intact.stderr
