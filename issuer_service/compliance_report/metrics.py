@@ -1,5 +1,6 @@
 """Compliance gauges for /metrics, read from the database at scrape time like the issuer state:
-open screening cases, frozen wallets, pending approvals and travel-rule gaps (R23-R25, R40).
+open screening cases, frozen wallets, pending approvals, travel-rule gaps and an overdue
+attestation (R23-R25, R40, R52, R53).
 Redemption SLA breaches are `cnh_redemption_sla_breaches` in issuer_service/metrics.py (R13)."""
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ log = logging.getLogger(__name__)
 
 def compliance_metrics(sessions: sessionmaker[Session], profile: RegimeProfile, now: datetime) -> Iterator[Metric]:
     from issuer_service.approvals import repository as approvals
+    from issuer_service.compliance_report.service import attestation_section
     from issuer_service.screening import repository as screening
     from issuer_service.screening.models import CASE_STATUSES
     from issuer_service.travel_rule.service import transfer_findings
@@ -32,6 +34,7 @@ def compliance_metrics(sessions: sessionmaker[Session], profile: RegimeProfile, 
             )
             pending = approvals.pending_counts(session)
             findings = transfer_findings(session, profile, now)
+            attestation = attestation_section(session, profile, now)
     except Exception as exc:  # noqa: BLE001 - a scrape reports what it can
         log.warning("compliance metrics could not read the database: %s", exc.__class__.__name__)
         return
@@ -51,3 +54,9 @@ def compliance_metrics(sessions: sessionmaker[Session], profile: RegimeProfile, 
         "Customer transfers at or above the threshold without a timely travel-rule record (R25)",
         value=sum(f.flagged for f in findings),
     )
+    yield GaugeMetricFamily(
+        "cnh_attestation_overdue",
+        f"1 while the next reserve attestation is overdue under the profile's {attestation.cadence} cadence (R52, R53)",
+        value=1 if attestation.overdue else 0,
+    )
+

@@ -196,9 +196,15 @@ def test_the_report_says_an_attestation_is_overdue_by_the_profile_s_cadence(
         body: dict[str, Any] = client.get("/v1/compliance/report", headers=bearer(auditor)).json()["attestation"]
         return body
 
+    def gauge() -> str:
+        [line] = [ln for ln in client.get("/metrics").text.splitlines() if ln.startswith("cnh_attestation_overdue ")]
+        return line.split()[1]
+
     assert section() == {"cadence": "daily", "last_attested_at": None, "next_due_at": None, "overdue": False}
+    assert gauge() == "0.0"
     outstanding(app, 100_00)  # tokens out and no report yet: one is due at once
     assert section()["overdue"] is True
+    assert gauge() == "1.0"  # and Prometheus can alert on it
 
     stated = (utc_now() - timedelta(days=3)).replace(microsecond=0)
     attested_at(app, stated)
