@@ -69,6 +69,7 @@ def test_the_compliance_report_carries_the_sandbox_banner_in_json_and_at_top_and
     from datetime import UTC, datetime
 
     from issuer_service.compliance_report.schemas import (
+        AttestationSectionOut,
         EnforcementSectionOut,
         ScreeningSectionOut,
         SlaSectionOut,
@@ -79,7 +80,15 @@ def test_the_compliance_report_carries_the_sandbox_banner_in_json_and_at_top_and
         generated_at=datetime(2026, 3, 2, tzinfo=UTC),
         profile="hk",
         redemption_sla=SlaSectionOut(
-            deadline_business_days=1, paid=0, paid_on_time=0, paid_late=[], overdue=[], fee_disclosure="quote"
+            deadline_business_days=1,
+            paid=0,
+            paid_on_time=0,
+            paid_late=[],
+            overdue=[],
+            fee_disclosure="quote",
+            holiday_calendar="hk",
+            holiday_years=[2026],
+            calendar_warnings=[],
         ),
         travel_rule=TravelRuleSectionOut(
             threshold=730000,
@@ -89,6 +98,7 @@ def test_the_compliance_report_carries_the_sandbox_banner_in_json_and_at_top_and
             awaiting_record=0,
             flagged=[],
         ),
+        attestation=AttestationSectionOut(cadence="daily", last_attested_at=None, next_due_at=None, overdue=False),
         screening=ScreeningSectionOut(list_version="v", cases={}, blocked_customers=[]),
         enforcement=EnforcementSectionOut(frozen_wallets=[], seizures=[]),
         pending_approvals={},
