@@ -1,7 +1,8 @@
 """Compile the Solidity sources with py-solc-x through the solcjs wrapper, cached by source hash.
 
 Tests, the deploy script and the service all call `load_artifacts()`; only the first call after a
-source change pays for the ~2 s compile.
+source change pays for the ~2 s compile. Test-only contracts (contracts/test/, e.g. an ERC-1271
+wallet) are compiled apart by `load_test_artifact()`, so they never reach the deployment or Slither.
 """
 
 from __future__ import annotations
@@ -42,14 +43,15 @@ class Artifact:
     storage_layout: dict[str, Any]
 
 
-def _source_files() -> list[Path]:
-    return sorted(p for p in CONTRACTS_DIR.rglob("*.sol") if "test" not in p.relative_to(CONTRACTS_DIR).parts)
+def _source_files(*, tests: bool = False) -> list[Path]:
+    """The production sources, or with `tests` only the test-only ones under a `test` folder."""
+    return sorted(p for p in CONTRACTS_DIR.rglob("*.sol") if ("test" in p.relative_to(CONTRACTS_DIR).parts) == tests)
 
 
-def source_hash() -> str:
+def source_hash(*, tests: bool = False) -> str:
     """Hash of everything that determines the output: our sources, OZ's version, solc settings."""
     digest = hashlib.sha256()
-    for path in _source_files():
+    for path in _source_files(tests=tests):
         digest.update(str(path.relative_to(ROOT)).encode())
         digest.update(path.read_bytes())
     oz_package = OZ_DIR / "package.json"
@@ -62,13 +64,13 @@ def source_hash() -> str:
     return digest.hexdigest()[:16]
 
 
-def standard_input() -> dict[str, Any]:
-    """The solc standard-JSON input for our sources (also what Slither analyses)."""
-    sources = {str(p.relative_to(ROOT)): {"content": p.read_text()} for p in _source_files()}
+def standard_input(*, tests: bool = False) -> dict[str, Any]:
+    """The solc standard-JSON input for our sources (also what Slither analyses, without `tests`)."""
+    sources = {str(p.relative_to(ROOT)): {"content": p.read_text()} for p in _source_files(tests=tests)}
     return {"language": "Solidity", "sources": sources, "settings": SOLC_SETTINGS}
 
 
-def _compile() -> dict[str, Any]:
+def _compile(*, tests: bool) -> dict[str, Any]:
     import solcx  # imported here: only a cache miss needs the compiler
     from solcx.exceptions import SolcError
 
@@ -76,7 +78,7 @@ def _compile() -> dict[str, Any]:
         raise CompilationError("solcjs is not installed: run `bash scripts/bootstrap.sh`")
     try:
         output = solcx.compile_standard(
-            standard_input(), base_path=str(ROOT), allow_paths=str(ROOT), solc_binary=str(SOLC_WRAPPER)
+            standard_input(tests=tests), base_path=str(ROOT), allow_paths=str(ROOT), solc_binary=str(SOLC_WRAPPER)
         )
     except SolcError as exc:
         raise CompilationError(_format_errors(exc)) from None
@@ -92,13 +94,14 @@ def _format_errors(exc: Exception) -> str:
     return text.split("> command:")[0].strip() or text
 
 
-def load_artifacts(*, force: bool = False) -> dict[str, Artifact]:
-    """All contract artifacts by contract name, compiling only when the sources changed."""
-    cache_file = CACHE_DIR / f"{source_hash()}.json"
+def load_artifacts(*, force: bool = False, tests: bool = False) -> dict[str, Artifact]:
+    """All contract artifacts by contract name, compiling only when the sources changed; with
+    `tests`, the test-only contracts instead (cached apart)."""
+    cache_file = CACHE_DIR / f"{'test-' if tests else ''}{source_hash(tests=tests)}.json"
     if cache_file.exists() and not force:
         raw = json.loads(cache_file.read_text())
     else:
-        output = _compile()
+        output = _compile(tests=tests)
         raw = {}
         for source, contracts in output["contracts"].items():
             if not source.startswith("contracts/"):
@@ -120,7 +123,15 @@ def load_artifacts(*, force: bool = False) -> dict[str, Artifact]:
 
 
 def load_artifact(name: str) -> Artifact:
-    artifacts = load_artifacts()
+    return _named(load_artifacts(), name)
+
+
+def load_test_artifact(name: str) -> Artifact:
+    """A test-only contract from contracts/test/, for tests that need one deployed beside the token."""
+    return _named(load_artifacts(tests=True), name)
+
+
+def _named(artifacts: dict[str, Artifact], name: str) -> Artifact:
     if name not in artifacts:
         raise CompilationError(f"no contract named {name!r}; have {sorted(artifacts)}")
     return artifacts[name]

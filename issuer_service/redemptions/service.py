@@ -171,11 +171,11 @@ def _check_permit(body: RedemptionCreate, gateway: ChainGateway, address: str, u
                                        signature=signature)
     except Exception:  # noqa: BLE001 - malformed signature values
         signer = None
-    if signer != address:
+    if signer != address:  # R13: only the holder authorises the burn; a stable code lets clients re-sign
         raise ValidationFailed(
             "the permit is not the wallet's signature for this redemption: sign EIP-2612 Permit(owner=wallet, "
             f"spender={gateway.redemption_spender}, value={units}, nonce={nonce}, deadline) with the domain "
-            "from GET /v1/token", field="body.permit")
+            "from GET /v1/token", field="body.permit", reason_code="permit_invalid")
 
 
 def get_redemption(session: Session, *, principal: Principal, redemption_id: str) -> RedemptionOut:

@@ -378,7 +378,8 @@ def test_redemption_with_a_permit_signed_by_another_key_is_rejected(
     alice = _funded_holder(chain_client, staff)
     body = redemption_body(chain_client, alice, "10.00", signer=Account.create())
     refused = chain_client.post("/v1/redemptions", json=body, headers=bearer(alice.key, **{"Idempotency-Key": "r1"}))
-    assert_problem(refused, 422, field="body.permit")
+    problem = assert_problem(refused, 422, field="body.permit")
+    assert (problem["type"], problem["reason_code"]) == ("urn:cnh-sandbox:problem:validation-failed", "permit_invalid")
     assert _count(db_engine, Redemption) == 0
 
 
@@ -393,7 +394,7 @@ def test_redemption_with_an_expired_permit_or_wrong_amount_is_rejected(
     refused = chain_client.post(
         "/v1/redemptions", json=wrong_value, headers=bearer(alice.key, **{"Idempotency-Key": "w"})
     )
-    assert_problem(refused, 422, field="body.permit")
+    assert assert_problem(refused, 422, field="body.permit")["reason_code"] == "permit_invalid"
     too_much = redemption_body(chain_client, alice, "50.01")
     refused = chain_client.post("/v1/redemptions", json=too_much, headers=bearer(alice.key, **{"Idempotency-Key": "t"}))
     assert assert_problem(refused, 422, field="body.amount")["reason_code"] == "insufficient_token_balance"

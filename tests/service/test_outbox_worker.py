@@ -868,3 +868,45 @@ def test_a_burn_the_token_refuses_fails_the_redemption_with_what_the_holder_can_
     assert "reverted on chain" in redemption["reason"] and "frozen" in redemption["reason"]
     assert "permit has expired" in redemption["reason"] and "nothing was burned or paid" in redemption["reason"]
     assert gateway.balance_of(alice.wallet.address) == UNITS_PER_CNH  # still holds what it asked to redeem
+
+
+def _money_view(rig: Rig, customer: Customer) -> tuple[dict[str, str], dict[str, str]]:
+    """The customer's fiat (GET /customers/{id}/balance) and the public reserve figures (GET /v1/reserves)."""
+    balance = rig.client.get(f"/v1/customers/{customer.id}/balance", headers=bearer(customer.key)).json()
+    reserves = rig.client.get("/v1/reserves").json()
+    return (
+        {"available": balance["available"], "reserved": balance["reserved"]},
+        {k: reserves[k] for k in ("supply", "outstanding", "in_flight_mints", "reserves")},
+    )
+
+
+def test_a_mint_the_token_refuses_fails_and_gives_the_fiat_and_the_reserve_cash_back(
+    rig: Rig, gateway: ChainGateway, token_env: TokenEnv
+) -> None:  # R1, R10, R16, R50
+    """The wallet is frozen on chain behind the service's back after the mint was accepted: the
+    mint reverts, is recorded `failed` with why, the customer's fiat and the reserve pool are as
+    they were before the request, and the ledger still matches the chain's supply."""
+    alice = _primed(rig)
+    before = _money_view(rig, alice)
+    accepted = request_mint(rig.client, alice, "5.00", key="mint-refused")
+    assert accepted.status_code == 202, accepted.text
+    mint_id = accepted.json()["id"]
+    fiat, reserves = _money_view(rig, alice)
+    assert (fiat["available"], reserves["in_flight_mints"]) == ("94.00", "5.00")  # taken while in flight
+    send_and_wait(token_env.w3, token_env.keys.compliance, gateway.token.functions.freeze(alice.wallet.address))
+    rig.settle()
+
+    mint = rig.client.get(f"/v1/mints/{mint_id}", headers=bearer(alice.key)).json()
+    assert (mint["status"], mint["reason_code"], mint["reason"]) == ("failed", "chain_failed", "reverted on chain")
+    outcome = gateway.outcome(mint["tx_hash"])
+    assert outcome is not None and outcome.success is False  # it was sent, mined and reverted
+    assert _money_view(rig, alice) == before  # fiat available again, in-flight and reserve cash back (R10, R1)
+    records = rig.client.get(
+        "/v1/audit-log", params={"entity_type": "mint", "limit": 200}, headers=bearer(rig.staff.auditor)
+    ).json()["items"]
+    failed = [r for r in records if r["entity_id"] == mint_id and r["action"] == "mint.failed"]
+    assert [(r["data"]["reason"], r["data"]["tx_hash"]) for r in failed] == [("reverted on chain", mint["tx_hash"])]
+    assert gateway.balance_of(alice.wallet.address) == UNITS_PER_CNH  # only the primed mint
+    ledger = rig.client.get("/v1/reserves").json()
+    assert (ledger["supply"], ledger["outstanding"]) == ("1.00", "1.00")
+    assert gateway.total_supply() == UNITS_PER_CNH  # chain supply == ledger supply (R16)
