@@ -73,7 +73,7 @@ def _migrate(settings: Settings) -> None:
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
-    from issuer_service.db import run_migrations
+    from issuer_service.db import MigrationRefused, run_migrations
 
     try:
         shown = make_url(settings.database_url).render_as_string(hide_password=True)
@@ -87,6 +87,8 @@ def _migrate(settings: Settings) -> None:
     except (SQLAlchemyError, ImportError) as exc:
         reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
         raise SystemExit(f"cannot start: the database at {shown} cannot be used: {reason}") from None
+    except MigrationRefused as exc:
+        raise SystemExit(f"cannot start: the database at {shown} needs attention first: {exc}") from None
 
 
 def _settings(overrides: dict[str, object]) -> Settings:

@@ -273,6 +273,10 @@ def alembic_config() -> Config:
     return config
 
 
+class MigrationRefused(Exception):
+    """A migration found data it must not change on its own; the message says what to fix."""
+
+
 def run_migrations(database_url: str) -> None:
     """Upgrade the database to the newest revision, in one transaction."""
     engine = make_engine(database_url)

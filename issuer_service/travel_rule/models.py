@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Boolean, CheckConstraint, Index, String, Text
+from sqlalchemy import BigInteger, Boolean, CheckConstraint, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from issuer_service.db import Base, UtcDateTime
@@ -32,4 +32,12 @@ class TravelRuleRecord(Base):
         CheckConstraint("kind IN ('redemption', 'mint', 'seizure', 'transfer')", name="kind"),
         Index("ix_travel_rule_records_tx_hash", "tx_hash"),
         Index("ix_travel_rule_records_subject", "kind", "subject_id"),
+        # R25: one record per on-chain transfer, even when two are sent at the same moment.
+        Index(
+            "uq_travel_rule_records_transfer_tx",
+            "tx_hash",
+            unique=True,
+            postgresql_where=text("kind = 'transfer'"),
+            sqlite_where=text("kind = 'transfer'"),
+        ),
     )

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from compliance.money import fen_to_units, format_fen
@@ -268,16 +269,21 @@ def create_record(session: Session, *, actor: Principal, body: TravelRuleRecordC
                 field="body.originator.account",
             )
     _check_transfer(session, body.tx_hash, originator, beneficiary)
-    record = _store(
-        session,
-        kind="transfer",
-        subject_id=None,
-        tx_hash=body.tx_hash,
-        amount_fen=None,
-        data=data,
-        required=True,
-        actor=actor.id,
-    )
+    try:
+        with session.begin_nested():  # a second record of the same transfer may be arriving right now
+            record = _store(
+                session,
+                kind="transfer",
+                subject_id=None,
+                tx_hash=body.tx_hash,
+                amount_fen=None,
+                data=data,
+                required=True,
+                actor=actor.id,
+            )
+    except IntegrityError:
+        _refuse_second_record(session, body.tx_hash)
+        raise
     return record_out(record)
 
 
@@ -301,6 +307,11 @@ def _check_transfer(session: Session, tx_hash: str, originator: str, beneficiary
             rule_id="R25",
             field="body.originator.account",
         )
+    _refuse_second_record(session, tx_hash)
+
+
+def _refuse_second_record(session: Session, tx_hash: str) -> None:
+    """409 naming the record already kept for this transfer (R25: one per transfer)."""
     earlier = repository.transfer_record_of(session, tx_hash)
     if earlier is not None:
         raise Conflict(f"travel-rule data of transaction {tx_hash} is recorded already ({earlier.id})",

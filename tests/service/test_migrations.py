@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -13,7 +14,7 @@ from sqlalchemy import inspect, select, text
 
 import issuer_service.models  # noqa: F401  (every table on Base.metadata)
 from issuer_service.approvals.models import ApprovalRequest
-from issuer_service.db import Base, alembic_config, make_engine, make_sessionmaker, run_migrations
+from issuer_service.db import Base, MigrationRefused, alembic_config, make_engine, make_sessionmaker, run_migrations
 
 
 def test_migrated_schema_matches_the_models(database_url: str) -> None:
@@ -55,5 +56,45 @@ def test_a_resume_waiting_for_its_second_admin_survives_the_move_to_the_approval
         ]
         assert moved[0].created_at == datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
         assert "approvals" not in inspect(engine).get_table_names()
+    finally:
+        engine.dispose()
+
+
+def test_two_records_of_one_transfer_stop_the_upgrade_naming_the_transaction_and_change_nothing(
+    tmp_path: Path,
+) -> None:  # R25
+    """0011 makes one travel-rule record per transfer unique; a database that already holds two is
+    left as it is, and start-up says which transfer compliance must settle, in one line."""
+    from issuer_service.__main__ import _migrate
+    from tests.service.service_helpers import make_settings
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    twice = "0x" + "ab" * 32
+    engine = make_engine(url)
+    try:
+        with engine.begin() as connection:
+            config = alembic_config()
+            config.attributes["connection"] = connection
+            command.upgrade(config, "0009_travel_rule_seizures")
+            for record_id in ("trr_first", "trr_second"):
+                connection.execute(
+                    text(
+                        "INSERT INTO travel_rule_records (id, kind, tx_hash, originator_json, beneficiary_json, "
+                        "full_data_required, complete, created_by, created_at) VALUES "
+                        "(:id, 'transfer', :tx, '{}', '{}', 1, 1, 'key_alice', '2026-11-25 09:00:00')"
+                    ),
+                    {"id": record_id, "tx": twice},
+                )
+
+        with pytest.raises(MigrationRefused, match=twice):
+            run_migrations(url)
+        with pytest.raises(SystemExit, match=f"^cannot start: the database at {url} needs attention first: .*{twice}"):
+            _migrate(make_settings(url, tmp_path))
+
+        names = {index["name"] for index in inspect(engine).get_indexes("travel_rule_records")}
+        assert "uq_travel_rule_records_transfer_tx" not in names
+        with engine.connect() as connection:
+            kept = connection.execute(text("SELECT id FROM travel_rule_records ORDER BY id")).scalars().all()
+        assert kept == ["trr_first", "trr_second"]
     finally:
         engine.dispose()

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any
 
@@ -135,6 +136,44 @@ def test_transfers_between_customers_without_a_timely_record_are_flagged_in_the_
     assert [(f["tx_hash"], f["problem"]) for f in flagged] == [(missing, "late")]
     metrics = client.get("/metrics").text
     assert "cnh_travel_rule_flagged_transfers 1.0" in metrics
+
+
+
+@pytest.mark.parametrize("database_url", [pytest.param("pg", id="postgresql")], indirect=True)
+def test_one_transfer_sent_twenty_times_at_once_keeps_one_travel_rule_record(
+    app: FastAPI,
+    client: TestClient,
+    make_customer: Callable[..., dict[str, Any]],
+    make_customer_key: Callable[[str], str],
+    make_key: Callable[..., str],
+) -> None:  # R25
+    """The "recorded already" check and the insert are two statements: without the unique index,
+    concurrent requests all pass the check and each stores a record of the same transfer."""
+    alice, bob = make_customer(name="Alice Ltd"), make_customer(name="Bob Ltd")
+    alice_key, auditor = make_customer_key(alice["id"]), make_key("auditor")
+    a_wallet = add_active_wallet(app.state.sessionmaker, alice["id"])
+    b_wallet = add_active_wallet(app.state.sessionmaker, bob["id"])
+    tx_hash = _transfer(app, a_wallet, b_wallet, 8_000, age=timedelta(minutes=1))
+    record = {
+        "tx_hash": tx_hash,
+        "originator": {**FULL["originator"], "account": a_wallet},
+        "beneficiary": {"name": "Bob Ltd", "account": b_wallet, "id_number": "BR 12345678"},
+    }
+
+    with ThreadPoolExecutor(20) as pool:
+        responses = list(
+            pool.map(
+                lambda _: client.post("/v1/travel-rule/records", json=record, headers=bearer(alice_key)), range(20)
+            )
+        )
+
+    statuses = sorted(r.status_code for r in responses)
+    assert statuses == [201] + [409] * 19, [r.text for r in responses if r.status_code != 409]
+    kept = next(r.json()["id"] for r in responses if r.status_code == 201)
+    for refused in (assert_problem(r, 409, field="body.tx_hash") for r in responses if r.status_code == 409):
+        assert kept in refused["detail"]
+    stored = client.get("/v1/travel-rule/records", params={"tx_hash": tx_hash}, headers=bearer(auditor)).json()
+    assert [r["id"] for r in stored["items"]] == [kept]
 
 
 @pytest.mark.chain
