@@ -24,6 +24,8 @@ REQUESTER_ROLE_NOT_ALLOWED = "requester_role_not_allowed"
 ENHANCED_DUE_DILIGENCE_PENDING = "enhanced_due_diligence_pending"  # R20
 SANCTIONS_HIT = "sanctions_hit"  # R23
 TRAVEL_RULE_DATA_MISSING = "travel_rule_data_missing"  # R25
+PERMIT_INVALID = "permit_invalid"  # R13: not the holder's canonical EIP-2612 signature for this redemption
+PERMIT_EXPIRED = "permit_expired"  # R13: the deadline leaves too little time for the burn to land
 
 
 @dataclass(frozen=True)

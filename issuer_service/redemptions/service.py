@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from compliance.calendar import redemption_deadline
+from compliance.decision import PERMIT_EXPIRED, PERMIT_INVALID
 from compliance.money import fen_to_units
 from compliance.profiles import RegimeProfile
 from compliance.redemption_rules import (
@@ -157,13 +158,15 @@ def _check_permit(body: RedemptionCreate, gateway: ChainGateway, address: str, u
     now = gateway.block_timestamp()
     if body.permit.deadline < now + PERMIT_MIN_LIFETIME_S:
         raise ValidationFailed(f"the permit deadline must be at least {PERMIT_MIN_LIFETIME_S} s in the future "
-                               f"(chain time {now}); sign a new permit", field="body.permit.deadline")
+                               f"(chain time {now}); sign a new permit", field="body.permit.deadline",
+                               reason_code=PERMIT_EXPIRED)
     # The token's ECDSA check refuses these even when they recover to the owner (malleable twins).
     if body.permit.v not in (27, 28):
-        raise ValidationFailed("the permit's v must be 27 or 28", field="body.permit.v")
+        raise ValidationFailed("the permit's v must be 27 or 28", field="body.permit.v", reason_code=PERMIT_INVALID)
     if int(body.permit.s, 16) > _SECP256K1_HALF_ORDER:
         raise ValidationFailed("the permit's s must be in the lower half of the curve order (a canonical "
-                               "signature); sign it again with a standard EIP-712 signer", field="body.permit.s")
+                               "signature); sign it again with a standard EIP-712 signer", field="body.permit.s",
+                               reason_code=PERMIT_INVALID)
     signature = PermitSignature(deadline=body.permit.deadline, v=body.permit.v, r=body.permit.r, s=body.permit.s)
     try:
         signer = recover_permit_signer(chain_id=gateway.chain_id, token=gateway.token_address, owner=address,
@@ -175,7 +178,7 @@ def _check_permit(body: RedemptionCreate, gateway: ChainGateway, address: str, u
         raise ValidationFailed(
             "the permit is not the wallet's signature for this redemption: sign EIP-2612 Permit(owner=wallet, "
             f"spender={gateway.redemption_spender}, value={units}, nonce={nonce}, deadline) with the domain "
-            "from GET /v1/token", field="body.permit", reason_code="permit_invalid")
+            "from GET /v1/token", field="body.permit", reason_code=PERMIT_INVALID)
 
 
 def get_redemption(session: Session, *, principal: Principal, redemption_id: str) -> RedemptionOut:

@@ -389,7 +389,7 @@ def test_redemption_with_an_expired_permit_or_wrong_amount_is_rejected(
     alice = _funded_holder(chain_client, staff)
     expired = redemption_body(chain_client, alice, "10.00", deadline_s=-10)
     refused = chain_client.post("/v1/redemptions", json=expired, headers=bearer(alice.key, **{"Idempotency-Key": "e"}))
-    assert_problem(refused, 422, field="body.permit.deadline")
+    assert assert_problem(refused, 422, field="body.permit.deadline")["reason_code"] == "permit_expired"
     wrong_value = redemption_body(chain_client, alice, "10.00", units=11 * 10**6)
     refused = chain_client.post(
         "/v1/redemptions", json=wrong_value, headers=bearer(alice.key, **{"Idempotency-Key": "w"})
