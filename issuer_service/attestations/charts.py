@@ -93,7 +93,8 @@ def _history(points: Sequence[Mapping[str, Any]]) -> Any:
         # Blocks are whole numbers: a short history must not get ticks at block 4.5.
         axes.xaxis.set_major_locator(MaxNLocator(integer=True))
         axes.set_ylim(bottom=0)
-        axes.legend(loc="upper left", frameon=False)
+        # Below the plot, never on it: inside the axes it sat on the reserves line of short histories.
+        figure.legend(loc="outside lower center", ncols=2, frameon=False)
 
     return draw
 

@@ -72,3 +72,38 @@ def test_the_concentration_title_and_long_custodian_names_stay_inside_the_image(
         outside = _texts_outside(figure)
     assert titles == [CONCENTRATION_TITLE]  # shown whole, once
     assert outside == []
+
+
+def _crosses(box: Any, line: Any) -> bool:
+    """Whether a plotted step line passes through `box` (display coordinates)."""
+    path = line.get_transform().transform_path(line.get_path())
+    vertices = path.vertices
+    for (x0, y0), (x1, y1) in zip(vertices, vertices[1:], strict=False):
+        inside_x = max(x0, x1) >= box.x0 and min(x0, x1) <= box.x1
+        inside_y = max(y0, y1) >= box.y0 and min(y0, y1) <= box.y1
+        if inside_x and inside_y:
+            return True
+    return False
+
+
+def test_the_history_legend_never_covers_the_lines_however_short_the_history() -> None:
+    # The demo's history: two points, reserves flat near the top, where the legend used to sit.
+    for history in (
+        [{"block": 9, "supply": "9000.000000", "reserves": "10000.00"}],
+        [
+            {"block": 7, "supply": "10000.000000", "reserves": "11000.00"},
+            {"block": 9, "supply": "9000.000000", "reserves": "10000.00"},
+        ],
+    ):
+        draw, size = _drawings(_report(history, ["Sandbox Bank HK"]))["history"]
+        with _drawn(draw, size=size, fmt="png") as figure:
+            figure.canvas.draw()
+            legends = figure.legends + [legend for axes in figure.axes if (legend := axes.get_legend())]
+            assert len(legends) == 1
+            box = legends[0].get_window_extent(figure.canvas.get_renderer())
+            lines = figure.axes[0].get_lines()
+            assert [line.get_label() for line in lines] == ["Reserves counted (CNH)", "Token supply (tCNH)"]
+            covered = [line.get_label() for line in lines if _crosses(box, line)]
+            image = figure.bbox
+        assert covered == [], f"legend covers {covered} for {len(history)} point(s)"
+        assert image.x0 <= box.x0 and box.x1 <= image.x1 and image.y0 <= box.y0 and box.y1 <= image.y1
