@@ -3,14 +3,17 @@ in flight survives a migration that moves it."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import inspect, select, text
+from sqlalchemy import Engine, inspect, select, text
 
 import issuer_service.models  # noqa: F401  (every table on Base.metadata)
 from issuer_service.approvals.models import ApprovalRequest
@@ -29,25 +32,35 @@ def test_migrated_schema_matches_the_models(database_url: str) -> None:
         engine.dispose()
 
 
-def test_a_resume_waiting_for_its_second_admin_survives_the_move_to_the_approvals_mechanism(
-    tmp_path: Path,
-) -> None:  # R40, R41
-    """0007: a pending resume in the pause module's old table becomes a pending `system.resume`
-    approval request under the same id, so the second admin can still approve it after upgrading."""
+@contextmanager
+def _old_database(tmp_path: Path, revision: str, *rows: tuple[str, dict[str, Any]]) -> Iterator[tuple[str, Engine]]:
+    """A SQLite database migrated only up to `revision`, holding `rows` (SQL, parameters) written
+    the way that revision's code wrote them."""
     url = f"sqlite:///{tmp_path / 'old.db'}"
     engine = make_engine(url)
     try:
         with engine.begin() as connection:
             config = alembic_config()
             config.attributes["connection"] = connection
-            command.upgrade(config, "0003_compliance")
-            connection.execute(
-                text(
-                    "INSERT INTO approvals (id, action, status, requested_by, requested_at) VALUES "
-                    "('apr_waiting', 'resume', 'pending', 'key_first_admin', '2026-11-25 09:00:00'), "
-                    "('apr_done', 'resume', 'approved', 'key_first_admin', '2026-11-24 09:00:00')"
-                )
-            )
+            command.upgrade(config, revision)
+            for statement, parameters in rows:
+                connection.execute(text(statement), parameters)
+        yield url, engine
+    finally:
+        engine.dispose()
+
+
+def test_a_resume_waiting_for_its_second_admin_survives_the_move_to_the_approvals_mechanism(
+    tmp_path: Path,
+) -> None:  # R40, R41
+    """0007: a pending resume in the pause module's old table becomes a pending `system.resume`
+    approval request under the same id, so the second admin can still approve it after upgrading."""
+    old_resumes = (
+        "INSERT INTO approvals (id, action, status, requested_by, requested_at) VALUES "
+        "('apr_waiting', 'resume', 'pending', 'key_first_admin', '2026-11-25 09:00:00'), "
+        "('apr_done', 'resume', 'approved', 'key_first_admin', '2026-11-24 09:00:00')"
+    )
+    with _old_database(tmp_path, "0003_compliance", (old_resumes, {})) as (url, engine):
         run_migrations(url)
         with make_sessionmaker(engine)() as session:
             moved = session.scalars(select(ApprovalRequest)).all()
@@ -56,8 +69,6 @@ def test_a_resume_waiting_for_its_second_admin_survives_the_move_to_the_approval
         ]
         assert moved[0].created_at == datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
         assert "approvals" not in inspect(engine).get_table_names()
-    finally:
-        engine.dispose()
 
 
 def test_two_records_of_one_transfer_stop_the_upgrade_naming_the_transaction_and_change_nothing(
@@ -68,24 +79,14 @@ def test_two_records_of_one_transfer_stop_the_upgrade_naming_the_transaction_and
     from issuer_service.__main__ import _migrate
     from tests.service.service_helpers import make_settings
 
-    url = f"sqlite:///{tmp_path / 'old.db'}"
     twice = "0x" + "ab" * 32
-    engine = make_engine(url)
-    try:
-        with engine.begin() as connection:
-            config = alembic_config()
-            config.attributes["connection"] = connection
-            command.upgrade(config, "0009_travel_rule_seizures")
-            for record_id in ("trr_first", "trr_second"):
-                connection.execute(
-                    text(
-                        "INSERT INTO travel_rule_records (id, kind, tx_hash, originator_json, beneficiary_json, "
-                        "full_data_required, complete, created_by, created_at) VALUES "
-                        "(:id, 'transfer', :tx, '{}', '{}', 1, 1, 'key_alice', '2026-11-25 09:00:00')"
-                    ),
-                    {"id": record_id, "tx": twice},
-                )
-
+    record = (
+        "INSERT INTO travel_rule_records (id, kind, tx_hash, originator_json, beneficiary_json, "
+        "full_data_required, complete, created_by, created_at) VALUES "
+        "(:id, 'transfer', :tx, '{}', '{}', 1, 1, 'key_alice', '2026-11-25 09:00:00')"
+    )
+    rows = [(record, {"id": record_id, "tx": twice}) for record_id in ("trr_first", "trr_second")]
+    with _old_database(tmp_path, "0009_travel_rule_seizures", *rows) as (url, engine):
         with pytest.raises(MigrationRefused, match=twice):
             run_migrations(url)
         with pytest.raises(SystemExit, match=f"^cannot start: the database at {url} needs attention first: .*{twice}"):
@@ -96,5 +97,3 @@ def test_two_records_of_one_transfer_stop_the_upgrade_naming_the_transaction_and
         with engine.connect() as connection:
             kept = connection.execute(text("SELECT id FROM travel_rule_records ORDER BY id")).scalars().all()
         assert kept == ["trr_first", "trr_second"]
-    finally:
-        engine.dispose()
