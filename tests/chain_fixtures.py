@@ -71,10 +71,13 @@ def _deployed_token(anvil: AnvilProcess) -> TokenEnv:
 
 @pytest.fixture
 def token_env(_deployed_token: TokenEnv) -> Iterator[TokenEnv]:
-    """The deployed token, reverted to its just-deployed state after each test."""
+    """The deployed token, reverted to its just-deployed state after each test, with nothing left
+    in the node's transaction pool: `evm_revert` keeps queued transactions (a worker stopped between
+    two batches leaves a nonce gap), and the next test would see them mined into its chain."""
     w3 = _deployed_token.w3
     snapshot = w3.provider.make_request("evm_snapshot", [])["result"]
     try:
         yield _deployed_token
     finally:
         w3.provider.make_request("evm_revert", [snapshot])
+        w3.provider.make_request("anvil_dropAllTransactions", [])

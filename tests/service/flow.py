@@ -193,4 +193,9 @@ def wait_for(client: Any, path: str, key: str, statuses: set[str], timeout: floa
         if last["status"] in statuses:
             return last
         time.sleep(0.05)
-    raise AssertionError(f"{path} stayed {last.get('status')!r}, expected one of {statuses}: {last}")
+    # What the service says about itself (the outbox check names a transaction the node keeps refusing).
+    ready = client.get("/readyz")
+    raise AssertionError(
+        f"{path} stayed {last.get('status')!r}, expected one of {statuses}: {last}; /readyz {ready.status_code}: "
+        f"{ready.text[:2000]}"
+    )
