@@ -409,6 +409,9 @@ class OutboxWorker:
         row.last_error = error[:1000]
         row.updated_at = utc_now()
         row.not_before = utc_now() + _backoff(row.attempts)
+        log.warning("the node refused %s (%s, nonce %s of %s) %s time(s); retrying in %.1f s: %s", row.id,
+                    row.function, row.nonce, row.signer, row.attempts, _backoff(row.attempts).total_seconds(),
+                    error[:300])
 
     # ------------------------------------------------------------------ confirm
     def confirm_sent(self) -> int:

@@ -388,7 +388,7 @@ def test_a_mined_transaction_whose_receipt_the_node_cannot_show_yet_is_waited_fo
 
 
 def test_a_row_the_node_refuses_backs_off_alone_while_the_rest_of_its_batch_is_confirmed(
-    rig: Rig, gateway: ChainGateway
+    rig: Rig, gateway: ChainGateway, caplog: pytest.LogCaptureFixture
 ) -> None:
     alice = _primed(rig)
     rig.mints(alice, 3)
@@ -405,6 +405,9 @@ def test_a_row_the_node_refuses_backs_off_alone_while_the_rest_of_its_batch_is_c
     assert refused.attempts == 1 and "node refused the transaction" in (refused.last_error or "")
     assert refused.not_before > rows[1].updated_at  # backing off, not retried at once
     assert gateway.balance_of(alice.wallet.address) == 3 * UNITS_PER_CNH
+    # The operator sees the refusal in the log, naming the row and its nonce (later ones wait behind it).
+    said = [r.getMessage() for r in caplog.records if r.name == "issuer_service.worker"]
+    assert any(refused.id in line and f"nonce {refused.nonce} " in line and "retrying" in line for line in said), said
 
 
 def _due_now(rig: Rig) -> None:
