@@ -52,12 +52,19 @@ def enqueue(
 
 
 def claim(session: Session, status: str, *, limit: int, now: datetime) -> Sequence[ChainTx]:
-    """Rows in `status` that are due, locked; other workers skip them (SKIP LOCKED)."""
+    """Rows in `status` that are due, locked; other workers skip them (SKIP LOCKED).
+
+    Signed rows go in nonce order: a request that committed late was signed after later requests,
+    so request order is not nonce order, and a batch cut by request order could send a signer's
+    nonce n+1 while n waits for the next batch (the node queues n+1 behind the gap)."""
+    in_order: tuple[Any, ...] = (ChainTx.created_at, ChainTx.id)
+    if status == "signed":
+        in_order = (ChainTx.nonce, *in_order)
     stmt = (
         select(ChainTx)
         .where(ChainTx.status == status, ChainTx.not_before <= now)
         # A pause jumps the queue (R41: immediate); everything else goes in order.
-        .order_by(case((ChainTx.function == "pause", 0), else_=1), ChainTx.created_at, ChainTx.id)
+        .order_by(case((ChainTx.function == "pause", 0), else_=1), *in_order)
         .limit(limit)
         .with_for_update(skip_locked=True)
         .execution_options(populate_existing=True)

@@ -913,3 +913,31 @@ def test_a_mint_the_token_refuses_fails_and_gives_the_fiat_and_the_reserve_cash_
     ledger = rig.client.get("/v1/reserves").json()
     assert (ledger["supply"], ledger["outstanding"]) == ("1.00", "1.00")
     assert gateway.total_supply() == UNITS_PER_CNH  # chain supply == ledger supply (R16)
+
+
+def test_signed_rows_are_sent_in_nonce_order_even_when_requests_committed_out_of_order(
+    rig: Rig, gateway: ChainGateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A request that commits late is signed after later requests: request order is not nonce
+    order. A batch cut by request order would send nonce n+1 while n waits for the next batch."""
+    _primed(rig)
+    bob = rig.customer("Bob Ltd", deposit="10.00")
+    rig.mints(bob, 4)
+    rig.worker.sign_pending()
+    signed = rig.rows()[-4:]
+    assert [r.status for r in signed] == ["signed"] * 4
+    with rig.sessions.begin() as session:  # the lowest nonces now look like the latest requests
+        for row, created_at in zip(signed, reversed([r.created_at for r in signed]), strict=True):
+            session.get(ChainTx, row.id).created_at = created_at  # type: ignore[union-attr]
+    sent: list[bytes] = []
+    real_broadcast_many = gateway.broadcast_many
+    monkeypatch.setattr(gateway, "broadcast_many", lambda raws: sent.extend(raws) or real_broadcast_many(raws))
+    rig.worker.batch_size = 2
+
+    rig.worker.broadcast_signed()
+
+    by_raw = {bytes(r.raw_tx or b""): r.nonce for r in signed}
+    lowest = sorted(r.nonce for r in signed)[:2]
+    assert [by_raw[bytes(raw)] for raw in sent] == lowest
+    rig.settle()
+    assert [r.status for r in rig.rows()[-4:]] == ["confirmed"] * 4
