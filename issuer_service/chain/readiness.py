@@ -40,4 +40,22 @@ def chain_checks(app: Any) -> list[Callable[[], tuple[str, bool, str]]]:
             "(e.g. fund the signer); later transactions of that signer wait behind it",
         )
 
-    return [chain, reconciliation, outbox]
+    def mining() -> tuple[str, bool, str]:
+        from issuer_service.clock import utc_now
+        from issuer_service.outbox.repository import UNMINED_REPORTED_AFTER, unmined
+
+        minutes = int(UNMINED_REPORTED_AFTER.total_seconds() // 60)
+        with app.state.sessionmaker() as session:
+            count, oldest = unmined(session, now=utc_now())
+        if oldest is None:
+            return "mining", True, f"no sent transaction waiting {minutes}+ minutes to be mined"
+        return (
+            "mining",
+            False,
+            f"{count} transaction(s) sent {minutes}+ minutes ago and still not mined; oldest {oldest.id} "
+            f"({oldest.function}, nonce {oldest.nonce} of {oldest.signer}, {oldest.tx_hash}): the node holds it, "
+            "usually behind a lower nonce of that signer it never got, or under its fee floor - see the runbook, "
+            "'A stuck outbox'",
+        )
+
+    return [chain, reconciliation, outbox, mining]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import case, func, select
@@ -129,6 +129,16 @@ def signing_marker(session: Session) -> tuple[tuple[str, int], ...]:
 
 
 REFUSALS_REPORTED = 3  # a row the node refused this often in a row is named by the readiness check
+UNMINED_REPORTED_AFTER = timedelta(minutes=5)  # a row sent this long ago and still unmined is named too
+
+
+def unmined(session: Session, *, now: datetime) -> tuple[int, ChainTx | None]:
+    """Rows the node took more than UNMINED_REPORTED_AFTER ago and still has not mined (it holds
+    them in its pool: behind a nonce gap, or under its fee floor). How many, and the oldest."""
+    where = (ChainTx.status == "sent", ChainTx.sent_at < now - UNMINED_REPORTED_AFTER)
+    count = int(session.execute(select(func.count()).select_from(ChainTx).where(*where)).scalar_one())
+    oldest = session.scalars(select(ChainTx).where(*where).order_by(ChainTx.sent_at).limit(1)).first()
+    return count, oldest
 
 
 def refused(session: Session) -> tuple[int, ChainTx | None]:

@@ -68,6 +68,9 @@ class Resend:
     nonce_taken_at: int | None = None
 
 
+POOL_RECHECK = timedelta(seconds=1)  # how often a sent row the node holds unmined is asked about again
+
+
 def _backoff(attempts: int) -> timedelta:
     return timedelta(seconds=min(30.0, 0.25 * 2 ** min(attempts, 7)))
 
@@ -447,7 +450,11 @@ class OutboxWorker:
                     resend = overdue[tx_hash]
                     if resend is not None:
                         self._resent(session, row, resend)
-                    row.sent_at = utc_now()
+                        row.sent_at = utc_now()
+                    else:
+                        # Still in the node's pool, unmined: keep the time it was sent (readiness
+                        # reports one held for long, e.g. behind a nonce gap); look again in a second.
+                        row.not_before = utc_now() + POOL_RECHECK
             lock_batch(session, [row for row, _ in finished])
             for row, outcome in finished:
                 self._confirmed(session, row, outcome)

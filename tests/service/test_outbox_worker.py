@@ -941,3 +941,40 @@ def test_signed_rows_are_sent_in_nonce_order_even_when_requests_committed_out_of
     assert [by_raw[bytes(raw)] for raw in sent] == lowest
     rig.settle()
     assert [r.status for r in rig.rows()[-4:]] == ["confirmed"] * 4
+
+
+def test_a_transaction_the_node_holds_unmined_is_named_by_readiness_and_cleared_once_mined(
+    rig: Rig, gateway: ChainGateway
+) -> None:  # R16
+    """A transaction the node took but does not mine (held behind a nonce gap, or under its fee
+    floor) keeps the time it was sent, so readiness can name it; the worker keeps asking about it
+    and confirms it once it is mined."""
+    alice = _primed(rig)
+    (mint_id,) = rig.mints(alice, 1)
+    make_request = gateway.w3.provider.make_request  # type: ignore[attr-defined]
+    make_request("evm_setAutomine", [False])
+    try:
+        assert rig.worker.sign_pending() == 1
+        assert rig.worker.broadcast_signed() == 1
+        (row,) = [r for r in rig.rows() if r.status == "sent"]
+        assert gateway.is_pending(row.tx_hash or "")
+        assert rig.client.get("/readyz").json()["checks"]["mining"]["ok"] is True  # just sent
+        with rig.sessions.begin() as session:  # sent longer ago than readiness tolerates
+            held = session.get(ChainTx, row.id)
+            assert held is not None and held.sent_at is not None
+            held.sent_at -= repository.UNMINED_REPORTED_AFTER + rig.worker.rebroadcast_after
+            sent_at = held.sent_at
+        rig.worker.confirm_sent()  # overdue, still in the pool: asked about, not re-sent
+        after = rig.rows()[-1]
+        assert (after.status, after.sent_at, after.tx_hash) == ("sent", sent_at, row.tx_hash)
+        ready = rig.client.get("/readyz")
+        mining = ready.json()["checks"]["mining"]
+        assert ready.status_code == 503 and mining["ok"] is False
+        assert row.id in mining["detail"] and f"nonce {row.nonce} " in mining["detail"], mining
+    finally:
+        make_request("evm_setAutomine", [True])
+    make_request("evm_mine", [])
+    _due_now(rig)
+    rig.settle()
+    assert rig.mint_status(alice, mint_id) == "confirmed"
+    assert rig.client.get("/readyz").json()["checks"]["mining"]["ok"] is True
