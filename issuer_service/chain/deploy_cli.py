@@ -68,6 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     anvil = None
     try:
+        _check_writable(args.out)
         if args.rpc_url:
             w3 = Web3(Web3.HTTPProvider(args.rpc_url, request_kwargs={"timeout": 10}))
             if not w3.is_connected():
@@ -123,6 +124,20 @@ def main(argv: list[str] | None = None) -> int:
             anvil.stop()
 
 
+def _check_writable(out: Path) -> None:
+    """Refuse before anything is deployed if the deployment file cannot be written, or exists:
+    it may be the only record of a live token's address and keys."""
+    if out.exists():
+        raise DeployError(f"{out} already exists (an earlier deployment?); move it away or choose another --out")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        reason = exc.strerror or exc.__class__.__name__
+        raise DeployError(f"cannot create the folder of --out {out} ({reason})") from None
+    if not os.access(out.parent, os.W_OK):
+        raise DeployError(f"cannot write --out {out}: its folder is not writable")
+
+
 def _keys(args: argparse.Namespace, w3: Web3, *, spawned: bool) -> RoleKeys:
     if args.keys_file:
         keys = RoleKeys.load(args.keys_file)
@@ -131,9 +146,14 @@ def _keys(args: argparse.Namespace, w3: Web3, *, spawned: bool) -> RoleKeys:
         return keys
     if not spawned and not is_local_chain(w3.eth.chain_id):
         raise KeyFileError("--keys-file is required for a chain the sandbox did not spawn (R43: keys come from a file)")
+    key_path = args.out.parent / "keys.json"
+    if key_path.exists():  # R43: it may hold the only copy of an earlier token's keys
+        raise DeployError(
+            f"{key_path} already exists and sandbox keys would replace it; move it away, "
+            "pass it with --keys-file, or choose another --out"
+        )
     keys = RoleKeys.generate()
     keys.fund_on_anvil(w3)
-    key_path = args.out.parent / "keys.json"
     keys.save(key_path)
     console.print(f"[yellow]![/] generated SANDBOX keys, saved to {key_path} (mode 600; not for real funds)")
     return keys

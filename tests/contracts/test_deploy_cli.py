@@ -261,3 +261,54 @@ def test_a_reserve_policy_the_token_would_refuse_is_refused_before_anything_is_d
     err = capsys.readouterr().err
     assert "Traceback" not in err and says in err and option in err, err
     assert not (tmp_path / "deployment.json").exists()
+
+
+# --------------------------------------------------------------------------------------------------
+# The files it writes
+# --------------------------------------------------------------------------------------------------
+
+def test_an_existing_deployment_file_is_never_overwritten(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, token_env: TokenEnv
+) -> None:
+    """The file is the only record of a live token's address: a second deploy must not replace it."""
+    env = token_env
+    keys = fresh_hex_keys()
+    fund(env.w3, keys, 10**21)
+    out = tmp_path / "out" / "deployment.json"
+    out.parent.mkdir()
+    out.write_text('{"token_address": "0x1111111111111111111111111111111111111111"}\n')
+    block_before = env.w3.eth.block_number
+    line = deploy_with_key_file(capsys, tmp_path, env, write_keys(tmp_path / "keys.json", keys))
+    assert str(out) in line and "already exists" in line and "--out" in line
+    assert out.read_text() == '{"token_address": "0x1111111111111111111111111111111111111111"}\n'
+    assert env.w3.eth.block_number == block_before
+
+
+def test_generated_sandbox_keys_never_overwrite_an_existing_key_file(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """keys.json beside --out may hold the keys of an earlier token: losing them loses that token (R43)."""
+    key_file = tmp_path / "out" / "keys.json"
+    key_file.parent.mkdir()
+    key_file.write_text('{"keys": {}}')
+    line = one_line_failure(*run_deploy(capsys, tmp_path))
+    assert str(key_file) in line and "already exists" in line
+    assert key_file.read_text() == '{"keys": {}}'
+    assert not (tmp_path / "out" / "deployment.json").exists()
+
+
+def test_an_out_path_that_cannot_be_written_is_named_before_anything_is_deployed(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, token_env: TokenEnv
+) -> None:
+    """Not blamed on the RPC URL, and not found out only after the token is on chain."""
+    env = token_env
+    keys = fresh_hex_keys()
+    fund(env.w3, keys, 10**21)
+    (tmp_path / "a-file").write_text("")
+    out = tmp_path / "a-file" / "deployment.json"
+    block_before = env.w3.eth.block_number
+    code, stderr = main(["--out", str(out), "--rpc-url", env.anvil.url,
+                         "--keys-file", str(write_keys(tmp_path / "keys.json", keys))]), capsys.readouterr().err
+    line = one_line_failure(code, stderr)
+    assert str(out) in line and "rpc-url" not in line
+    assert env.w3.eth.block_number == block_before
