@@ -310,6 +310,8 @@ contract TCNHToken is IERC20, IERC20Metadata, IERC20Permit, IERC20Errors, Access
         bytes32 s
     ) external {
         if (_minters[msg.sender] & _IS_MINTER == 0) revert NotMinter(msg.sender);
+        // R24: the minter spends the holder's permit; a frozen spender is refused, as in transferFrom.
+        if (_accounts[msg.sender] & _FROZEN != 0) revert AccountFrozen(msg.sender);
         // A zero redemption would let a minter emit Redeemed for any holder via a zero allowance.
         if (amount == 0) revert ZeroAmount();
         if (block.timestamp > deadline) revert ERC2612ExpiredSignature(deadline);

@@ -219,6 +219,24 @@ def test_redeem_refuses_a_restricted_holder_and_keeps_the_permit_unused(
     assert env.token.functions.nonces(holder.address).call() == 0
 
 
+@pytest.mark.parametrize("spend", ["signature", "front-run permit allowance"])
+def test_redeem_refuses_a_frozen_minter_as_transfer_from_refuses_a_frozen_spender(
+    token_env: TokenEnv, spend: str
+) -> None:
+    """R24: the minter is the spender of the holder's permit; frozen, it spends nothing."""
+    env = token_env
+    holder, minter = fund_holder(env, 1_000), env.keys.minter
+    sig = sign_token_permit(env, holder, minter.address, 100)
+    if spend != "signature":
+        env.send(holder, env.token.functions.permit(holder.address, minter.address, 100, sig.deadline,
+                                                    sig.v, sig.r, sig.s))
+    _compliance(env, "freeze", minter)
+    call = env.token.functions.redeemWithPermit(holder.address, 100, b"\x01" * 32, sig.deadline, sig.v, sig.r, sig.s)
+    assert_reverts(env, minter, call, FROZEN, minter.address)
+    assert env.balance(holder.address) == 1_000
+    assert env.token.functions.totalSupply().call() == 1_000
+
+
 # --------------------------------------------------------------------------------------------------
 # immobilise and restore
 # --------------------------------------------------------------------------------------------------
