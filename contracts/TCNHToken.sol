@@ -128,6 +128,7 @@ contract TCNHToken is IERC20, IERC20Metadata, IERC20Permit, IERC20Errors, Access
     error ZeroAddress();
     error ZeroAmount();
     error RolesNotSeparated();
+    error LastAdmin(address account);
     error ERC2612ExpiredSignature(uint256 deadline);
     error ERC2612InvalidSigner(address signer, address owner);
 
@@ -533,6 +534,15 @@ contract TCNHToken is IERC20, IERC20Metadata, IERC20Permit, IERC20Errors, Access
     function _grantRole(bytes32 role, address account) internal override returns (bool) {
         if (_holdsAnyRoleOtherThan(account, role, true)) revert RolesNotSeparated();
         return super._grantRole(role, account);
+    }
+
+    /// @dev R42: the last admin cannot renounce or be revoked; with no admin, a lost or stolen role
+    ///      key could never be replaced. To rotate the admin, grant the new key first.
+    function _revokeRole(bytes32 role, address account) internal override returns (bool) {
+        if (role == DEFAULT_ADMIN_ROLE && getRoleMemberCount(role) == 1 && hasRole(role, account)) {
+            revert LastAdmin(account);
+        }
+        return super._revokeRole(role, account);
     }
 
     function _holdsAnyRoleOtherThan(address account, bytes32 role, bool checkMinter) private view returns (bool) {

@@ -295,3 +295,26 @@ def test_renounce_role_needs_the_callers_own_address_as_confirmation(token_env: 
     assert env.token.functions.getRoleMembers(pauser_role).call() == []
     assert_reverts(env, env.keys.pauser, env.token.functions.pause(), UNAUTHORIZED,
                    env.keys.pauser.address, pauser_role)
+
+
+def test_the_last_admin_can_neither_renounce_nor_revoke_itself_so_roles_stay_manageable(
+    token_env: TokenEnv,
+) -> None:
+    """R42: without an admin no lost or stolen role key could ever be replaced, nor the reserve policy
+    changed. Rotating the admin works: grant the new key first, then the old one may go."""
+    env = token_env
+    admin_role = role_id(env, "DEFAULT_ADMIN_ROLE")
+    admin = env.keys.admin
+    assert_reverts(env, admin, env.token.functions.renounceRole(admin_role, admin.address),
+                   "LastAdmin(address)", admin.address)
+    assert_reverts(env, admin, env.token.functions.revokeRole(admin_role, admin.address),
+                   "LastAdmin(address)", admin.address)
+    assert env.token.functions.getRoleMembers(admin_role).call() == [admin.address]
+
+    new_admin = env.new_account()
+    env.send(admin, env.token.functions.grantRole(admin_role, new_admin.address))
+    receipt = env.send(admin, env.token.functions.renounceRole(admin_role, admin.address))
+    assert events(env, receipt) == [("RoleRevoked", (admin_role, admin.address, admin.address))]
+    assert_reverts(env, new_admin, env.token.functions.revokeRole(admin_role, new_admin.address),
+                   "LastAdmin(address)", new_admin.address)
+    assert env.token.functions.getRoleMembers(admin_role).call() == [new_admin.address]
