@@ -214,9 +214,16 @@ class WebhookDispatcher:
         started = time.perf_counter()
         try:
             target = self.destinations.pin(job.url)
-            response = self.client.post(
-                target.url, content=job.body, headers={**headers, **target.headers}, extensions=target.extensions
-            )
+            # The status is the answer: the body is never read, so a receiver that sends a large or
+            # slow one cannot hold the delivery (and a dispatcher thread) past the timeout and its lease.
+            with self.client.stream(
+                "POST",
+                target.url,
+                content=job.body,
+                headers={**headers, **target.headers},
+                extensions=target.extensions,
+            ) as response:
+                status_code = response.status_code
         except httpx.TimeoutException:
             return Outcome(None, f"no answer within {self.policy.timeout_s:g} s", _ms_since(started))
         except DestinationRefused as exc:
@@ -226,11 +233,11 @@ class WebhookDispatcher:
             # like any other, so the retries stop after max_attempts.
             return Outcome(None, f"{exc.__class__.__name__}: {str(exc)[:200]}", _ms_since(started))
         error = None
-        if not 200 <= response.status_code < 300:
-            error = f"HTTP {response.status_code}"
-            if 300 <= response.status_code < 400:
+        if not 200 <= status_code < 300:
+            error = f"HTTP {status_code}"
+            if 300 <= status_code < 400:
                 error += " (redirects are not followed; register the final URL)"
-        return Outcome(response.status_code, error, _ms_since(started))
+        return Outcome(status_code, error, _ms_since(started))
 
     def _record(self, job: Job, outcome: Outcome) -> None:
         now = self.now()

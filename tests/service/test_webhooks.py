@@ -427,6 +427,62 @@ def test_failed_deliveries_are_retried_with_backoff_until_they_succeed_or_the_at
     assert datetime.fromisoformat(first.payload["timestamp"].replace("Z", "+00:00")) <= utc_now()
 
 
+@pytest.fixture
+def dribbling_endpoint() -> Iterator[str]:
+    """An endpoint that answers 200 at once, then sends its announced body a byte a second."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    listener.settimeout(0.2)
+    stop = threading.Event()
+
+    def answer(conn: socket.socket) -> None:
+        with conn:
+            try:
+                conn.recv(65536)
+                conn.sendall(b"HTTP/1.1 200 OK\r\ncontent-length: 1000000\r\n\r\n")
+                while not stop.wait(1.0):
+                    conn.sendall(b"x")
+            except OSError:
+                pass
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                continue
+            threading.Thread(target=answer, args=(conn,), daemon=True).start()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{listener.getsockname()[1]}/hooks/cnh"
+    stop.set()
+    thread.join()
+    listener.close()
+
+
+def test_a_2xx_counts_as_delivered_without_waiting_for_a_slow_response_body(
+    app: FastAPI, client: TestClient, customer: tuple[str, str], dribbling_endpoint: str
+) -> None:
+    """The status is the answer: a receiver dribbling a large body used to hold the delivery (and a
+    dispatcher thread) long past the timeout and its lease, and its 200 was then logged as a failure."""
+    customer_id, key = customer
+    webhook = subscribe(client, key, dribbling_endpoint)
+    emit(app, customer_id)
+    policy = RetryPolicy(max_attempts=3, timeout_s=1.0)
+    dispatcher = WebhookDispatcher(app.state.sessionmaker, policy=policy)
+    try:
+        started = time.monotonic()
+        assert dispatcher.deliver_due() == 1
+        assert time.monotonic() - started < policy.lease.total_seconds()
+    finally:
+        dispatcher.close()
+    [done] = deliveries(client, key, webhook["id"])
+    assert (done["status"], done["attempts"], done["last_status_code"]) == ("succeeded", 1, 200)
+    assert done["log"][0]["duration_ms"] < 1000 * policy.timeout_s
+
+
 def test_a_delivery_claimed_by_a_dispatcher_that_died_is_sent_once_its_lease_runs_out(
     app: FastAPI, client: TestClient, customer: tuple[str, str], receiver: Receiver
 ) -> None:
