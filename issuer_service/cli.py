@@ -23,6 +23,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
+import httpx
 import typer
 from rich.console import Console
 from rich.markup import escape
@@ -71,7 +72,10 @@ PrivateKey = Annotated[
 
 def make_client(api_url: str, api_key: str | None, *, rpc_url: str | None = None) -> Client:
     """Every API command's client (tests replace this to talk to an in-process app)."""
-    return Client(api_url, api_key, rpc_url=rpc_url)
+    try:
+        return Client(api_url, api_key, rpc_url=rpc_url)
+    except httpx.InvalidURL as exc:
+        fail(f"--api-url {api_url} is not a URL ({exc}); e.g. {DEFAULT_BASE_URL}", EXIT_USAGE)
 
 
 # --- output and errors ------------------------------------------------------------------------

@@ -121,6 +121,14 @@ def test_an_unreachable_service_is_one_line_and_exit_4(monkeypatch: pytest.Monke
     assert f"cannot reach the issuer service at {url}" in one_line_error(result)
 
 
+@pytest.mark.parametrize("url", ["http://127.0.0.1:80OO", "http://[::1"])
+def test_a_malformed_api_url_is_a_one_line_usage_error_naming_it(url: str) -> None:
+    result = cnh("keys", "revoke", "key_1", "--admin-key", "k", "--api-url", url)
+    assert result.exit_code == cli.EXIT_USAGE
+    line = one_line_error(result)
+    assert "--api-url" in line and url in line
+
+
 @pytest.mark.chain
 def test_audit_export_then_offline_verify_and_a_tampered_export_fails(on_service: Client, tmp_path: Path) -> None:
     auditor_key = on_service.create_api_key("auditor", "cli auditor").key
