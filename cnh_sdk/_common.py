@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from email.utils import parsedate_to_datetime
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 from pydantic import BaseModel, TypeAdapter, ValidationError
@@ -66,6 +67,13 @@ def parse_retry_after(value: str | None, *, now: datetime | None = None) -> floa
 
 def new_idempotency_key() -> str:
     return str(uuid.uuid4())
+
+
+def path_segment(value: str) -> str:
+    """An id or address as exactly one path segment: `/`, `?`, `#` and dot segments are escaped, so
+    a value such as `../approvals/apr_1` cannot send the request to another endpoint."""
+    segment = quote(str(value), safe="")
+    return segment.replace(".", "%2E") if segment in (".", "..") else segment
 
 
 def amount_str(value: Amount) -> str:

@@ -36,6 +36,7 @@ from cnh_sdk._common import (
     json_of,
     new_idempotency_key,
     parsed,
+    path_segment,
     rpc_body,
     rpc_result,
 )
@@ -305,21 +306,21 @@ class Client:
     def create_customer_api_key(self, customer_id: str, label: str | None = None) -> CreatedApiKey:
         """Issue a key bound to one customer; `key` is shown this once."""
         body = {"label": label} if label is not None else {}
-        return self._post(CreatedApiKey, f"/v1/customers/{customer_id}/api-keys", body)
+        return self._post(CreatedApiKey, f"/v1/customers/{path_segment(customer_id)}/api-keys", body)
 
     def revoke_api_key(self, key_id: str) -> ApiKey:
-        response = self._request("DELETE", f"/v1/api-keys/{key_id}")
+        response = self._request("DELETE", f"/v1/api-keys/{path_segment(key_id)}")
         return parsed(ApiKey, response)  # type: ignore[no-any-return]
 
     def request_role_change(self, key_id: str, role: StaffRole, reason: str) -> Approval:
         """Ask for a staff key's new role (admin); it applies once a second admin approves it with
         `approve_request` (R40, R42). Until then the key keeps its role."""
-        return self._post(Approval, f"/v1/api-keys/{key_id}/role", {"role": role, "reason": reason})
+        return self._post(Approval, f"/v1/api-keys/{path_segment(key_id)}/role", {"role": role, "reason": reason})
 
     # --- approvals (maker-checker, R40) --------------------------------------------------------
 
     def get_approval(self, approval_id: str) -> Approval:
-        return self._get(Approval, f"/v1/approvals/{approval_id}")
+        return self._get(Approval, f"/v1/approvals/{path_segment(approval_id)}")
 
     def list_approvals(
         self,
@@ -349,11 +350,11 @@ class Client:
     ) -> Approval:
         """Approve as a principal other than the requester; the change runs with the last approval."""
         body = {name: value for name, value in (("reference", reference), ("note", note)) if value is not None}
-        return self._post(Approval, f"/v1/approvals/{approval_id}/approve", body)
+        return self._post(Approval, f"/v1/approvals/{path_segment(approval_id)}/approve", body)
 
     def reject_request(self, approval_id: str, note: str) -> Approval:
         """Reject a pending request (an approver), or withdraw it (its requester); `note` says why."""
-        return self._post(Approval, f"/v1/approvals/{approval_id}/reject", {"note": note})
+        return self._post(Approval, f"/v1/approvals/{path_segment(approval_id)}/reject", {"note": note})
 
     # --- customers -----------------------------------------------------------------------------
 
@@ -363,7 +364,7 @@ class Client:
         return self._post(Customer, "/v1/customers", body)
 
     def get_customer(self, customer_id: str) -> Customer:
-        return self._get(Customer, f"/v1/customers/{customer_id}")
+        return self._get(Customer, f"/v1/customers/{path_segment(customer_id)}")
 
     def list_customers(self, *, limit: int | None = None, cursor: str | None = None) -> Page[Customer]:
         return self._get(Page[Customer], "/v1/customers", {"limit": limit, "cursor": cursor})
@@ -375,19 +376,19 @@ class Client:
     def decide_kyc(self, customer_id: str, decision: str, risk: RiskLevel, reference: str) -> Customer:
         """Record the KYC decision ("approved" or "rejected") with a risk rating (compliance, R20)."""
         body = {"decision": decision, "risk": risk, "reference": reference}
-        return self._post(Customer, f"/v1/customers/{customer_id}/kyc", body)
+        return self._post(Customer, f"/v1/customers/{path_segment(customer_id)}/kyc", body)
 
     def get_balance(self, customer_id: str) -> Balance:
         """The customer's confirmed fiat: available and reserved for mints in flight."""
-        return self._get(Balance, f"/v1/customers/{customer_id}/balance")
+        return self._get(Balance, f"/v1/customers/{path_segment(customer_id)}/balance")
 
     def get_due_diligence(self, customer_id: str) -> DueDiligence:
         """KYC, enhanced due diligence and screening state, and whether the customer may transact (R20, R23)."""
-        return self._get(DueDiligence, f"/v1/customers/{customer_id}/due-diligence")
+        return self._get(DueDiligence, f"/v1/customers/{path_segment(customer_id)}/due-diligence")
 
     def get_limits(self, customer_id: str) -> CustomerLimits:
         """The daily mint and redemption limits in force, and how much of each is used today (R12)."""
-        return self._get(CustomerLimits, f"/v1/customers/{customer_id}/limits")
+        return self._get(CustomerLimits, f"/v1/customers/{path_segment(customer_id)}/limits")
 
     def request_limit_change(
         self,
@@ -404,7 +405,7 @@ class Client:
             body["daily_mint_limit"] = amount_str(daily_mint_limit)
         if daily_redeem_limit is not None:
             body["daily_redeem_limit"] = amount_str(daily_redeem_limit)
-        return self._post(Approval, f"/v1/customers/{customer_id}/limits", body)
+        return self._post(Approval, f"/v1/customers/{path_segment(customer_id)}/limits", body)
 
     # --- sanctions screening (compliance; auditors read, R23) --------------------------------------
 
@@ -458,15 +459,15 @@ class Client:
         )
 
     def get_screening_case(self, case_id: str) -> ScreeningCase:
-        return self._get(ScreeningCase, f"/v1/screening/cases/{case_id}")
+        return self._get(ScreeningCase, f"/v1/screening/cases/{path_segment(case_id)}")
 
     def clear_screening_case(self, case_id: str, note: str) -> ScreeningCase:
         """A false positive: the customer is unblocked and its wallets unfrozen once nothing else is unresolved."""
-        return self._post(ScreeningCase, f"/v1/screening/cases/{case_id}/clear", {"note": note})
+        return self._post(ScreeningCase, f"/v1/screening/cases/{path_segment(case_id)}/clear", {"note": note})
 
     def confirm_screening_case(self, case_id: str, note: str) -> ScreeningCase:
         """A true match: the customer stays blocked and its wallets frozen (R23, R24)."""
-        return self._post(ScreeningCase, f"/v1/screening/cases/{case_id}/confirm", {"note": note})
+        return self._post(ScreeningCase, f"/v1/screening/cases/{path_segment(case_id)}/confirm", {"note": note})
 
     # --- deposits ------------------------------------------------------------------------------
 
@@ -499,7 +500,7 @@ class Client:
         return self._post(Wallet, "/v1/wallets", {"address": address, "signature": signature})
 
     def get_wallet(self, address: str) -> Wallet:
-        return self._get(Wallet, f"/v1/wallets/{address}")
+        return self._get(Wallet, f"/v1/wallets/{path_segment(address)}")
 
     def wait_for_wallet(
         self, address: str, *, statuses: frozenset[str] | set[str] = WALLET_SETTLED, timeout: float = 60.0
@@ -522,15 +523,15 @@ class Client:
         """Freeze a wallet on chain (no send, no receive); answers 202 with `chain_target` "frozen"
         while `frozen` turns true once the chain confirms (`get_wallet`)."""
         body = {"reason": reason} if legal_basis is None else {"reason": reason, "legal_basis": legal_basis}
-        return self._post(WalletEnforcement, f"/v1/wallets/{address}/freeze", body)
+        return self._post(WalletEnforcement, f"/v1/wallets/{path_segment(address)}/freeze", body)
 
     def unfreeze_wallet(self, address: str, reason: str) -> WalletEnforcement:
         """Lift compliance's freeze; a screening freeze is lifted by clearing its case."""
-        return self._post(WalletEnforcement, f"/v1/wallets/{address}/unfreeze", {"reason": reason})
+        return self._post(WalletEnforcement, f"/v1/wallets/{path_segment(address)}/unfreeze", {"reason": reason})
 
     def get_wallet_freezes(self, address: str) -> WalletEnforcement:
         """The wallet's freeze state and every hold on it, lifted ones included."""
-        return self._get(WalletEnforcement, f"/v1/wallets/{address}/freezes")
+        return self._get(WalletEnforcement, f"/v1/wallets/{path_segment(address)}/freezes")
 
     def request_seizure(
         self,
@@ -555,7 +556,7 @@ class Client:
         return self._post(Seizure, "/v1/seizures", body, idempotency_key=idempotency_key or new_idempotency_key())
 
     def get_seizure(self, seizure_id: str) -> Seizure:
-        return self._get(Seizure, f"/v1/seizures/{seizure_id}")
+        return self._get(Seizure, f"/v1/seizures/{path_segment(seizure_id)}")
 
     def list_seizures(self, *, limit: int | None = None, cursor: str | None = None) -> Page[Seizure]:
         return self._get(Page[Seizure], "/v1/seizures", {"limit": limit, "cursor": cursor})
@@ -577,7 +578,7 @@ class Client:
         return self._post(Mint, "/v1/mints", body, idempotency_key=idempotency_key or new_idempotency_key())
 
     def get_mint(self, mint_id: str) -> Mint:
-        return self._get(Mint, f"/v1/mints/{mint_id}")
+        return self._get(Mint, f"/v1/mints/{path_segment(mint_id)}")
 
     def list_mints(self, *, limit: int | None = None, cursor: str | None = None) -> Page[Mint]:
         return self._get(Page[Mint], "/v1/mints", {"limit": limit, "cursor": cursor})
@@ -587,11 +588,11 @@ class Client:
 
     def approve_mint(self, mint_id: str) -> Mint:
         """Second approval above the threshold, by an operator other than the requester (R12, R40)."""
-        return self._post(Mint, f"/v1/mints/{mint_id}/approve")
+        return self._post(Mint, f"/v1/mints/{path_segment(mint_id)}/approve")
 
     def reject_mint(self, mint_id: str) -> Mint:
         """Decline a mint waiting for approval; its fiat is released."""
-        return self._post(Mint, f"/v1/mints/{mint_id}/reject")
+        return self._post(Mint, f"/v1/mints/{path_segment(mint_id)}/reject")
 
     def wait_for_mint(
         self, mint_id: str, *, statuses: frozenset[str] | set[str] = MINT_FINAL, timeout: float = 60.0
@@ -631,7 +632,7 @@ class Client:
         )
 
     def get_redemption(self, redemption_id: str) -> Redemption:
-        return self._get(Redemption, f"/v1/redemptions/{redemption_id}")
+        return self._get(Redemption, f"/v1/redemptions/{path_segment(redemption_id)}")
 
     def list_redemptions(self, *, limit: int | None = None, cursor: str | None = None) -> Page[Redemption]:
         return self._get(Page[Redemption], "/v1/redemptions", {"limit": limit, "cursor": cursor})
@@ -773,14 +774,14 @@ class Client:
         return self._get(Page[ReserveAsset], "/v1/reserves/assets", {"limit": limit, "cursor": cursor})
 
     def get_reserve_asset(self, asset_id: str) -> ReserveAsset:
-        return self._get(ReserveAsset, f"/v1/reserves/assets/{asset_id}")
+        return self._get(ReserveAsset, f"/v1/reserves/assets/{path_segment(asset_id)}")
 
     def approve_reserve_asset(self, asset_id: str) -> ReserveAsset:
         """Second approval by a different treasury or admin key (R40)."""
-        return self._post(ReserveAsset, f"/v1/reserves/assets/{asset_id}/approve")
+        return self._post(ReserveAsset, f"/v1/reserves/assets/{path_segment(asset_id)}/approve")
 
     def reject_reserve_asset(self, asset_id: str) -> ReserveAsset:
-        return self._post(ReserveAsset, f"/v1/reserves/assets/{asset_id}/reject")
+        return self._post(ReserveAsset, f"/v1/reserves/assets/{path_segment(asset_id)}/reject")
 
     def revalue_reserve_asset(
         self,
@@ -797,17 +798,17 @@ class Client:
             body["nominal"] = amount_str(nominal)
         if valued_at is not None:
             body["valued_at"] = valued_at.isoformat()
-        return self._post(Valuation, f"/v1/reserves/assets/{asset_id}/valuations", body)
+        return self._post(Valuation, f"/v1/reserves/assets/{path_segment(asset_id)}/valuations", body)
 
     def list_valuations(self, asset_id: str) -> list[Valuation]:
-        response = self._request("GET", f"/v1/reserves/assets/{asset_id}/valuations")
+        response = self._request("GET", f"/v1/reserves/assets/{path_segment(asset_id)}/valuations")
         return parsed(list[Valuation], response)  # type: ignore[no-any-return]
 
     def approve_valuation(self, valuation_id: str) -> Valuation:
-        return self._post(Valuation, f"/v1/reserves/valuations/{valuation_id}/approve")
+        return self._post(Valuation, f"/v1/reserves/valuations/{path_segment(valuation_id)}/approve")
 
     def reject_valuation(self, valuation_id: str) -> Valuation:
-        return self._post(Valuation, f"/v1/reserves/valuations/{valuation_id}/reject")
+        return self._post(Valuation, f"/v1/reserves/valuations/{path_segment(valuation_id)}/reject")
 
     def draw_reserve_statement(self) -> ReserveStatement:
         """Today's reserve statement (drawn now, or the one already drawn today) (R52)."""
@@ -842,17 +843,21 @@ class Client:
         return self._get(Page[AttestationSummary], "/v1/attestations", {"limit": limit, "cursor": cursor})
 
     def get_attestation(self, attestation_id: str) -> Attestation:
-        return self._get(Attestation, f"/v1/attestations/{attestation_id}")
+        return self._get(Attestation, f"/v1/attestations/{path_segment(attestation_id)}")
 
     def attestation_report(self, attestation_id: str, format: str = "json") -> bytes:
         """The report's bytes: "json" (canonical, exactly what `sha256` hashes), "html" or "pdf"."""
-        response = self._request("GET", f"/v1/attestations/{attestation_id}/report.{format}")
+        response = self._request(
+            "GET", f"/v1/attestations/{path_segment(attestation_id)}/report.{path_segment(format)}"
+        )
         return response.content
 
     def liability_proof(self, attestation_id: str, address: str) -> dict[str, Any]:
         """The proof that `address`'s balance is counted in the attestation (R54); check it offline
         with `cnh verify-proof` or `compliance.verify_proof`."""
-        response = self._request("GET", f"/v1/attestations/{attestation_id}/proofs/{address}")
+        response = self._request(
+            "GET", f"/v1/attestations/{path_segment(attestation_id)}/proofs/{path_segment(address)}"
+        )
         proof: dict[str, Any] = parsed(dict[str, Any], response)
         return proof
 
@@ -873,10 +878,10 @@ class Client:
         return self._get(Page[Webhook], "/v1/webhooks", {"limit": limit, "cursor": cursor})
 
     def get_webhook(self, webhook_id: str) -> Webhook:
-        return self._get(Webhook, f"/v1/webhooks/{webhook_id}")
+        return self._get(Webhook, f"/v1/webhooks/{path_segment(webhook_id)}")
 
     def delete_webhook(self, webhook_id: str) -> Webhook:
-        response = self._request("DELETE", f"/v1/webhooks/{webhook_id}")
+        response = self._request("DELETE", f"/v1/webhooks/{path_segment(webhook_id)}")
         return parsed(Webhook, response)  # type: ignore[no-any-return]
 
     def list_webhook_deliveries(
@@ -884,7 +889,9 @@ class Client:
     ) -> Page[WebhookDelivery]:
         """The delivery log: each event, its status and every attempt."""
         return self._get(
-            Page[WebhookDelivery], f"/v1/webhooks/{webhook_id}/deliveries", {"limit": limit, "cursor": cursor}
+            Page[WebhookDelivery],
+            f"/v1/webhooks/{path_segment(webhook_id)}/deliveries",
+            {"limit": limit, "cursor": cursor},
         )
 
     # --- compliance report (compliance, auditor) -----------------------------------------------

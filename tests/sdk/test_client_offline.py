@@ -22,6 +22,7 @@ from cnh_sdk import (
     Client,
     CnhError,
     Conflict,
+    NotFound,
     ProblemError,
     RetryPolicy,
     RuleRejected,
@@ -290,6 +291,27 @@ def test_amounts_are_sent_as_decimal_strings_and_floats_are_refused() -> None:
     with pytest.raises(TypeError, match="never float"):
         client.create_deposit("cus_1", 10.5, "R")  # type: ignore[arg-type]
     assert len(seen) == 1  # nothing sent
+
+
+def test_an_id_is_sent_as_one_path_segment_so_it_never_reaches_another_endpoint() -> None:
+    """An id taken from elsewhere (a form, a ticket) used to be pasted into the path as is:
+    approving mint `../approvals/apr_1` approved approval apr_1 instead."""
+    missing = problem(404, "not-found", "Not found", "no such object")
+    client, seen = scripted(*[missing] * 4)
+    for call in (
+        lambda: client.approve_mint("../approvals/apr_1"),
+        lambda: client.revoke_api_key("../webhooks/whk_1"),
+        lambda: client.get_wallet("0xabc?address=0xdef#"),
+        lambda: client.get_customer(".."),
+    ):
+        with pytest.raises(NotFound):
+            call()
+    assert [(r.method, r.url.raw_path) for r in seen] == [
+        ("POST", b"/v1/mints/..%2Fapprovals%2Fapr_1/approve"),
+        ("DELETE", b"/v1/api-keys/..%2Fwebhooks%2Fwhk_1"),
+        ("GET", b"/v1/wallets/0xabc%3Faddress%3D0xdef%23"),
+        ("GET", b"/v1/customers/%2E%2E"),
+    ]
 
 
 def test_iterators_follow_next_cursor_to_the_last_page() -> None:
