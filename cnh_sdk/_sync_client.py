@@ -1006,7 +1006,7 @@ class Client:
         url = self._rpc_url or (self.token()).rpc_url
         try:
             response = self._rpc_client().post(url, json=rpc_body(method, params))
-        except httpx.TransportError as exc:
+        except (httpx.TransportError, httpx.InvalidURL) as exc:
             raise TransportError(
                 f"cannot reach the chain's JSON-RPC endpoint at {url} ({type(exc).__name__}); "
                 "pass rpc_url= if the advertised one is not reachable from here"

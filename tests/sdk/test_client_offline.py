@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -312,6 +313,15 @@ def test_an_id_is_sent_as_one_path_segment_so_it_never_reaches_another_endpoint(
         ("GET", b"/v1/wallets/0xabc%3Faddress%3D0xdef%23"),
         ("GET", b"/v1/customers/%2E%2E"),
     ]
+
+
+@pytest.mark.parametrize("rpc_url", ["http://127.0.0.1:85A5", "http://[::1"])
+def test_a_malformed_rpc_url_is_a_transport_error_naming_it(rpc_url: str) -> None:
+    """A typo in the JSON-RPC URL (given, or advertised by GET /v1/token) used to escape as httpx's
+    InvalidURL, which the CLI printed as a traceback."""
+    client = Client("http://issuer.test", "cnh_key", rpc_url=rpc_url)
+    with pytest.raises(TransportError, match="JSON-RPC endpoint at " + re.escape(rpc_url)):
+        client.chain_time()
 
 
 def test_iterators_follow_next_cursor_to_the_last_page() -> None:
