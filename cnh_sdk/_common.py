@@ -69,6 +69,17 @@ def new_idempotency_key() -> str:
     return str(uuid.uuid4())
 
 
+def checked_api_key(api_key: str | None) -> str | None:
+    """The key as it goes into `Authorization`. A character no issued key has (a space, a line break,
+    a curly quote from a copy) is refused here rather than failing as an unreachable service."""
+    if api_key is not None and not all("!" <= char <= "~" for char in api_key):
+        raise ValueError(
+            "the API key has a character no issued key has (a space, a line break or a non-ASCII "
+            "character); copy the key again exactly as it was shown"
+        )
+    return api_key
+
+
 def path_segment(value: str) -> str:
     """An id or address as exactly one path segment: `/`, `?`, `#` and dot segments are escaped, so
     a value such as `../approvals/apr_1` cannot send the request to another endpoint."""

@@ -32,6 +32,7 @@ from cnh_sdk._common import (
     amount_str,
     amount_units,
     check_export_complete,
+    checked_api_key,
     hex_int,
     json_of,
     new_idempotency_key,
@@ -148,7 +149,7 @@ class Client:
         rpc_http: httpx.Client | None = None,
         poll_interval: float = 0.25,
     ) -> None:
-        self.api_key = api_key if api_key is not None else os.environ.get("CNH_API_KEY")
+        self.api_key = checked_api_key(api_key if api_key is not None else os.environ.get("CNH_API_KEY"))
         self.retry = retry if retry is not None else RetryPolicy()
         self.poll_interval = poll_interval
         self._timeout = timeout
@@ -170,7 +171,7 @@ class Client:
     def with_key(self, api_key: str | None) -> Client:
         """The same client acting with another API key; shares the connection pool (close the original)."""
         clone = copy.copy(self)
-        clone.api_key = api_key
+        clone.api_key = checked_api_key(api_key)
         clone._owns_http = False
         return clone
 

@@ -76,6 +76,8 @@ def make_client(api_url: str, api_key: str | None, *, rpc_url: str | None = None
         return Client(api_url, api_key, rpc_url=rpc_url)
     except httpx.InvalidURL as exc:
         fail(f"--api-url {api_url} is not a URL ({exc}); e.g. {DEFAULT_BASE_URL}", EXIT_USAGE)
+    except ValueError as exc:  # an API key no issued key looks like
+        fail(str(exc), EXIT_USAGE)
 
 
 # --- output and errors ------------------------------------------------------------------------

@@ -129,6 +129,13 @@ def test_a_malformed_api_url_is_a_one_line_usage_error_naming_it(url: str) -> No
     assert "--api-url" in line and url in line
 
 
+def test_an_api_key_with_a_stray_character_is_a_one_line_usage_error() -> None:
+    url = f"http://127.0.0.1:{free_port()}"
+    result = cnh("keys", "revoke", "key_1", "--admin-key", "cnh_abc\u2019", "--api-url", url)
+    assert result.exit_code == cli.EXIT_USAGE
+    assert "API key" in one_line_error(result)
+
+
 @pytest.mark.chain
 def test_audit_export_then_offline_verify_and_a_tampered_export_fails(on_service: Client, tmp_path: Path) -> None:
     auditor_key = on_service.create_api_key("auditor", "cli auditor").key

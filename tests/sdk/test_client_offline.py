@@ -324,6 +324,18 @@ def test_a_malformed_rpc_url_is_a_transport_error_naming_it(rpc_url: str) -> Non
         client.chain_time()
 
 
+@pytest.mark.parametrize("api_key", ["cnh_abc\u2019", "cnh_abc\n", "cnh_abc\r"])
+def test_an_api_key_that_cannot_be_a_header_is_refused_before_anything_is_sent(api_key: str) -> None:
+    """A key pasted with a curly quote used to escape as UnicodeEncodeError; one with a line break
+    was reported as the service being unreachable."""
+    client, seen = scripted(httpx.Response(200, json={"status": "ok"}))
+    with pytest.raises(ValueError, match="API key"):
+        Client("http://issuer.test", api_key)
+    with pytest.raises(ValueError, match="API key"):
+        client.with_key(api_key)
+    assert seen == []
+
+
 def test_iterators_follow_next_cursor_to_the_last_page() -> None:
     def customer(n: int) -> dict[str, Any]:
         return {
