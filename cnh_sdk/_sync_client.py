@@ -225,10 +225,7 @@ class Client:
                     sleep(self.retry.delay(attempt))
                     attempt += 1
                     continue
-                raise TransportError(
-                    f"cannot reach the issuer service at {self.base_url} ({type(exc).__name__}: {exc}); "
-                    "is it running? check the API URL"
-                ) from exc
+                raise self._unreachable(exc) from exc
             if response.status_code == 503 and retry and attempt < self.retry.max_retries:
                 sleep(self.retry.delay(attempt, response.headers.get("retry-after")))
                 attempt += 1
@@ -236,6 +233,12 @@ class Client:
             if response.is_error:
                 raise ProblemError.from_response(response)
             return response
+
+    def _unreachable(self, exc: httpx.TransportError) -> TransportError:
+        return TransportError(
+            f"cannot reach the issuer service at {self.base_url} ({type(exc).__name__}: {exc}); "
+            "is it running? check the API URL"
+        )
 
     def _get(self, model: type[T], path: str, params: Mapping[str, object] | None = None) -> T:
         response = self._request("GET", path, params=params)
@@ -973,6 +976,8 @@ class Client:
                 check_export_complete(response.headers, count, last)
         except httpx.TransportError as exc:
             partial.unlink(missing_ok=True)
+            if isinstance(exc, httpx.ConnectError):  # nothing was received: not a break-off
+                raise self._unreachable(exc) from exc
             raise TransportError(f"audit export from {self.base_url} broke off ({type(exc).__name__}: {exc})") from exc
         except BaseException:
             partial.unlink(missing_ok=True)

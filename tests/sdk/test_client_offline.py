@@ -188,6 +188,14 @@ def test_an_audit_export_is_saved_only_when_it_reaches_the_announced_head(tmp_pa
     assert sorted(p.name for p in tmp_path.iterdir()) == ["log.jsonl"]  # nothing partial left behind
 
 
+def test_an_audit_export_from_a_service_that_is_not_running_says_it_cannot_be_reached(tmp_path: Any) -> None:
+    """Nothing was received, so nothing "broke off": the error is the one every other call gives."""
+    down, _ = scripted(httpx.ConnectError("[Errno 111] Connection refused"))
+    with pytest.raises(TransportError, match=r"cannot reach the issuer service at http://issuer\.test .*is it running"):
+        down.export_audit_log(tmp_path / "log.jsonl")
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_503_is_retried_after_retry_after_with_the_same_idempotency_key(sleeps: list[float]) -> None:
     busy = problem(
         503, "database-unavailable", "Service unavailable", "database unavailable, retry", headers={"Retry-After": "2"}
