@@ -66,11 +66,12 @@ def count_active(session: Session, role: str) -> int:
     return session.execute(stmt).scalar_one()
 
 
-def count_admins_ever_active(session: Session) -> int:
+def admin_ids_ever_active(session: Session) -> set[str]:
     """Admin keys that have worked at some point, revoked ones included (a key revoked while it
-    waited for its issue approval keeps that approval's id, so it does not count)."""
-    stmt = select(func.count()).select_from(ApiKey).where(ApiKey.role == "admin", ApiKey.pending_approval_id.is_(None))
-    return session.execute(stmt).scalar_one()
+    waited for its issue approval keeps that approval's id, so it does not count). Keys demoted
+    since are not among them: `role_changes.demoted_admin_ids` names those."""
+    stmt = select(ApiKey.id).where(ApiKey.role == "admin", ApiKey.pending_approval_id.is_(None))
+    return set(session.execute(stmt).scalars())
 
 
 def lock_active_admins(session: Session) -> list[ApiKey]:

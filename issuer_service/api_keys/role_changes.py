@@ -55,6 +55,12 @@ def pending_role_changes(session: Session, key_id: str) -> list[ApprovalRequest]
     return approval_repository.for_subject(session, SUBJECT_TYPE, key_id, action=ACTION, statuses=("pending",))
 
 
+def demoted_admin_ids(session: Session) -> set[str]:
+    """Keys that were admin keys until an approved role change: admins that have existed (R40)."""
+    approved = approval_repository.of_action(session, ACTION, statuses=("approved",))
+    return {request.subject_id for request in approved if approvals.payload_of(request)["role_before"] == "admin"}
+
+
 def _locked_key(session: Session, key_id: str) -> ApiKey:
     key = repository.lock_by_id(session, key_id)
     if key is None:

@@ -8,7 +8,7 @@ import logging
 
 from sqlalchemy.orm import Session
 
-from issuer_service.api_keys import repository
+from issuer_service.api_keys import repository, role_changes
 from issuer_service.api_keys.models import ApiKey
 from issuer_service.api_keys.schemas import ApiKeyOut, CreatedApiKey
 from issuer_service.approvals import repository as approval_repository
@@ -75,9 +75,11 @@ def create_staff_key(session: Session, *, pepper: str, actor: Principal, role: R
     # One issue at a time (the audit head is a single row every issue locks anyway at commit): two
     # concurrent issues by the only admin must not both find a single admin and both skip approval.
     audit_repository.lock_head(session)
-    # Once two admins have existed, dual control stays: revoking the other admin must not reopen
-    # the single-admin window (a lone admin adds a second through CNH_ADMIN_API_KEY at start-up).
-    dual_control = repository.count_admins_ever_active(session) >= 2
+    # Once two admins have existed, dual control stays: revoking or demoting the other admin must
+    # not reopen the single-admin window (a lone admin adds a second through CNH_ADMIN_API_KEY at
+    # start-up).
+    admins_ever = repository.admin_ids_ever_active(session) | role_changes.demoted_admin_ids(session)
+    dual_control = len(admins_ever) >= 2
     row, plaintext = _issue(session, pepper=pepper, actor=actor.id, role=role, label=label, customer_id=None)
     if role != "auditor" and dual_control:
         request = approvals.open_request(
@@ -156,7 +158,7 @@ def revoke_key(session: Session, *, actor: Principal, key_id: str) -> ApiKeyOut:
 
 
 def _revoke(session: Session, key: ApiKey, *, actor: str, why: str | None) -> None:
-    # A key revoked while it waited keeps its approval's id: it never worked (count_admins_ever_active).
+    # A key revoked while it waited keeps its approval's id: it never worked (admin_ids_ever_active).
     key.revoked_at, key.revoked_by = utc_now(), actor
     append_audit(
         session,

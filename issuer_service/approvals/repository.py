@@ -68,6 +68,11 @@ def for_subject(
     return list(session.execute(stmt.order_by(ApprovalRequest.id.desc())).scalars())
 
 
+def of_action(session: Session, action: str, *, statuses: tuple[str, ...]) -> list[ApprovalRequest]:
+    stmt = select(ApprovalRequest).where(ApprovalRequest.action == action, ApprovalRequest.status.in_(statuses))
+    return list(session.execute(stmt.order_by(ApprovalRequest.id)).scalars())
+
+
 def list_after(
     session: Session, *, status: str | None, action: str | None, after_id: str | None, limit: int
 ) -> list[ApprovalRequest]:

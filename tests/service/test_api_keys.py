@@ -271,6 +271,24 @@ def test_revoking_the_other_admin_does_not_bring_back_keys_that_need_no_approval
     assert "waiting for its issue" in assert_problem(moved, 409, field="path.key_id")["detail"]
 
 
+def test_demoting_the_other_admin_does_not_bring_back_keys_that_need_no_approval(
+    client: TestClient, admin_key: str
+) -> None:  # R40
+    """A demoted admin has been an admin: once the other admin approves their own demotion, the
+    remaining admin must still not issue themselves a second admin key that works at once."""
+    second = client.post("/v1/api-keys", json={"role": "admin", "label": "b"}, headers=bearer(admin_key)).json()
+    demotion = client.post(
+        f"/v1/api-keys/{second['id']}/role",
+        json={"role": "operator", "reason": "moves to ops"},
+        headers=bearer(admin_key),
+    ).json()
+    approved = client.post(f"/v1/approvals/{demotion['id']}/approve", json={}, headers=bearer(second["key"]))
+    assert approved.status_code == 200 and approved.json()["status"] == "approved", approved.text
+    third = client.post("/v1/api-keys", json={"role": "admin", "label": "my other hat"}, headers=bearer(admin_key))
+    assert third.status_code == 202 and third.json()["pending_approval_id"] is not None, third.text
+    assert_problem(client.get("/v1/audit-log", headers=bearer(third.json()["key"])), 403)
+
+
 @pytest.mark.postgres
 def test_concurrent_issues_by_the_only_admin_make_at_most_one_key_without_approval(
     pg_database_url: str, tmp_path: Path
