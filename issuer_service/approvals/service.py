@@ -22,6 +22,7 @@ from compliance.approval_policy import (
     default_policy,
 )
 from compliance.profiles import RegimeProfile
+from issuer_service.api_keys import repository as key_repository
 from issuer_service.approvals import repository
 from issuer_service.approvals.models import ApprovalRequest, ApprovalVote
 from issuer_service.approvals.schemas import (
@@ -191,7 +192,24 @@ def approve(
         _executor(request.action).on_approved(
             session, request, actor, replace(context, reference=body.reference, note=body.note)
         )
+        # After the executor, whose own refusal says more about the change; either rolls it all back.
+        _refuse_a_revoked_maker(session, request)
     return to_out(request, votes)
+
+
+def _refuse_a_revoked_maker(session: Session, request: ApprovalRequest) -> None:
+    """R40: a staff key revoked since it asked (say, leaked) is no longer a principal, so its request
+    would be carried by the approver alone. A customer's request is the customer's, not a staff
+    principal's: rotating the customer's key leaves it to the operators to decide."""
+    if request.requester_role == "customer":
+        return
+    maker = key_repository.get_by_id(session, request.requested_by)
+    if maker is not None and maker.revoked_at is not None:
+        raise Conflict(
+            f"approval request {request.id} was asked for with API key {request.requested_by}, revoked since; "
+            f"without its maker it lacks a second principal (R40): reject it (POST /v1/approvals/{request.id}/reject) "
+            "and ask again with a key in use"
+        )
 
 
 def reject(session: Session, *, actor: Principal, request_id: str, body: ApprovalRejectIn) -> ApprovalOut:

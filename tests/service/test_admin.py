@@ -133,3 +133,30 @@ def test_pausing_again_leaves_the_cancelled_resume_request_on_record(
     assert cancelled["decided_by"] not in (None, cancelled["requested_by"])  # the second admin, who paused
     assert_problem(client.post(f"/v1/approvals/{approval_id}/approve", json={}, headers=bearer(second_admin)), 409)
     assert _paused(client) is True
+
+
+def test_a_resume_asked_for_with_a_key_revoked_since_does_not_let_one_admin_resume_alone(
+    client: TestClient, admin_key: str, make_key: Callable[..., str]
+) -> None:  # R40, R41
+    """A key revoked (say, leaked) is no longer a principal: the resume it asked for cannot be
+    completed by the one admin left, who must ask afresh and find a second admin."""
+    second_admin = make_key("admin")
+    client.post("/v1/admin/pause", headers=bearer(admin_key))
+    asked = client.post("/v1/admin/resume", headers=bearer(admin_key)).json()
+    approval_id, maker_id = asked["pending_approval_id"], asked["requested_by"]
+    assert client.delete(f"/v1/api-keys/{maker_id}", headers=bearer(second_admin)).status_code == 200
+
+    refused = assert_problem(client.post("/v1/admin/resume", headers=bearer(second_admin)), 409)
+    assert maker_id in refused["detail"] and "revoked" in refused["detail"]
+    assert _paused(client) is True
+    via_approvals = client.post(f"/v1/approvals/{approval_id}/approve", json={}, headers=bearer(second_admin))
+    assert_problem(via_approvals, 409)
+    assert _paused(client) is True
+    assert client.get(f"/v1/approvals/{approval_id}", headers=bearer(second_admin)).json()["status"] == "pending"
+
+    rejected = client.post(
+        f"/v1/approvals/{approval_id}/reject", json={"note": "asked with a leaked key"}, headers=bearer(second_admin)
+    )
+    assert rejected.status_code == 200, rejected.text
+    assert client.post("/v1/admin/resume", headers=bearer(second_admin)).status_code == 202  # asks afresh
+    assert _paused(client) is True
