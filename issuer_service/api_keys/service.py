@@ -175,7 +175,7 @@ def bootstrap_admin_key(session: Session, *, pepper: str, configured_key: str | 
     """Make sure an admin can log in after start-up.
 
     With a configured key (CNH_ADMIN_API_KEY): make sure it exists as an admin key (a revoked
-    one stays revoked). Without one: if no active admin key exists at all, create one and return
+    one stays revoked, a demoted one demoted). Without one: if no active admin key exists at all, create one and return
     it so the caller can show it once. Returns the key to show, or None.
     """
     # The audit head row always exists: locking it first serializes concurrent start-ups, so two
@@ -192,6 +192,13 @@ def bootstrap_admin_key(session: Session, *, pepper: str, configured_key: str | 
                 label=BOOTSTRAP_LABEL,
                 customer_id=None,
                 key=configured_key,
+            )
+        elif existing.role != "admin" and existing.id in role_changes.demoted_admin_ids(session):
+            # Two admins changed its role (R40): that holds across restarts, as a revocation does.
+            log.warning(
+                "CNH_ADMIN_API_KEY (%s) has role %s since an approved role change; it keeps it",
+                existing.id,
+                existing.role,
             )
         elif existing.role != "admin":
             raise RuntimeError(

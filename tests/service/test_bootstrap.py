@@ -57,3 +57,24 @@ def test_bootstrap_key_never_reaches_the_log(
         assert key is not None
         client.get("/v1/customers", headers=bearer(key.group(1)))
     assert key.group(1) not in caplog.text
+
+
+def test_a_configured_admin_key_demoted_by_two_admins_stays_demoted_and_the_service_still_starts(
+    database_url: str, tmp_path: Path
+) -> None:  # R40, R42: an approved role change holds across restarts, like a revocation
+    settings = make_settings(database_url, tmp_path)
+    configured = settings.admin_api_key.get_secret_value()  # type: ignore[union-attr]
+    with TestClient(create_app(settings)) as client:
+        second = client.post("/v1/api-keys", json={"role": "admin", "label": "b"}, headers=bearer(configured)).json()
+        bootstrap_id = _admin_key_created_events(client, configured)[0]["entity_id"]
+        change = client.post(
+            f"/v1/api-keys/{bootstrap_id}/role",
+            json={"role": "auditor", "reason": "the bootstrap key only reads from now on"},
+            headers=bearer(second["key"]),
+        ).json()
+        approved = client.post(f"/v1/approvals/{change['id']}/approve", json={}, headers=bearer(configured))
+        assert approved.status_code == 200 and approved.json()["status"] == "approved", approved.text
+    with TestClient(create_app(settings)) as client:  # a restart with the same CNH_ADMIN_API_KEY
+        assert client.get("/v1/audit-log/export", headers=bearer(configured)).status_code == 200  # an auditor
+        refused = client.post("/v1/admin/pause", headers=bearer(configured))
+        assert refused.status_code == 403, refused.text
