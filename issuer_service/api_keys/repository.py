@@ -52,6 +52,11 @@ def get_by_id(session: Session, key_id: str) -> ApiKey | None:
     return session.execute(select(ApiKey).where(ApiKey.id == key_id)).scalar_one_or_none()
 
 
+def revoked_among(session: Session, key_ids: list[str]) -> set[str]:
+    stmt = select(ApiKey.id).where(ApiKey.id.in_(key_ids), ApiKey.revoked_at.is_not(None))
+    return set(session.execute(stmt).scalars())
+
+
 def lock_by_id(session: Session, key_id: str) -> ApiKey | None:
     return session.execute(lock_for_update(select(ApiKey).where(ApiKey.id == key_id))).scalar_one_or_none()
 

@@ -171,6 +171,9 @@ def approve(
         ),
     )
     votes.append(vote)
+    # R40: a key revoked since (say, leaked) is no longer a principal: its approval stops counting.
+    revoked = key_repository.revoked_among(session, [request.requested_by, *(v.approver_id for v in votes)])
+    counted = [v for v in votes if v.approver_id not in revoked]
     append_audit(
         session,
         actor=actor.id,
@@ -180,31 +183,28 @@ def approve(
         data={
             "action": request.action,
             "subject_id": request.subject_id,
-            "approvals": len(votes),
+            "approvals": len(counted),
             "required_approvals": rule.approvals_required,
             "reference": body.reference,
             "note": body.note,
         },
         rule_ids=list(rule.rule_ids),
     )
-    if approvals_complete(rule, len(votes)):
+    if approvals_complete(rule, len(counted)):
         request.status, request.decided_by, request.decided_at = "approved", actor.id, utc_now()
         _executor(request.action).on_approved(
             session, request, actor, replace(context, reference=body.reference, note=body.note)
         )
         # After the executor, whose own refusal says more about the change; either rolls it all back.
-        _refuse_a_revoked_maker(session, request)
+        _refuse_a_revoked_maker(request, revoked)
     return to_out(request, votes)
 
 
-def _refuse_a_revoked_maker(session: Session, request: ApprovalRequest) -> None:
+def _refuse_a_revoked_maker(request: ApprovalRequest, revoked: set[str]) -> None:
     """R40: a staff key revoked since it asked (say, leaked) is no longer a principal, so its request
-    would be carried by the approver alone. A customer's request is the customer's, not a staff
+    would be carried by the approvers alone. A customer's request is the customer's, not a staff
     principal's: rotating the customer's key leaves it to the operators to decide."""
-    if request.requester_role == "customer":
-        return
-    maker = key_repository.get_by_id(session, request.requested_by)
-    if maker is not None and maker.revoked_at is not None:
+    if request.requester_role != "customer" and request.requested_by in revoked:
         raise Conflict(
             f"approval request {request.id} was asked for with API key {request.requested_by}, revoked since; "
             f"without its maker it lacks a second principal (R40): reject it (POST /v1/approvals/{request.id}/reject) "

@@ -251,6 +251,31 @@ def two_approver_limit_changes(monkeypatch: pytest.MonkeyPatch) -> ApprovalPolic
     return policy
 
 
+def test_with_two_approvers_required_the_approval_of_a_key_revoked_since_no_longer_counts(
+    client: TestClient,
+    admin_key: str,
+    make_key: Callable[..., str],
+    make_customer: Callable[..., dict[str, Any]],
+    operator_key: str,
+    two_approver_limit_changes: ApprovalPolicy,
+) -> None:  # R40: two live checkers, not one and a revoked (say, leaked) key
+    first, second, auditor = make_key("compliance"), make_key("compliance"), make_key("auditor")
+    customer = make_customer()
+    body = {"daily_mint_limit": "900000.00", "reason": "customer asked for a higher cap"}
+    change = client.post(f"/v1/customers/{customer['id']}/limits", json=body, headers=bearer(operator_key)).json()
+    approve = f"/v1/approvals/{change['id']}/approve"
+    first_vote = client.post(approve, json={}, headers=bearer(first)).json()
+    revoked_id = first_vote["approvals"][0]["approver_id"]
+    assert client.delete(f"/v1/api-keys/{revoked_id}", headers=bearer(admin_key)).status_code == 200
+
+    after = client.post(approve, json={}, headers=bearer(second)).json()
+    assert after["status"] == "pending", after
+    limits = client.get(f"/v1/customers/{customer['id']}/limits", headers=bearer(auditor)).json()
+    assert limits["mint"]["source"] == "profile"
+    done = client.post(approve, json={}, headers=bearer(make_key("admin"))).json()
+    assert done["status"] == "approved", done
+
+
 def test_with_two_approvers_required_the_same_principal_never_counts_twice_and_rejection_applies_nothing(
     client: TestClient,
     make_key: Callable[..., str],
