@@ -45,7 +45,9 @@ class WalletOut(BaseModel):
     kind: Literal["eoa", "contract"] = Field(description="Key (EIP-191) or contract wallet (ERC-1271).",
                                              examples=["eoa"])
     status: Literal["pending", "active", "revoked"] = Field(
-        description="pending until the on-chain allow-listing is confirmed, then active (R22).", examples=["active"])
+        description="pending until the on-chain allow-listing is confirmed, then active (R22); revoked if the "
+                    "chain refused the allow-listing (binding it again, with a new proof, sends it again).",
+        examples=["active"])
     frozen: bool = Field(description="Frozen by compliance (R24).", examples=[False])
     created_at: datetime = Field(description="When bound (UTC).", examples=["2025-11-25T18:44:00Z"])
     activated_at: datetime | None = Field(description="When the allow-listing was confirmed.", examples=[None])

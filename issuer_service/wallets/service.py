@@ -81,17 +81,26 @@ def bind_wallet(session: Session, *, actor: Principal, body: WalletCreate, gatew
     if existing is not None:
         if existing.customer_id != customer_id:
             raise Conflict("this wallet is bound to another customer", field="body.address")
+        if existing.status == "revoked":  # its allow-listing failed on chain (_on_failed): send it again (R22)
+            existing.status = "pending"
+            _allow_list(session, existing, actor=actor.id, challenge_id=challenge.id)
         return to_out(existing)
     now = utc_now()
     wallet = repository.add(session, Wallet(
         id=new_id("wal"), customer_id=customer_id, address=address, kind=kind, status="pending", frozen=False,
         created_at=now, activated_at=None,
     ))
-    outbox.enqueue(session, function="addToAllowList", args=[address], entity_type="wallet", entity_id=wallet.id)
-    append_audit(session, actor=actor.id, action="wallet.bound", entity_type="wallet", entity_id=wallet.id,
-                 data={"customer_id": customer_id, "address": address, "kind": kind,
-                       "challenge_id": challenge.id}, rule_ids=["R21", "R22"])
+    _allow_list(session, wallet, actor=actor.id, challenge_id=challenge.id)
     return to_out(wallet)
+
+
+def _allow_list(session: Session, wallet: Wallet, *, actor: str, challenge_id: str) -> None:
+    """The proof of control is recorded; the allow-listing goes to the chain through the outbox."""
+    outbox.enqueue(session, function="addToAllowList", args=[wallet.address], entity_type="wallet",
+                   entity_id=wallet.id)
+    append_audit(session, actor=actor, action="wallet.bound", entity_type="wallet", entity_id=wallet.id,
+                 data={"customer_id": wallet.customer_id, "address": wallet.address, "kind": wallet.kind,
+                       "challenge_id": challenge_id}, rule_ids=["R21", "R22"])
 
 
 def _verify_control(gateway: ChainGateway, address: str, message: str, signature: bytes) -> str:

@@ -915,6 +915,38 @@ def test_a_mint_the_token_refuses_fails_and_gives_the_fiat_and_the_reserve_cash_
     assert gateway.total_supply() == UNITS_PER_CNH  # chain supply == ledger supply (R16)
 
 
+def test_a_wallet_whose_allow_listing_failed_on_chain_is_allow_listed_when_its_owner_binds_it_again(
+    rig: Rig, gateway: ChainGateway, token_env: TokenEnv
+) -> None:  # R21, R22
+    """The token refuses the allow-listing (the service's compliance key lost its role on chain):
+    the wallet is recorded `revoked`. Once the cause is fixed, proving control again sends the
+    allow-listing again; the wallet does not stay unusable for good."""
+    role = gateway.token.functions.COMPLIANCE_ROLE().call()
+    compliance = token_env.keys.compliance.address
+    send_and_wait(token_env.w3, token_env.keys.admin, gateway.token.functions.revokeRole(role, compliance))
+    customer_id, key = onboard(rig.client, rig.staff, name="Carol Ltd")
+    wallet = bind_wallet(rig.client, key, wait=False)
+    rig.settle()
+    assert rig.client.get(f"/v1/wallets/{wallet.address}", headers=bearer(key)).json()["status"] == "revoked"
+    send_and_wait(token_env.w3, token_env.keys.admin, gateway.token.functions.grantRole(role, compliance))
+
+    bind_wallet(rig.client, key, wallet, wait=False)
+    assert rig.client.get(f"/v1/wallets/{wallet.address}", headers=bearer(key)).json()["status"] == "pending"
+    rig.settle()
+
+    view = rig.client.get(f"/v1/wallets/{wallet.address}", headers=bearer(key)).json()
+    assert (view["status"], view["customer_id"]) == ("active", customer_id)
+    assert gateway.account_state(wallet.address).allow_listed is True
+    actions = [
+        r["action"]
+        for r in rig.client.get(
+            "/v1/audit-log", params={"entity_type": "wallet", "limit": 200}, headers=bearer(rig.staff.auditor)
+        ).json()["items"]
+        if r["data"].get("address") == wallet.address
+    ]
+    assert actions == ["wallet.bound", "wallet.allow_list_failed", "wallet.bound", "wallet.allow_listed"]
+
+
 def test_signed_rows_are_sent_in_nonce_order_even_when_requests_committed_out_of_order(
     rig: Rig, gateway: ChainGateway, monkeypatch: pytest.MonkeyPatch
 ) -> None:
