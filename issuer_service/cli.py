@@ -457,7 +457,11 @@ def verify_proof(
         str | None, typer.Option(help="The published root (64 hex), instead of --report.", show_default=False)
     ] = None,
     total: Annotated[
-        int | None, typer.Option(help="The published total in token units, with --root.", show_default=False)
+        str | None,
+        typer.Option(
+            help="The published total in token units (total_units, e.g. 2500000000 for 2,500 tCNH), with --root.",
+            show_default=False,
+        ),
     ] = None,
     as_json: JsonFlag = False,
 ) -> None:
@@ -475,6 +479,15 @@ def verify_proof(
         )
     if report is not None and (root is not None or total is not None):
         fail("give either --report or --root/--total", EXIT_USAGE)
+    if root is not None and not _is_root_hash(root):
+        fail(f"--root must be the 64 hex digits of the published root_hash, not {root!r}", EXIT_USAGE)
+    if total is not None and not (total.isascii() and total.isdigit()):
+        fail(
+            f"--total must be the published total_units, a whole number of token units (6 decimals: "
+            f"2,500 tCNH is 2500000000), not {total!r}",
+            EXIT_USAGE,
+        )
+    total_units = int(total) if total is not None else None
     document = _read_json(proof, "proof")
     holders = None
     if report is not None:
@@ -482,8 +495,8 @@ def verify_proof(
             published = published_facts_of_report(_read_json(report, "report"))
         except ValueError as exc:
             fail(f"{report}: {exc}", EXIT_USAGE)
-        root, total, holders = published.root_hash, published.total_units, published.holders
-    result = check(document, published_root=root, published_total_units=total, published_leaf_count=holders)
+        root, total_units, holders = published.root_hash, published.total_units, published.holders
+    result = check(document, published_root=root, published_total_units=total_units, published_leaf_count=holders)
     if as_json:
         emit_json(asdict(result))
     elif result.ok:
@@ -497,6 +510,11 @@ def verify_proof(
         )
     if not result.ok:
         raise typer.Exit(EXIT_FAILED)
+
+
+def _is_root_hash(text: str) -> bool:
+    digits = text.lower().removeprefix("0x")
+    return len(digits) == 64 and all(char in "0123456789abcdef" for char in digits)
 
 
 def _tcnh(units: int | None) -> str:

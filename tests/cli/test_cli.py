@@ -340,6 +340,28 @@ def test_verify_proof_refuses_a_forged_tree_when_no_published_root_is_given(tmp_
     assert json.loads(against_published.stdout)["reason"] == "not the published root"
 
 
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [
+        ("--total", "15.000000"),  # the report's `total` (tCNH), not `total_units`: used to be read as 15 units
+        ("--total", "15,000,000"),
+        ("--total", "-15000000"),
+        ("--root", "zz"),
+        ("--root", "ab" * 31),
+    ],
+)
+def test_verify_proof_refuses_a_malformed_published_root_or_total_as_a_usage_error_not_a_rejection(
+    tmp_path: Path, option: str, value: str
+) -> None:
+    tree = _holders_tree()
+    (tmp_path / "proof.json").write_text(json.dumps(tree.proof(f"0x{1:040x}").to_json()))
+    published = {"--root": tree.root_hash, "--total": str(tree.total_units), option: value}
+    args = [arg for name, given in published.items() for arg in (name, given)]
+    result = cnh("verify-proof", str(tmp_path / "proof.json"), *args)
+    assert result.exit_code == cli.EXIT_USAGE, result.output
+    assert option in one_line_error(result) and "proof rejected" not in result.output
+
+
 def test_verify_proof_fails_an_overflowing_path_sum_naming_it_without_a_traceback(tmp_path: Path) -> None:
     proof: Any = _holders_tree().proof(f"0x{1:040x}").to_json()
     proof["path"][0]["sum_units"] = str(MAX_UINT256)
