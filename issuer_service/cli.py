@@ -233,6 +233,13 @@ def keys_revoke(
     as_json: JsonFlag = False,
 ) -> None:
     """Revoke a key: it answers 401 from now on."""
+    if not key_id.startswith("key_"):
+        # Most likely the secret itself (a leaked key is what one has in hand): never send it in a URL.
+        fail(
+            "KEY_ID is the key's id (key_…), printed when it was issued, not its secret; find a forgotten id "
+            "by label in the audit log, GET /v1/audit-log?action=api_key.created (see docs/runbook.md)",
+            EXIT_USAGE,
+        )
     key = need_key(admin_key, "--admin-key", "CNH_ADMIN_API_KEY", "an admin")
     with api_errors(), make_client(api_url, key) as cnh:
         revoked = cnh.revoke_api_key(key_id)

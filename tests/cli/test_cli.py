@@ -105,6 +105,23 @@ def test_a_refusal_by_the_api_is_one_line_with_the_problem_and_exit_3(on_service
     assert "401" in line and "unknown or has been revoked" in line and "request_id req_" in line
 
 
+def test_keys_revoke_given_a_secret_not_an_id_says_so_and_never_sends_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A leaked secret is what an admin has in hand; it used to go out in the URL and come back as a 404.
+    sent: list[httpx.Request] = []
+
+    def service(request: httpx.Request) -> httpx.Response:
+        sent.append(request)
+        return httpx.Response(404, json={"status": 404, "title": "Not found", "detail": "API key not found"})
+
+    transport = httpx.MockTransport(service)
+    monkeypatch.setattr(cli, "make_client", lambda api_url, api_key, **_: Client(api_url, api_key, transport=transport))
+    leaked = "cnh_" + "aRb_iwGrb4VsrrgFN2Cw4sVHIpkFbrkzhUSy0VDfBYc"
+    result = cnh("keys", "revoke", leaked, "--admin-key", "k")
+    assert result.exit_code == cli.EXIT_USAGE and sent == []
+    line = one_line_error(result)
+    assert "key_" in line and "audit log" in line and leaked not in result.output
+
+
 def test_missing_admin_key_and_bad_role_are_usage_errors() -> None:
     missing = cnh("keys", "create", "--role", "operator")
     assert missing.exit_code == cli.EXIT_USAGE
