@@ -7,9 +7,10 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import case, func, or_, select
 from sqlalchemy.orm import Session
 
+from issuer_service.admin.models import STATE_ID, SystemState
 from issuer_service.clock import utc_now
 from issuer_service.db import lock_for_update
 from issuer_service.ids import new_id
@@ -93,6 +94,17 @@ def open_of(session: Session, function: str) -> ChainTx | None:
     """An unfinished transaction calling `function`, if any."""
     stmt = select(ChainTx).where(ChainTx.function == function, ChainTx.status.in_(("pending", "signed", "sent")))
     return session.scalars(stmt.limit(1)).first()
+
+
+def pause_in_force(session: Session) -> bool:
+    """Is the service paused, or a pause or unpause not yet final on chain? (R41; one query)"""
+    open_switch = (
+        select(ChainTx.id)
+        .where(ChainTx.function.in_(("pause", "unpause")), ChainTx.status.in_(("pending", "signed", "sent")))
+        .exists()
+    )
+    stmt = select(or_(SystemState.paused, open_switch)).where(SystemState.id == STATE_ID)
+    return bool(session.execute(stmt).scalar_one())
 
 
 def in_flight_mint_units(session: Session) -> int:

@@ -69,6 +69,10 @@ class Resend:
 
 
 POOL_RECHECK = timedelta(seconds=1)  # how often a sent row the node holds unmined is asked about again
+# R41: what the token reverts while paused. Accepted before a pause, they wait for the token to be
+# unpaused instead of being sent to revert and fail; looked at again this often.
+HELD_BY_PAUSE = frozenset({"mint", "redeemWithPermit"})
+PAUSE_RECHECK = timedelta(seconds=1)
 
 
 def _backoff(attempts: int) -> timedelta:
@@ -197,7 +201,7 @@ class OutboxWorker:
             repository.lock_nonce(session, self.gateway.signer_address(SIGNER_ROLE["mint"]))
             if repository.signing_marker(session) != marker:
                 return 0
-            rows = repository.claim(session, "pending", limit=self.batch_size, now=utc_now())
+            rows = self._pause_gate(session, repository.claim(session, "pending", limit=self.batch_size, now=utc_now()))
             signable = self._reserve_gate(session, rows, chain, in_flight)
             signed = self._sign(session, signable, chain)
             self._submitted(session, signed)
@@ -256,6 +260,17 @@ class OutboxWorker:
                 handler.on_resigned(session, row)
         elif handler is not None and handler.on_submitted is not None:
             handler.on_submitted(session, row)
+
+    def _pause_gate(self, session: Session, rows: Sequence[ChainTx]) -> list[ChainTx]:
+        """Rows the token would revert while paused wait while the service is paused or a pause or
+        unpause is still on its way to the chain (R41); the rest go on (the pause itself first)."""
+        held = [r for r in rows if r.function in HELD_BY_PAUSE]
+        if not held or not repository.pause_in_force(session):
+            return list(rows)
+        wait_until = utc_now() + PAUSE_RECHECK
+        for row in held:
+            row.not_before = wait_until
+        return [r for r in rows if r.function not in HELD_BY_PAUSE]
 
     def _reserve_gate(
         self, session: Session, rows: Sequence[ChainTx], chain: SigningState, in_flight_units: int

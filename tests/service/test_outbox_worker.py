@@ -947,6 +947,45 @@ def test_a_wallet_whose_allow_listing_failed_on_chain_is_allow_listed_when_its_o
     assert actions == ["wallet.bound", "wallet.allow_list_failed", "wallet.bound", "wallet.allow_listed"]
 
 
+def test_mints_and_redemptions_accepted_before_a_pause_wait_for_the_resume_and_then_complete(
+    rig: Rig, gateway: ChainGateway
+) -> None:  # R41
+    """The pause goes on chain ahead of everything; what was accepted before it is not sent into a
+    paused token (it would revert and fail) but waits, and goes through once two admins resumed
+    and the token is unpaused."""
+    alice = _primed(rig)
+    mint = request_mint(rig.client, alice, "2.00", key="before-the-pause")
+    assert mint.status_code == 202, mint.text
+    redemption = rig.client.post(
+        "/v1/redemptions",
+        json=redemption_body(rig.client, alice, "1.00"),
+        headers=bearer(alice.key, **{"Idempotency-Key": "redeem-before-the-pause"}),
+    )
+    assert redemption.status_code == 202, redemption.text
+    assert rig.client.post("/v1/admin/pause", headers=bearer(rig.staff.admin)).status_code == 200
+    for _ in range(5):
+        rig.worker.run_once()
+
+    assert gateway.paused()
+    assert rig.mint_status(alice, mint.json()["id"]) not in ("submitted", "confirmed", "failed")
+    held = rig.client.get(f"/v1/redemptions/{redemption.json()['id']}", headers=bearer(alice.key)).json()
+    assert held["status"] == "requested", held
+    assert gateway.balance_of(alice.wallet.address) == UNITS_PER_CNH  # nothing moved while paused
+
+    second_admin = rig.client.post(
+        "/v1/api-keys", json={"role": "admin", "label": "second admin"}, headers=bearer(rig.staff.admin)
+    ).json()["key"]
+    assert rig.client.post("/v1/admin/resume", headers=bearer(rig.staff.admin)).status_code == 202
+    assert rig.client.post("/v1/admin/resume", headers=bearer(second_admin)).status_code == 200
+    rig.settle()
+
+    assert not gateway.paused()
+    assert rig.mint_status(alice, mint.json()["id"]) == "confirmed"
+    done = rig.client.get(f"/v1/redemptions/{redemption.json()['id']}", headers=bearer(alice.key)).json()
+    assert done["status"] == "paid", done
+    assert gateway.balance_of(alice.wallet.address) == 2 * UNITS_PER_CNH  # 1 + 2 minted - 1 redeemed
+
+
 def test_signed_rows_are_sent_in_nonce_order_even_when_requests_committed_out_of_order(
     rig: Rig, gateway: ChainGateway, monkeypatch: pytest.MonkeyPatch
 ) -> None:
