@@ -55,8 +55,9 @@ def _diagnose(text: str) -> str:
     return f"amount must be a decimal string of digits with an optional '.' and 2 decimals, {_EXAMPLE}"
 
 
-def parse_amount_fen(value: object, *, field: str = "amount") -> int:
-    """Parse a positive CNH amount string ("1250", "1250.5", "0.01") into fen.
+def parse_amount_fen(value: object, *, field: str = "amount", allow_zero: bool = False) -> int:
+    """Parse a positive CNH amount string ("1250", "1250.5", "0.01") into fen; with `allow_zero`,
+    "0" too (a value written down to nothing, never an amount of money to move).
 
     Raises AmountError naming `field` for anything else: non-strings (JSON numbers are refused so
     that no float ever touches money), signs, exponents, more than 2 decimal places, zero,
@@ -84,7 +85,7 @@ def parse_amount_fen(value: object, *, field: str = "amount") -> int:
             field, f"amount has too many digits: more than {MAX_INTEGER_DIGITS} before the decimal point"
         )
     fen = int(integer) * FEN_PER_CNH + int(fraction.ljust(2, "0"))
-    if fen == 0:
+    if fen == 0 and not allow_zero:
         raise AmountError(field, 'amount must be greater than zero; the smallest amount is "0.01"')
     if fen > MAX_AMOUNT_FEN:
         raise AmountError(field, f"amount must be at most {format_fen(MAX_AMOUNT_FEN)}")

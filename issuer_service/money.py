@@ -18,11 +18,15 @@ from compliance.money import AmountError, format_fen, parse_amount_fen
 _DECIMAL_PATTERN = r"^(0|[1-9][0-9]*)(\.[0-9]{1,2})?$"
 
 
-def _parse_fen(value: object) -> int:
+def _parse_fen(value: object, *, allow_zero: bool = False) -> int:
     try:
-        return parse_amount_fen(value)
+        return parse_amount_fen(value, allow_zero=allow_zero)
     except AmountError as exc:
         raise PydanticCustomError("amount_invalid", "{reason}", {"reason": exc.message}) from None
+
+
+def _parse_fen_or_zero(value: object) -> int:
+    return _parse_fen(value, allow_zero=True)
 
 
 _as_decimal_string = PlainSerializer(format_fen, return_type=str)
@@ -32,6 +36,14 @@ FenAmount = Annotated[
     BeforeValidator(_parse_fen),
     _as_decimal_string,
     WithJsonSchema({"type": "string", "pattern": _DECIMAL_PATTERN, "examples": ["1250.50"]}),
+]
+# A value that may be written down to nothing (a reserve asset that matured or was sold); never an
+# amount of money to move.
+FenValue = Annotated[
+    int,
+    BeforeValidator(_parse_fen_or_zero),
+    _as_decimal_string,
+    WithJsonSchema({"type": "string", "pattern": _DECIMAL_PATTERN, "examples": ["0.00"]}),
 ]
 FenString = Annotated[
     int,

@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
-from issuer_service.money import FenAmount, FenString
+from issuer_service.money import FenAmount, FenString, FenValue
 
 AssetKind = Literal["cash", "time_deposit", "government_debt", "reverse_repo", "other"]
 ApprovalStatus = Literal["pending_approval", "active", "rejected"]
@@ -105,8 +105,14 @@ class ValuationCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    market_value: FenAmount = Field(description="New market value in CNH, decimal string.", examples=["99850.00"])
-    nominal: FenAmount | None = Field(default=None, description="New nominal; unchanged when omitted.", examples=[None])
+    market_value: FenValue = Field(
+        description='New market value in CNH, decimal string; "0" writes off an asset that matured, was sold or '
+        "is lost, so it stops counting toward backing (R2, R5).",
+        examples=["99850.00"],
+    )
+    nominal: FenValue | None = Field(
+        default=None, description='New nominal; unchanged when omitted; "0" with a write-off.', examples=[None]
+    )
     valued_at: ObservedAt | None = Field(
         default=None,
         description="When the value was observed (UTC); defaults to now.",

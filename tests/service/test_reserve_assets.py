@@ -422,3 +422,38 @@ def test_the_public_view_dates_reserves_by_their_newest_approved_valuation(
     assert last_valuation_at() == datetime.fromisoformat(valuation["valued_at"]) > datetime.fromisoformat(
         asset["valued_at"]
     )
+
+
+def test_an_asset_that_matured_or_was_sold_is_written_down_to_zero_through_the_second_approval(
+    client: TestClient, treasury: tuple[str, str], admin_key: str
+) -> None:  # R2, R5, R40
+    """A bill that matured into cash, or an asset sold, must stop counting toward backing: treasury
+    revalues it at zero and it counts nothing once a second principal approves. Before, the lowest
+    value a revaluation took was 0.01, so a retired asset went on counting."""
+    maker, checker = treasury
+    bill = _approve(client, checker, _record(client, maker, nominal="1000.00", reference="BILL")["id"])
+    _approve(client, checker, _record(client, maker, nominal="1000.00", reference="CASH")["id"])
+    assert client.get("/v1/reserves").json()["reserves"] == "2000.00"
+
+    matured = client.post(
+        f"/v1/reserves/assets/{bill['id']}/valuations",
+        json={"market_value": "0", "nominal": "0.00", "reference": "MATURED-INTO-CASH"},
+        headers=bearer(maker),
+    )
+    assert matured.status_code == 201, matured.text
+    assert client.get("/v1/reserves").json()["reserves"] == "2000.00"  # not before the second principal
+    approved = client.post(f"/v1/reserves/valuations/{matured.json()['id']}/approve", headers=bearer(checker))
+    assert approved.status_code == 200, approved.text
+
+    assert client.get("/v1/reserves").json()["reserves"] == "1000.00"
+    asset = client.get(f"/v1/reserves/assets/{bill['id']}", headers=bearer(checker)).json()
+    assert (asset["market_value"], asset["nominal"], asset["counts_toward_backing"]) == ("0.00", "0.00", "0.00")
+    statement = client.post("/v1/reserves/statements", headers=bearer(checker))
+    assert statement.status_code == 201 and statement.json()["reserves"] == "1000.00", statement.text
+    assert client.get("/transparency").status_code == 200  # a zero-valued asset draws no wedge, breaks nothing
+    assert_problem(
+        client.post("/v1/reserves/assets", json={"kind": "cash", "custodian": "Bank A", "currency": "CNH",
+                                                  "nominal": "0", "reference": "EMPTY"}, headers=bearer(maker)),
+        422,
+        field="body.nominal",
+    )  # recording a new asset of nothing is still refused

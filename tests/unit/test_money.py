@@ -162,3 +162,12 @@ def test_unit_conversions_refuse_bool_and_float(bad: object) -> None:
     for convert in (fen_to_units, units_to_fen, format_units):
         with pytest.raises(TypeError):
             convert(bad)  # type: ignore[arg-type]
+
+
+def test_zero_is_an_amount_only_where_a_value_may_be_written_off() -> None:
+    with pytest.raises(AmountError, match="greater than zero"):
+        parse_amount_fen("0.00")
+    assert parse_amount_fen("0", allow_zero=True) == 0
+    assert parse_amount_fen("0.00", allow_zero=True) == 0
+    with pytest.raises(AmountError):
+        parse_amount_fen("-0.01", allow_zero=True)
