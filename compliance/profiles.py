@@ -243,6 +243,8 @@ def _load_cached(name: str) -> RegimeProfile:
         data = json.loads(path.read_text(encoding="utf-8"), parse_float=_reject_float)
     except json.JSONDecodeError as exc:
         raise ProfileError(f"{path.name}: not valid JSON: {exc}") from None
+    except ProfileError as exc:  # a float, refused while parsing
+        raise ProfileError(f"{path.name}: {exc}") from None
     if not isinstance(data, dict):
         raise ProfileError(f"{path.name}: must contain a JSON object")
     profile = parse_profile(data, source=path.name)

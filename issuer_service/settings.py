@@ -87,11 +87,23 @@ class Settings(BaseSettings):
     @field_validator("regime_profile")
     @classmethod
     def _known_profile(cls, name: str) -> str:
-        """R60: an unknown profile stops the service at start-up, naming the valid ones."""
-        from compliance.profiles import UnknownProfileError, available_profiles
+        """R60: an unknown profile, or a profile file that does not validate (with the holiday
+        calendar it names, R13), stops the service at start-up, naming the valid ones or the fault."""
+        from compliance.calendar import CalendarError, load_calendar
+        from compliance.profiles import ProfileError, UnknownProfileError, available_profiles, load_profile
 
         if name not in available_profiles():
             raise ValueError(str(UnknownProfileError(name, available_profiles())))
+        try:
+            calendar = load_profile(name).holiday_calendar
+            load_calendar(calendar)
+        except (ProfileError, CalendarError) as exc:
+            raise ValueError(f"regime profile {name!r} cannot be used: {exc}") from None
+        except OSError as exc:
+            raise ValueError(
+                f"regime profile {name!r} cannot be used: its holiday_calendar {calendar!r} cannot be read "
+                f"from compliance/data/ ({exc.strerror or exc.__class__.__name__})"
+            ) from None
         return name
 
     @field_validator("holidays_file")

@@ -52,3 +52,47 @@ def test_bad_settings_stop_the_service_with_one_line_and_no_traceback(
     assert "Traceback" not in output, output
     assert len(output.splitlines()) == 1 and says in output, output
     assert not (tmp_path / ".sandbox").exists(), "nothing was set up before the refusal"
+
+
+# Runs the service with compliance/profiles/ pointed at a folder holding one edited hk.json.
+_WITH_PROFILES_DIR = (
+    "import sys; from pathlib import Path; import compliance.profiles as p; p.PROFILES_DIR = Path(sys.argv[1]); "
+    "from issuer_service.__main__ import main; raise SystemExit(main([]))"
+)
+
+
+@pytest.mark.parametrize(
+    ("edit", "says"),
+    [
+        (('"reserve_buffer_bps": 200', '"reserve_buffer_bps": 2.5'), "hk.json: profile numbers must be integers"),
+        (('"concentration_limit_bps": 5000', '"concentration_limit_bps": -1'), "concentration_limit_bps must not be"),
+        (('"attestation_cadence": "daily"', '"attestation_cadnce": "daily"'), "unknown keys ['attestation_cadnce']"),
+        (('"hk_holidays.json"', '"hk_holidayz.json"'), "hk_holidayz.json"),
+        (("{", "["), "hk.json: not valid JSON"),
+    ],
+    ids=["float", "negative", "typo-key", "missing-calendar", "not-json"],
+)
+def test_a_malformed_profile_file_stops_the_service_with_one_line_naming_the_setting_and_the_file(
+    tmp_path: Path, edit: tuple[str, str], says: str
+) -> None:
+    """R60: a profile file an operator broke stops start-up, not the first mint or redemption."""
+    profiles = tmp_path / "profiles"
+    profiles.mkdir()
+    shipped = (ROOT / "compliance" / "profiles" / "hk.json").read_text(encoding="utf-8")
+    assert edit[0] in shipped
+    (profiles / "hk.json").write_text(shipped.replace(edit[0], edit[1], 1), encoding="utf-8")
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("CNH_") and k not in ("DATABASE_URL", "RPC_URL")}
+    result = subprocess.run(
+        [sys.executable, "-c", _WITH_PROFILES_DIR, str(profiles)],
+        env={**clean, "CNH_DATABASE_URL": f"sqlite:///{tmp_path}/issuer.db", "PYTHONPATH": str(ROOT)},
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode != 0
+    output = (result.stdout + result.stderr).strip()
+    assert "Traceback" not in output, output
+    assert len(output.splitlines()) == 1, output
+    assert output.startswith("cannot start: CNH_REGIME_PROFILE: ") and says in output, output
+    assert not (tmp_path / ".sandbox").exists(), "nothing was set up before the refusal"
