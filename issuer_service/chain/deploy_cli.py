@@ -12,6 +12,7 @@ from pathlib import Path
 from rich.console import Console
 from web3 import Web3
 
+from compliance.profiles import DEFAULT_PROFILE, ProfileError, RegimeProfile, UnknownProfileError, load_profile
 from issuer_service.chain.anvil import AnvilError, start_anvil
 from issuer_service.chain.compiler import CompilationError
 from issuer_service.chain.deploy import DeployConfig, DeployError, deploy
@@ -23,6 +24,7 @@ console = Console(stderr=True, soft_wrap=True)
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="deploy", description="Deploy the tCNH sandbox token (R55).")
+    profile = _profile(parser)
     parser.add_argument("--rpc-url", help="EVM JSON-RPC endpoint; default: spawn a local Anvil")
     parser.add_argument(
         "--keys-file",
@@ -31,11 +33,20 @@ def _parser() -> argparse.ArgumentParser:
         "compliance, attestor, minter; default with a spawned Anvil: generate sandbox keys",
     )
     parser.add_argument("--out", type=Path, default=Path(".sandbox/deployment.json"), help="deployment file to write")
+    # R1, R60: by default the token's mint cap follows the profile the service will run under.
     parser.add_argument(
-        "--buffer-bps", type=_bounded(0, 10_000), default=200, help="reserve buffer in basis points, 0-10000 (R1)"
+        "--buffer-bps",
+        type=_bounded(0, 10_000),
+        default=profile.reserve_buffer_bps,
+        help=f"reserve buffer in basis points, 0-10000 (R1); default: the {profile.name!r} profile's "
+        f"(CNH_REGIME_PROFILE), {profile.reserve_buffer_bps}",
     )
     parser.add_argument(
-        "--max-attestation-age", type=_bounded(1, 2**32 - 1), default=86_400, help="seconds, 1 to 2^32-1 (R1)"
+        "--max-attestation-age",
+        type=_bounded(1, 2**32 - 1),
+        default=profile.attestation_max_age_seconds,
+        help=f"seconds, 1 to 2^32-1 (R1); default: the {profile.name!r} profile's, "
+        f"{profile.attestation_max_age_seconds}",
     )
     parser.add_argument("--keep-running", action="store_true", help="keep the spawned Anvil running until Ctrl-C")
     parser.add_argument(
@@ -46,6 +57,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--json", action="store_true", help="print the deployment JSON on stdout")
     return parser
+
+
+def _profile(parser: argparse.ArgumentParser) -> RegimeProfile:
+    """The regime profile the service reads from CNH_REGIME_PROFILE (R60); a bad one ends in one line."""
+    try:
+        return load_profile(os.environ.get("CNH_REGIME_PROFILE", DEFAULT_PROFILE))
+    except (UnknownProfileError, ProfileError) as exc:
+        parser.error(f"CNH_REGIME_PROFILE: {exc}")
 
 
 def _bounded(low: int, high: int) -> Callable[[str], int]:

@@ -4,7 +4,7 @@ configured JSON-RPC endpoint with a deployment file and keys from settings (R43)
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from web3 import Web3
@@ -14,6 +14,7 @@ from issuer_service.chain.deploy import DeployConfig, Deployment, deploy
 from issuer_service.chain.gateway import ChainGateway
 from issuer_service.chain.keys import ROLE_NAMES, KeyFileError, RoleKeys
 from issuer_service.chain.networks import check_chain_allowed
+from issuer_service.chain.tx import send_and_wait
 from issuer_service.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -69,8 +70,28 @@ def spawn_sandbox_chain(settings: Settings) -> ChainRuntime:
         deployment.save(deployment_file)
         log.info("deployed tCNH at %s on a spawned Anvil (%s)", deployment.token_address, anvil.url)
     rpc_call(anvil.url, "anvil_setAutomine", [True])
+    if reuse:
+        deployment = _follow_profile_policy(w3, keys, deployment, settings)
     gateway = ChainGateway(anvil.url, deployment, keys, confirmations=settings.confirmations)
     return ChainRuntime(gateway=gateway, anvil=anvil)
+
+
+def _follow_profile_policy(w3: Web3, keys: RoleKeys, deployment: Deployment, settings: Settings) -> Deployment:
+    """R1, R60: a sandbox token kept from an earlier start takes the selected profile's buffer and
+    attestation age (the sandbox holds the admin key), so the on-chain mint cap is the profile's."""
+    wanted = (settings.chain_buffer_bps(), settings.chain_max_attestation_age())
+    token = w3.eth.contract(address=deployment.token_address, abi=deployment.abi)
+    _, _, max_age, buffer = token.functions.reserveState().call()
+    if (buffer, max_age) == wanted:
+        return deployment
+    send_and_wait(w3, keys.admin, token.functions.setReservePolicy(*wanted))
+    log.info(
+        "reserve policy of the sandbox token %s set to the %s profile's: buffer %s bps, attestation age %s s",
+        deployment.token_address, settings.regime_profile, *wanted,
+    )
+    deployment = replace(deployment, buffer_bps=wanted[0], max_attestation_age_s=wanted[1])
+    deployment.save(Path(settings.deployment_file))
+    return deployment
 
 
 def connect_configured_chain(settings: Settings) -> ChainRuntime:
@@ -94,6 +115,16 @@ def connect_configured_chain(settings: Settings) -> ChainRuntime:
             f"{deployment.chain_id}; point RPC_URL at the right chain"
         )
     check_chain_allowed(chain_id, allow_mainnet=settings.allow_mainnet)
+    # R1, R60: the token's mint cap must use the profile's buffer; one set by a deploy for another
+    # regime would refuse mints the service accepts (or allow ones it should not back).
+    buffer = gateway.reserve_state().buffer_bps
+    if buffer != settings.chain_buffer_bps():
+        raise ChainSetupError(
+            f"the token {deployment.token_address} has an on-chain reserve buffer of {buffer} bps, the regime "
+            f"profile {settings.regime_profile!r} {settings.chain_buffer_bps()} bps (R1); set CNH_REGIME_PROFILE "
+            f"to the token's regime, or have the admin key call setReservePolicy({settings.chain_buffer_bps()}, "
+            f"{settings.chain_max_attestation_age()}) on the token"
+        )
     return ChainRuntime(gateway=gateway)
 
 

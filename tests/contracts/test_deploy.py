@@ -166,3 +166,59 @@ def test_a_node_out_of_funds_error_during_deploy_becomes_the_fund_it_first_line(
     assert f"deployer ({keys.deployer.address}) cannot pay for gas on chain 31337 (balance 1000 wei)" in str(
         excinfo.value
     )
+
+
+def test_the_embedded_sandbox_restarted_under_another_profile_enforces_that_profile_s_buffer_on_chain(
+    tmp_path: Path,
+) -> None:
+    """R1, R60: the spawned chain and its token are kept across restarts; after CNH_REGIME_PROFILE
+    changes, the token's mint cap uses the new profile's buffer, not the first start's (else mints the
+    service accepts at 0% would wait forever behind a 2% on-chain cap)."""
+    from issuer_service.chain.runtime import chain_from_settings
+    from issuer_service.settings import Settings
+
+    def start(profile: str) -> tuple[tuple[int, int], Deployment]:
+        settings = Settings(  # type: ignore[call-arg]
+            _env_file=None, regime_profile=profile, deployment_file=tmp_path / "deployment.json", rpc_url=None
+        )
+        runtime = chain_from_settings(settings)
+        try:
+            state = runtime.gateway.reserve_state()
+            return (state.buffer_bps, state.max_age_s), Deployment.load(settings.deployment_file)
+        finally:
+            runtime.close()
+
+    (policy, first) = start("hk")
+    assert policy == (200, 86_400)
+    (policy, again) = start("eu-mica")
+    assert again.token_address == first.token_address  # the same token, kept
+    assert policy == (0, 86_400)
+    assert (again.buffer_bps, again.max_attestation_age_s) == (0, 86_400)  # the record says what the chain does
+
+
+def test_a_configured_chain_whose_token_buffer_differs_from_the_profile_s_stops_start_up_naming_both(
+    token_env: TokenEnv, tmp_path: Path
+) -> None:
+    """R1, R60: a token deployed with the hk buffer (200 bps) and a service set to eu-mica (0%) would
+    accept mints the token then refuses; start-up says so instead."""
+    from issuer_service.chain.runtime import ChainSetupError, chain_from_settings
+    from issuer_service.settings import Settings
+
+    token_env.deployment.save(tmp_path / "deployment.json")
+    token_env.keys.save(tmp_path / "keys.json")
+
+    def settings(profile: str) -> Settings:
+        return Settings(  # type: ignore[call-arg]
+            _env_file=None,
+            regime_profile=profile,
+            rpc_url=token_env.anvil.url,
+            deployment_file=tmp_path / "deployment.json",
+            key_file=tmp_path / "keys.json",
+        )
+
+    chain_from_settings(settings("hk")).close()  # the same buffer: starts
+    with pytest.raises(ChainSetupError) as refused:
+        chain_from_settings(settings("eu-mica"))
+    message = str(refused.value)
+    assert "200" in message and "'eu-mica'" in message and "CNH_REGIME_PROFILE" in message, message
+    assert "setReservePolicy" in message, message

@@ -263,6 +263,32 @@ def test_a_reserve_policy_the_token_would_refuse_is_refused_before_anything_is_d
     assert not (tmp_path / "deployment.json").exists()
 
 
+def test_the_reserve_policy_defaults_to_the_regime_profile_the_service_will_run_under(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, token_env: TokenEnv, monkeypatch: pytest.MonkeyPatch
+) -> None:  # R1, R60: deploy, then serve with the same CNH_REGIME_PROFILE, and the buffers agree
+    from issuer_service.chain.runtime import chain_from_settings
+    from issuer_service.settings import Settings
+
+    monkeypatch.setenv("CNH_REGIME_PROFILE", "eu-mica")
+    keys = fresh_hex_keys()
+    fund(token_env.w3, keys, 10**21)
+    key_file = write_keys(tmp_path / "keys.json", keys)
+    code, err = run_deploy(capsys, tmp_path, "--rpc-url", token_env.anvil.url, "--keys-file", str(key_file))
+    assert code == 0, err
+    out = tmp_path / "out" / "deployment.json"
+    deployment = Deployment.load(out)
+    assert (deployment.buffer_bps, deployment.max_attestation_age_s) == (0, 86_400)
+    settings = Settings(_env_file=None, rpc_url=token_env.anvil.url, deployment_file=out, key_file=key_file)  # type: ignore[call-arg]
+    chain_from_settings(settings).close()  # starts: the token's buffer is the profile's
+
+    monkeypatch.setenv("CNH_REGIME_PROFILE", "atlantis")
+    with pytest.raises(SystemExit) as exited:
+        main(["--out", str(tmp_path / "other.json")])
+    assert exited.value.code == 2
+    err = capsys.readouterr().err
+    assert "CNH_REGIME_PROFILE" in err and "unknown regime profile 'atlantis'" in err, err
+
+
 # --------------------------------------------------------------------------------------------------
 # The files it writes
 # --------------------------------------------------------------------------------------------------
