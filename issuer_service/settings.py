@@ -96,8 +96,15 @@ class Settings(BaseSettings):
             raise ValueError(str(UnknownProfileError(name, available_profiles())))
         try:
             calendar = load_profile(name).holiday_calendar
+        except ProfileError as exc:
+            raise ValueError(f"regime profile {name!r} cannot be used: {exc}") from None
+        except OSError as exc:
+            raise ValueError(
+                f"regime profile {name!r} cannot be read ({exc.strerror or exc.__class__.__name__})"
+            ) from None
+        try:
             load_calendar(calendar)
-        except (ProfileError, CalendarError) as exc:
+        except CalendarError as exc:
             raise ValueError(f"regime profile {name!r} cannot be used: {exc}") from None
         except OSError as exc:
             raise ValueError(
