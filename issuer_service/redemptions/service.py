@@ -97,7 +97,9 @@ def create_redemption(session: Session, *, actor: Principal, body: RedemptionCre
     paused = is_paused(session, hold=True)
     # Per-customer serialisation: daily limits and the one-in-flight-per-wallet rule cannot race.
     fiat.lock_account(session, actor.customer_id)
-    customer = customers.get(session, actor.customer_id)
+    # Held (share-locked) to the commit, as a mint holds it: a KYC decision or a screening block that
+    # commits while this request runs waits for it, never overtakes it unseen (R20, R23).
+    customer = customers.get_held(session, actor.customer_id)
     if customer is None:
         raise NotFound(f"customer {actor.customer_id} not found")
     wallet = wallets.get_held_by_address(session, address)  # a freeze waits for this request (R24)

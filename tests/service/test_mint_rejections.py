@@ -3,6 +3,7 @@ nothing moves — no mint row, no outbox row, fiat where it was (R1, R10, R11, R
 
 from __future__ import annotations
 
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -408,3 +409,43 @@ def test_customer_cannot_read_another_customers_mint(chain_client: Any, staff: S
     mint = request_mint(chain_client, alice, "1.00").json()
     assert_problem(chain_client.get(f"/v1/mints/{mint['id']}", headers=bearer(bob.key)), 404)
     assert chain_client.get(f"/v1/mints/{mint['id']}", headers=bearer(staff.auditor)).status_code == 200
+
+
+
+def test_a_kyc_rejection_committing_while_a_redemption_is_requested_is_never_overtaken_by_it(
+    chain_client: Any, staff: Staff, gateway: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:  # R20
+    """Compliance rejects the customer while their redemption request is between reading the customer
+    and committing. The request read the customer without a lock, so it was accepted (and later paid)
+    after the rejection had committed. Held to its commit, as a mint holds it, the customer cannot be
+    rejected in between: the decision waits for the request, and the request was accepted before it."""
+    alice = _funded_holder(chain_client, staff)
+    body = redemption_body(chain_client, alice, "10.00")
+    read_chain = gateway.account_state
+    deciding: list[Any] = []
+
+    def reject(address: str) -> Any:
+        if not deciding:  # the request has read the customer and is asking the chain
+            decision = threading.Thread(target=lambda: deciding.append(chain_client.post(
+                f"/v1/customers/{alice.id}/kyc", json={"decision": "rejected", "risk": "low", "reference": "KYC-2"},
+                headers=bearer(staff.compliance))))
+            deciding.append(decision)
+            decision.start()
+            decision.join(1.0)  # committed by now, unless it waits for this request
+        return read_chain(address)
+
+    monkeypatch.setattr(gateway, "account_state", reject)
+    response = chain_client.post("/v1/redemptions", json=body, headers=bearer(alice.key, **{"Idempotency-Key": "r"}))
+    deciding[0].join(30)
+    assert deciding[1].status_code == 200, deciding[1].text
+
+    def seqs(action: str) -> list[int]:
+        records = chain_client.get("/v1/audit-log", params={"action": action}, headers=bearer(staff.auditor))
+        return [r["seq"] for r in records.json()["items"] if r["data"].get("decision", "rejected") == "rejected"]
+
+    (rejected_at,) = seqs("customer.kyc_decided")
+    if response.status_code == 202:
+        (requested_at,) = seqs("redemption.requested")
+        assert requested_at < rejected_at, "a redemption was accepted after the customer's KYC was rejected"
+    else:
+        assert assert_problem(response, 422)["reason_code"] == "kyc_not_approved"
