@@ -58,6 +58,8 @@ _EDGES = {
     "burn_submitted": {"burned", "failed"},
     "burned": {"paid"},
 }
+_AMOUNT_CODES = {"below_minimum", "insufficient_token_balance", "over_daily_limit"}
+_WALLET_CODES = {"wallet_not_owned", "wallet_not_allowlisted", "wallet_frozen"}
 _RULES_BY_STATUS = {"burn_submitted": ["R13"], "burned": ["R16"], "paid": ["R13", "R14", "R16"], "failed": ["R13"]}
 REDEMPTION_LIFECYCLE = Lifecycle("redemption", _EDGES, _RULES_BY_STATUS)
 
@@ -119,10 +121,12 @@ def create_redemption(session: Session, *, actor: Principal, body: RedemptionCre
         daily_limit_fen=limits.daily_redeem_override(session, customer.id),  # R12: approved limit change
     ), profile)
     if not decision.allowed:
+        # Only a refusal about the wallet names it: a pause (R41) or the customer's due diligence (R20,
+        # R23) is not something the holder fixes in the request.
         raise RuleRejected(decision.message, reason_code=decision.reason_code or "rejected",
                            rule_id=decision.rule_id or "", field="body.amount"
-                           if decision.reason_code in ("below_minimum", "insufficient_token_balance",
-                                                       "over_daily_limit") else "body.wallet")
+                           if decision.reason_code in _AMOUNT_CODES else "body.wallet"
+                           if decision.reason_code in _WALLET_CODES else None)
     assert wallet is not None
     # R25: 422 names each gap; after the rules above, so that e.g. a paused service says so first (R41).
     travel_rule.require_complete(body.travel_rule, amount_fen=amount, profile=profile)

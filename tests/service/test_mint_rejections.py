@@ -449,3 +449,31 @@ def test_a_kyc_rejection_committing_while_a_redemption_is_requested_is_never_ove
         assert requested_at < rejected_at, "a redemption was accepted after the customer's KYC was rejected"
     else:
         assert assert_problem(response, 422)["reason_code"] == "kyc_not_approved"
+
+
+def test_a_redemption_refused_for_the_pause_or_the_customer_does_not_blame_the_wallet_field(
+    chain_client: Any, staff: Staff, db_engine: Engine
+) -> None:  # R11, R20, R41
+    """As for a mint, only a refusal about the wallet names `body.wallet`: a client that marks the
+    named field would otherwise send the holder to fix a wallet that is fine."""
+    alice = _funded_holder(chain_client, staff)
+    body = redemption_body(chain_client, alice, "10.00")
+    not_bound = {**body, "wallet": Account.create().address}
+    refused = chain_client.post(
+        "/v1/redemptions", json=not_bound, headers=bearer(alice.key, **{"Idempotency-Key": "w"})
+    )
+    assert assert_problem(refused, 422, field="body.wallet")["reason_code"] == "wallet_not_owned"
+    rejected = chain_client.post(
+        f"/v1/customers/{alice.id}/kyc",
+        json={"decision": "rejected", "risk": "low", "reference": "KYC-REVIEW-4"},
+        headers=bearer(staff.compliance),
+    )
+    assert rejected.status_code == 200, rejected.text
+    refused = chain_client.post("/v1/redemptions", json=body, headers=bearer(alice.key, **{"Idempotency-Key": "k"}))
+    problem = assert_problem(refused, 422)
+    assert (problem["reason_code"], problem.get("errors", [])) == ("kyc_not_approved", [])
+    assert chain_client.post("/v1/admin/pause", headers=bearer(staff.admin)).status_code == 200
+    refused = chain_client.post("/v1/redemptions", json=body, headers=bearer(alice.key, **{"Idempotency-Key": "p"}))
+    problem = assert_problem(refused, 422)
+    assert (problem["reason_code"], problem.get("errors", [])) == ("paused", [])
+    assert _count(db_engine, Redemption) == 0
