@@ -8,7 +8,8 @@ the report's JSON itself (GET /v1/attestations/{id}/report.json). A proof checke
 itself proves nothing: anyone can build a tree of made-up balances whose paths add up.
 With `--report` the proof's `leaf_count` must also equal the report's holder count: the root does
 not commit to the leaf count in a way one path can show, so only the published count pins it.
-Exit status: 0 the balance is included, 1 verification failed, 2 the input could not be read.
+Exit status: 0 the balance is included, 1 verification failed, 2 the input could not be read (or
+--root/--total is not a root hash / a whole number of units).
 
 Uses only the standard library: copy this file and compliance/proof_of_liabilities.py anywhere.
 """
@@ -244,6 +245,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     if args.report is not None and (args.root is not None or args.total is not None):
         print("give either --report or --root/--total, not both", file=sys.stderr)
+        return 2
+    if args.root is not None and not _HASH_RE.fullmatch(args.root.lower().removeprefix("0x")):
+        print(f"--root must be the 64 hex digits of the published root_hash, not {args.root!r}", file=sys.stderr)
+        return 2
+    if args.total is not None and not (args.total.isascii() and args.total.isdigit()):
+        print(
+            f"--total must be the published total_units, a whole number of token units (6 decimals: "
+            f"2,500 tCNH is 2500000000), not {args.total!r}",
+            file=sys.stderr,
+        )
         return 2
     try:
         proof = json.loads(args.proof.read_text(encoding="utf-8"))

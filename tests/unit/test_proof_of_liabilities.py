@@ -298,3 +298,26 @@ def test_cli_refuses_a_forged_tree_when_no_published_root_is_given(tmp_path: Pat
     published = _tree(_balances(3)).root_hash
     assert verifier.main([str(forged), "--root", published]) == 1
     assert "FAIL (not the published root)" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (["--root", "zz"], "--root must be the 64 hex digits"),
+        (["--root", "ab" * 31], "--root must be the 64 hex digits"),
+        (["--total", "-5"], "--total must be the published total_units"),
+        (["--total", "1_000"], "--total must be the published total_units"),
+    ],
+    ids=["root-not-hex", "root-too-short", "total-negative", "total-underscored"],
+)
+def test_cli_refuses_a_malformed_published_root_or_total_as_a_usage_error_not_a_rejection(
+    tmp_path: Path, capsys: Any, args: list[str], says: str
+) -> None:
+    """A typo in what the holder typed is not a verdict on the issuer's proof: exit 2, as `cnh verify-proof`."""
+    tree = _tree(_balances(3))
+    proof = _write(tmp_path / "proof.json", tree.proof(_address(1)).to_json())
+    if "--root" not in args:
+        args = ["--root", tree.root_hash, *args]
+    assert verifier.main([str(proof), *args]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and err.count("\n") == 1 and says in err, (out, err)
