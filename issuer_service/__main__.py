@@ -9,6 +9,8 @@ worker  the outbox worker and indexer alone, for running them as separate proces
 from __future__ import annotations
 
 import argparse
+import errno
+import socket
 from collections.abc import Sequence
 
 import uvicorn
@@ -22,8 +24,14 @@ from issuer_service.settings import Settings
 def serve(settings: Settings) -> None:
     """Serve the API until interrupted."""
     configure_logging(settings.log_level)
-    _migrate(settings)
-    runtime = _chain(settings)
+    # Held from here on: a busy port stops the service before a chain is spawned or a key is shown.
+    listener = _bind(settings)
+    try:
+        _migrate(settings)
+        runtime = _chain(settings)
+    except BaseException:
+        listener.close()
+        raise
     try:
         app = create_app(settings, gateway=runtime.gateway)
         gateway = runtime.gateway
@@ -33,9 +41,32 @@ def serve(settings: Settings) -> None:
             flush=True,
         )
         # log_config=None: keep our JSON logging; uvicorn's access log is replaced by ours.
-        uvicorn.run(app, host=settings.host, port=settings.port, log_config=None, access_log=False)
+        config = uvicorn.Config(app, host=settings.host, port=settings.port, log_config=None, access_log=False)
+        uvicorn.Server(config).run(sockets=[listener])
     finally:
+        listener.close()
         runtime.close()
+
+
+def _bind(settings: Settings) -> socket.socket:
+    """The API's socket, bound (uvicorn listens on it once the app is up), or one line saying why not."""
+    family = socket.AF_INET6 if ":" in settings.host else socket.AF_INET
+    listener = socket.socket(family, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        listener.bind((settings.host, settings.port))
+    except OSError as exc:
+        listener.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise SystemExit(
+                f"cannot start: port {settings.port} on {settings.host} is in use (another service?); stop it or "
+                "choose another --port (CNH_PORT)"
+            ) from None
+        raise SystemExit(
+            f"cannot start: cannot listen on {settings.host}:{settings.port}: {exc.strerror or exc}; "
+            "check --host (CNH_HOST) and --port (CNH_PORT)"
+        ) from None
+    return listener
 
 
 def run_worker(settings: Settings) -> None:

@@ -5,6 +5,7 @@ secret in production mode (R43), a database that is not there or a URL that is n
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -95,4 +96,18 @@ def test_a_malformed_profile_file_stops_the_service_with_one_line_naming_the_set
     assert "Traceback" not in output, output
     assert len(output.splitlines()) == 1, output
     assert output.startswith("cannot start: CNH_REGIME_PROFILE: ") and says in output, output
+
+
+def test_a_port_in_use_is_refused_in_one_line_before_a_chain_is_spawned_or_a_key_shown(tmp_path: Path) -> None:
+    """A busy port used to be found only after Anvil was spawned, tCNH deployed and the shown-once admin key
+    printed, and then the service died with uvicorn's exit 3 (the CLI's "the API refused")."""
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        result = _start(tmp_path, "--port", str(port))
+    output = (result.stdout + result.stderr).strip()
+    assert result.returncode == 1, output
+    assert len(output.splitlines()) == 1 and f"cannot start: port {port} on 127.0.0.1 is in use" in output, output
+    assert "--port" in output and "Admin API key" not in output
     assert not (tmp_path / ".sandbox").exists(), "nothing was set up before the refusal"
