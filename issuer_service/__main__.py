@@ -11,7 +11,9 @@ from __future__ import annotations
 import argparse
 import errno
 import socket
+import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 import uvicorn
 from pydantic import ValidationError
@@ -80,7 +82,7 @@ def run_worker(settings: Settings) -> None:
 
     configure_logging(settings.log_level)
     if settings.rpc_url is None:
-        raise SystemExit("the standalone worker needs RPC_URL and the deployment file of a running chain")
+        _usage_error("the standalone worker needs RPC_URL and the deployment file of a running chain")
     _migrate(settings)
     runtime = _chain(settings)
     engine = engine_from_settings(settings)
@@ -109,10 +111,10 @@ def _migrate(settings: Settings) -> None:
     try:
         shown = make_url(settings.database_url).render_as_string(hide_password=True)
     except ArgumentError:
-        raise SystemExit(
+        _usage_error(
             "cannot start: DATABASE_URL is not a database URL; use e.g. sqlite:///.sandbox/issuer.db or "
             "postgresql://user@host:5432/name"
-        ) from None
+        )
     try:
         run_migrations(settings.database_url)
     except (SQLAlchemyError, ImportError) as exc:
@@ -132,7 +134,13 @@ def _settings(overrides: dict[str, object]) -> Settings:
             field = str(error["loc"][0]) if error["loc"] else ""
             name = f"--{field}" if field in overrides else f"CNH_{field.upper()}" if field else "settings"
             problems.append(f"{name}: {error['msg']}")
-        raise SystemExit("cannot start: " + "; ".join(problems)) from None
+        _usage_error("cannot start: " + "; ".join(problems))
+
+
+def _usage_error(message: str) -> NoReturn:
+    """A setting that is missing or wrong: one line and exit 2, bad usage (as `cnh`'s exit codes)."""
+    print(message, file=sys.stderr, flush=True)
+    raise SystemExit(2)
 
 
 def _chain(settings: Settings):  # type: ignore[no-untyped-def]

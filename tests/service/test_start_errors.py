@@ -111,3 +111,24 @@ def test_a_port_in_use_is_refused_in_one_line_before_a_chain_is_spawned_or_a_key
     assert len(output.splitlines()) == 1 and f"cannot start: port {port} on 127.0.0.1 is in use" in output, output
     assert "--port" in output and "Admin API key" not in output
     assert not (tmp_path / ".sandbox").exists(), "nothing was set up before the refusal"
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "says"),
+    [
+        (("--port", "99999"), {}, "--port: Input should be less than or equal to 65535"),
+        (("--port", "0"), {}, "--port: Input should be greater than or equal to 1"),
+        ((), {"CNH_PORT": "abc"}, "CNH_PORT: Input should be a valid integer"),
+        ((), {"CNH_DATABASE_URL": "not a url"}, "cannot start: DATABASE_URL is not a database URL"),
+        (("worker",), {}, "the standalone worker needs RPC_URL"),
+    ],
+    ids=["port-range", "port-zero", "port-env-not-a-number", "bad-database-url", "worker-without-rpc-url"],
+)
+def test_a_bad_or_missing_setting_is_a_usage_error_with_exit_2(
+    tmp_path: Path, args: tuple[str, ...], env: dict[str, str], says: str
+) -> None:
+    """Exit 2 is bad usage (docs/runbook.md §7), as for `--port abc`; 1 is kept for work that failed."""
+    result = _start(tmp_path, *args, **env)
+    output = (result.stdout + result.stderr).strip()
+    assert result.returncode == 2, output
+    assert len(output.splitlines()) == 1 and says in output, output
