@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import errno
+import signal
 import socket
 import sys
 from collections.abc import Sequence
@@ -26,15 +27,14 @@ from issuer_service.settings import Settings
 def serve(settings: Settings) -> None:
     """Serve the API until interrupted."""
     configure_logging(settings.log_level)
+    # A stop request (SIGTERM) ends the service as Ctrl-C does: through `finally`, which stops Anvil cleanly.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     # Held from here on: a busy port stops the service before a chain is spawned or a key is shown.
     listener = _bind(settings)
+    runtime = None
     try:
         _migrate(settings)
         runtime = _chain(settings)
-    except BaseException:
-        listener.close()
-        raise
-    try:
         app = create_app(settings, gateway=runtime.gateway)
         gateway = runtime.gateway
         print(
@@ -45,9 +45,12 @@ def serve(settings: Settings) -> None:
         # log_config=None: keep our JSON logging; uvicorn's access log is replaced by ours.
         config = uvicorn.Config(app, host=settings.host, port=settings.port, log_config=None, access_log=False)
         uvicorn.Server(config).run(sockets=[listener])
+    except KeyboardInterrupt:
+        pass  # SIGINT or SIGTERM; uvicorn shut down gracefully, then re-raised the signal
     finally:
         listener.close()
-        runtime.close()
+        if runtime is not None:
+            runtime.close()
 
 
 def _bind(settings: Settings) -> socket.socket:
@@ -73,7 +76,6 @@ def _bind(settings: Settings) -> socket.socket:
 
 def run_worker(settings: Settings) -> None:
     """The outbox worker and indexer without the HTTP API (several may run against one database)."""
-    import signal
     import threading
 
     from compliance.profiles import load_profile
