@@ -3,7 +3,9 @@ configured JSON-RPC endpoint with a deployment file and keys from settings (R43)
 
 from __future__ import annotations
 
+import fcntl
 import logging
+import os
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -28,10 +30,14 @@ class ChainSetupError(RuntimeError):
 class ChainRuntime:
     gateway: ChainGateway
     anvil: AnvilProcess | None = None
+    sandbox_lock: int | None = None  # the locked descriptor of the sandbox directory's lock file
 
     def close(self) -> None:
         if self.anvil is not None:
             self.anvil.stop()
+        if self.sandbox_lock is not None:
+            os.close(self.sandbox_lock)  # only once Anvil has written its state file
+            self.sandbox_lock = None
 
 
 def keys_from_settings(settings: Settings) -> RoleKeys:
@@ -47,14 +53,57 @@ def _sandbox_dir(settings: Settings) -> Path:
     return Path(settings.deployment_file).parent
 
 
+SANDBOX_LOCK = "service.lock"
+
+
+def sandbox_holder(folder: Path) -> int | None:
+    """The pid of the service running on a sandbox directory, or None if none is."""
+    try:
+        fd = os.open(folder / SANDBOX_LOCK, os.O_RDONLY)
+    except FileNotFoundError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        text = os.read(fd, 32).decode("ascii", "replace").strip()
+        return int(text) if text.isdigit() else 0
+    finally:
+        os.close(fd)
+    return None
+
+
+def _lock_sandbox(folder: Path) -> int:
+    """One service per sandbox directory: a second one would run its own Anvil on the same state file
+    and share the database with a chain that is not its own. The lock goes when the process does."""
+    folder.mkdir(parents=True, exist_ok=True)
+    fd = os.open(folder / SANDBOX_LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder = os.read(fd, 32).decode("ascii", "replace").strip() or "unknown"
+        os.close(fd)
+        raise ChainSetupError(
+            f"another service (pid {holder}) is running on {folder}, with its own Anvil on that chain state; "
+            "stop it first, or give this one its own directory (CNH_DEPLOYMENT_FILE) and DATABASE_URL"
+        ) from None
+    os.ftruncate(fd, 0)
+    os.write(fd, str(os.getpid()).encode())
+    return fd
+
+
 def spawn_sandbox_chain(settings: Settings) -> ChainRuntime:
     """Spawn Anvil with persistent state; deploy on first start, reuse the deployment after."""
     folder = _sandbox_dir(settings)
+    lock = _lock_sandbox(folder)
     state_file = folder / "anvil-state.json"
     key_file = folder / "keys.json"
     deployment_file = Path(settings.deployment_file)
     reuse = state_file.exists() and key_file.exists() and deployment_file.exists()
-    anvil = start_anvil(port=settings.anvil_port or None, state_file=state_file, log_file=folder / "anvil.log")
+    try:
+        anvil = start_anvil(port=settings.anvil_port or None, state_file=state_file, log_file=folder / "anvil.log")
+    except BaseException:
+        os.close(lock)
+        raise
     w3 = Web3(Web3.HTTPProvider(anvil.url))
     if reuse:
         keys = RoleKeys.load(key_file)
@@ -73,7 +122,7 @@ def spawn_sandbox_chain(settings: Settings) -> ChainRuntime:
     if reuse:
         deployment = _follow_profile_policy(w3, keys, deployment, settings)
     gateway = ChainGateway(anvil.url, deployment, keys, confirmations=settings.confirmations)
-    return ChainRuntime(gateway=gateway, anvil=anvil)
+    return ChainRuntime(gateway=gateway, anvil=anvil, sandbox_lock=lock)
 
 
 def _follow_profile_policy(w3: Web3, keys: RoleKeys, deployment: Deployment, settings: Settings) -> Deployment:

@@ -80,3 +80,37 @@ def test_a_stop_signal_ends_the_service_with_exit_0_no_traceback_and_its_anvil_a
     assert process.returncode == 0, output
     assert "Traceback" not in output, output
     assert not _running(anvil), "the service exited before its Anvil had stopped"
+
+
+def test_a_second_service_on_the_same_sandbox_directory_is_refused_and_the_first_keeps_running(
+    tmp_path: Path,
+) -> None:
+    """Both used to run: two Anvils writing one state file (the last to stop wins) under one database."""
+    first_port, second_port = free_port(), free_port()
+    first = _serve(tmp_path, first_port)
+    try:
+        _wait_healthy(first, first_port)
+        second = subprocess.run(
+            [sys.executable, "-m", "issuer_service", "--port", str(second_port)],
+            cwd=tmp_path,
+            env=_clean_env(),
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        output = (second.stdout + second.stderr).strip()
+        assert second.returncode == 1, output
+        assert len(output.splitlines()) == 1, output
+        assert f"another service (pid {first.pid}) is running on .sandbox" in output, output
+        assert "Admin API key" not in output
+        assert len(_children(first.pid)) == 1, "the first service's Anvil is the only one"
+        assert httpx.get(f"http://127.0.0.1:{first_port}/readyz", timeout=10).status_code == 200
+    finally:
+        first.send_signal(signal.SIGTERM)
+        first.communicate(timeout=60)
+    again = _serve(tmp_path, second_port)  # once the first has stopped, the directory is free again
+    try:
+        _wait_healthy(again, second_port)
+    finally:
+        again.send_signal(signal.SIGTERM)
+        again.communicate(timeout=60)
