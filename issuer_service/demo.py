@@ -26,6 +26,7 @@ from rich.console import Console
 from cnh_sdk import Client, CnhError, RetryPolicy, Token, TransportError
 from compliance.verify_proof import verify_proof
 from issuer_service.chain.anvil import free_port
+from issuer_service.chain.runtime import sandbox_holder
 
 console = Console(soft_wrap=True)
 SANDBOX = Path(".sandbox/demo")
@@ -171,6 +172,13 @@ def _transfer(token: Token, sender: LocalAccount, to: str, units: int) -> str:
 def main(argv: list[str] | None = None) -> int:
     keep_running = "--keep-running" in (argv if argv is not None else sys.argv[1:])
     console.rule("[bold]CNH stablecoin sandbox — SANDBOX, NOT A LICENSED STABLECOIN")
+    running = sandbox_holder(SANDBOX)  # its files are about to be replaced: never from under a running service
+    if running is not None:
+        console.print(
+            f"[red]demo failed:[/] a previous demo is still running (service pid {running}) on {SANDBOX}; stop it "
+            f"(Ctrl-C where it runs, or kill {running}) and run the demo again"
+        )
+        return 1
     port = free_port()
     admin = "cnh_demo_" + secrets.token_urlsafe(24)
     base_url = f"http://127.0.0.1:{port}"

@@ -7,7 +7,10 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
+
+from issuer_service.chain.anvil import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -45,3 +48,42 @@ def test_the_demo_runs_the_whole_flow_and_leaves_an_attestation_report(tmp_path:
     capital = next(row for row in document["reserve_assets"] if row["account"] == "reserve a/c 001")
     assert capital["custodian"] == "Sandbox Bank HK"
     assert "✓ concentration: 1 custodian: Sandbox Bank HK 100.00%" in out
+
+
+def test_a_demo_run_while_a_previous_one_still_runs_is_refused_and_leaves_its_files_alone(tmp_path: Path) -> None:
+    """The second demo used to delete the running one's database, keys and log from under it, and the
+    first one's Anvil then kept writing its chain into the new demo's state file."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CNH_") and k not in ("DATABASE_URL", "RPC_URL")}
+    sandbox = tmp_path / ".sandbox" / "demo"
+    previous = subprocess.Popen(  # what `cnh demo --keep-running` leaves running
+        [sys.executable, "-m", "issuer_service", "--port", str(free_port())],
+        cwd=tmp_path,
+        env={
+            **env,
+            "PYTHONPATH": str(ROOT),
+            "CNH_DATABASE_URL": "sqlite:///.sandbox/demo/issuer.db",
+            "CNH_DEPLOYMENT_FILE": ".sandbox/demo/deployment.json",
+        },
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not (sandbox / "deployment.json").exists() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        database = (sandbox / "issuer.db").stat().st_ino
+        completed = subprocess.run(
+            [sys.executable, str(ROOT / "scripts" / "demo.py")],
+            cwd=tmp_path,
+            env={**env, "PYTHONPATH": str(ROOT), "COLUMNS": "200"},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert completed.returncode == 1, completed.stdout + completed.stderr
+        assert f"a previous demo is still running (service pid {previous.pid})" in completed.stdout
+        assert "Traceback" not in completed.stdout + completed.stderr
+        assert previous.poll() is None and (sandbox / "issuer.db").stat().st_ino == database
+    finally:
+        previous.terminate()
+        previous.wait(timeout=60)
