@@ -25,7 +25,7 @@ from rich.console import Console
 
 from cnh_sdk import Client, CnhError, RetryPolicy, Token, TransportError
 from compliance.verify_proof import verify_proof
-from issuer_service.chain.anvil import free_port
+from issuer_service.chain.anvil import die_with_parent, free_port
 from issuer_service.chain.runtime import sandbox_holder
 
 console = Console(soft_wrap=True)
@@ -50,8 +50,10 @@ def _start_service(port: int, admin_key: str) -> subprocess.Popen[bytes]:
     env.pop("RPC_URL", None)
     env.pop("CNH_RPC_URL", None)
     log = open(SANDBOX / "service.log", "wb")  # noqa: SIM115 - owned by the child process
+    # Its own session keeps a Ctrl-C for the demo from reaching it mid-flow; the demo stops it (`finally` in
+    # main), and if the demo is killed outright the service gets SIGTERM from the kernel.
     return subprocess.Popen([sys.executable, "-m", "issuer_service", "serve"], env=env, stdout=log,
-                            stderr=subprocess.STDOUT, start_new_session=True)
+                            stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=die_with_parent)
 
 
 def _wait_ready(base_url: str, process: subprocess.Popen[bytes], timeout: float = 60) -> None:
@@ -179,6 +181,8 @@ def main(argv: list[str] | None = None) -> int:
             f"(Ctrl-C where it runs, or kill {running}) and run the demo again"
         )
         return 1
+    for stop in (signal.SIGTERM, signal.SIGHUP):  # `kill`, `timeout`, a closed terminal: end as Ctrl-C does
+        signal.signal(stop, signal.default_int_handler)
     port = free_port()
     admin = "cnh_demo_" + secrets.token_urlsafe(24)
     base_url = f"http://127.0.0.1:{port}"

@@ -40,9 +40,9 @@ def anvil_binary() -> Path:
     raise AnvilError(f"anvil not found at {candidate}: run `bash scripts/bootstrap.sh`")
 
 
-def _die_with_parent() -> None:
-    """Linux: Anvil gets SIGTERM when the process that spawned it dies, however it dies, so a
-    killed service or test run leaves no orphan chain behind."""
+def die_with_parent() -> None:
+    """Linux: a child (Anvil, the demo's service) gets SIGTERM when the process that spawned it dies,
+    however it dies, so a killed service, demo or test run leaves no orphan behind."""
     if sys.platform.startswith("linux"):
         import ctypes
 
@@ -164,7 +164,7 @@ def start_anvil(
     args += extra_args or []
     out = open(log_file, "ab") if log_file else subprocess.DEVNULL  # noqa: SIM115 - owned by the process
     process = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
-                               preexec_fn=_die_with_parent)
+                               preexec_fn=die_with_parent)
     anvil = AnvilProcess(
         port=port, process=process, state_file=state_file, log_file=log_file, extra_args=extra_args or []
     )

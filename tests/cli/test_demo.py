@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 from issuer_service.chain.anvil import free_port
+from issuer_service.chain.runtime import sandbox_holder
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -87,3 +89,39 @@ def test_a_demo_run_while_a_previous_one_still_runs_is_refused_and_leaves_its_fi
     finally:
         previous.terminate()
         previous.wait(timeout=60)
+
+
+def test_terminating_the_demo_stops_the_service_and_chain_it_started(tmp_path: Path) -> None:
+    """`kill`, `timeout` or a closed terminal used to end the demo alone: its service (in a session of its
+    own, so no Ctrl-C reaches it) and that service's Anvil kept running with nobody to stop them."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CNH_") and k not in ("DATABASE_URL", "RPC_URL")}
+    demo = subprocess.Popen(
+        [sys.executable, str(ROOT / "scripts" / "demo.py"), "--keep-running"],
+        cwd=tmp_path,
+        env={**env, "PYTHONPATH": str(ROOT), "COLUMNS": "200"},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    lock = tmp_path / ".sandbox" / "demo" / "service.lock"
+    try:
+        deadline = time.monotonic() + 60
+        while not (lock.exists() and lock.read_text().isdigit()) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        service = int(lock.read_text())
+        demo.send_signal(signal.SIGTERM)
+        demo.wait(timeout=60)
+    finally:
+        if demo.poll() is None:
+            demo.kill()
+    deadline = time.monotonic() + 30
+    while _running(service) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not _running(service), "the demo's service outlived it"
+    assert sandbox_holder(lock.parent) is None
+
+
+def _running(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] not in ("Z", "X")
+    except FileNotFoundError:
+        return False
