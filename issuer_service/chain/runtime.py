@@ -91,6 +91,30 @@ def _lock_sandbox(folder: Path) -> int:
     return fd
 
 
+def _refuse_new_token_over_history(settings: Settings, reason: str) -> None:
+    """A new deployment is refused once the database has sent transactions: its balances, mints and
+    redemptions would then all be on a token that no longer exists."""
+    from sqlalchemy import select
+    from sqlalchemy.engine import make_url
+
+    from issuer_service.db import make_engine
+    from issuer_service.outbox.models import ChainTx
+
+    engine = make_engine(settings.database_url)
+    try:
+        with engine.connect() as connection:
+            sent = connection.execute(select(ChainTx.id).limit(1)).first() is not None
+    finally:
+        engine.dispose()
+    if sent:
+        shown = make_url(settings.database_url).render_as_string(hide_password=True)
+        raise ChainSetupError(
+            f"{reason}, but the database at {shown} holds transactions sent on that chain's tCNH; restore the "
+            f"file(s), or start afresh with a new chain and database: delete {_sandbox_dir(settings)} and the "
+            "database (or point CNH_DEPLOYMENT_FILE and DATABASE_URL elsewhere)"
+        )
+
+
 def spawn_sandbox_chain(settings: Settings) -> ChainRuntime:
     """Spawn Anvil with persistent state; deploy on first start, reuse the deployment after."""
     folder = _sandbox_dir(settings)
@@ -100,6 +124,11 @@ def spawn_sandbox_chain(settings: Settings) -> ChainRuntime:
     deployment_file = Path(settings.deployment_file)
     reuse = state_file.exists() and key_file.exists() and deployment_file.exists()
     try:
+        if not reuse:
+            missing = [str(path) for path in (state_file, key_file, deployment_file) if not path.exists()]
+            _refuse_new_token_over_history(
+                settings, f"{' and '.join(missing)} {'is' if len(missing) == 1 else 'are'} missing"
+            )
         anvil = start_anvil(port=settings.anvil_port or None, state_file=state_file, log_file=folder / "anvil.log")
     except BaseException:
         os.close(lock)
@@ -109,7 +138,15 @@ def spawn_sandbox_chain(settings: Settings) -> ChainRuntime:
         keys = RoleKeys.load(key_file)
         deployment = Deployment.load(deployment_file)
         if not w3.eth.get_code(deployment.token_address):
-            reuse = False  # the state file did not hold the contract: deploy again
+            try:
+                _refuse_new_token_over_history(
+                    settings, f"the chain in {state_file} has no tCNH at {deployment.token_address}"
+                )
+            except ChainSetupError:
+                anvil.stop()
+                os.close(lock)
+                raise
+            reuse = False  # the state file did not hold the contract and nothing was sent on it: deploy again
     if not reuse:
         keys = RoleKeys.generate()
         keys.fund_on_anvil(w3)

@@ -4,8 +4,10 @@ and a restart finds the same token and data."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -114,3 +116,54 @@ def test_a_second_service_on_the_same_sandbox_directory_is_refused_and_the_first
     finally:
         again.send_signal(signal.SIGTERM)
         again.communicate(timeout=60)
+
+
+def _sent_a_transaction(database: Path) -> None:
+    """What any mint, redemption or wallet binding leaves behind: a row in the outbox."""
+    with sqlite3.connect(database) as connection:
+        connection.execute(
+            "INSERT INTO chain_txs (id, function, args_json, entity_type, entity_id, status, attempts, not_before,"
+            " created_at, updated_at) VALUES ('ctx_1', 'mint', '[]', 'mint', 'mnt_1', 'confirmed', 1,"
+            " '2026-01-01 00:00:00', '2026-01-01 00:00:00', '2026-01-01 00:00:00')"
+        )
+
+
+def test_a_lost_chain_state_under_a_database_with_history_is_refused_not_replaced_by_a_new_token(
+    tmp_path: Path,
+) -> None:
+    """Without its state file the service used to deploy a new tCNH with new keys (overwriting keys.json and
+    deployment.json) and run on it: every balance, mint and redemption in the database was on a token that
+    no longer existed, the indexer called it a reorg and /readyz still said ready."""
+    port = free_port()
+    first = _serve(tmp_path, port)
+    _wait_healthy(first, port)
+    first.send_signal(signal.SIGTERM)
+    first.communicate(timeout=60)
+    sandbox = tmp_path / ".sandbox"
+    _sent_a_transaction(sandbox / "issuer.db")
+    kept = {name: (sandbox / name).read_bytes() for name in ("keys.json", "deployment.json")}
+    (sandbox / "anvil-state.json").rename(tmp_path / "backup-state.json")
+
+    refused = subprocess.run(
+        [sys.executable, "-m", "issuer_service", "--port", str(port)],
+        cwd=tmp_path,
+        env=_clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    output = (refused.stdout + refused.stderr).strip()
+    assert refused.returncode == 1, output
+    assert len(output.splitlines()) == 1 and "cannot start: .sandbox/anvil-state.json is missing" in output, output
+    assert "restore" in output and "start afresh" in output, output
+    assert {name: (sandbox / name).read_bytes() for name in kept} == kept, "the old keys and deployment are kept"
+    assert not (sandbox / "anvil-state.json").exists()
+
+    (tmp_path / "backup-state.json").rename(sandbox / "anvil-state.json")  # restored: the same token again
+    again = _serve(tmp_path, port)
+    try:
+        _wait_healthy(again, port)
+    finally:
+        again.send_signal(signal.SIGTERM)
+        output, _ = again.communicate(timeout=60)
+    assert f"tCNH {json.loads(kept['deployment.json'])['token_address']} on chain" in output, output
