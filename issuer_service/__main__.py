@@ -119,7 +119,7 @@ def _migrate(settings: Settings) -> None:
         )
     try:
         run_migrations(settings.database_url)
-    except (SQLAlchemyError, ImportError) as exc:
+    except (SQLAlchemyError, ImportError, OSError) as exc:  # OSError: e.g. a SQLite directory that cannot be made
         reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
         raise SystemExit(f"cannot start: the database at {shown} cannot be used: {reason}") from None
     except MigrationRefused as exc:

@@ -75,8 +75,14 @@ def sandbox_holder(folder: Path) -> int | None:
 def _lock_sandbox(folder: Path) -> int:
     """One service per sandbox directory: a second one would run its own Anvil on the same state file
     and share the database with a chain that is not its own. The lock goes when the process does."""
-    folder.mkdir(parents=True, exist_ok=True)
-    fd = os.open(folder / SANDBOX_LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd = os.open(folder / SANDBOX_LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:
+        raise ChainSetupError(
+            f"cannot use the sandbox directory {folder} for the chain state, keys and deployment: {exc}; "
+            "make it a writable directory or point CNH_DEPLOYMENT_FILE elsewhere"
+        ) from None
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:

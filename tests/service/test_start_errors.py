@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from issuer_service.chain.anvil import free_port
+
 ROOT = Path(__file__).resolve().parents[2]
 PG = os.environ.get("CNH_TEST_PG_URL", "postgresql+psycopg://root@127.0.0.1:5432/postgres").rsplit("/", 1)[0]
 
@@ -132,3 +134,25 @@ def test_a_bad_or_missing_setting_is_a_usage_error_with_exit_2(
     output = (result.stdout + result.stderr).strip()
     assert result.returncode == 2, output
     assert len(output.splitlines()) == 1 and says in output, output
+
+
+@pytest.mark.parametrize(
+    ("env", "says"),
+    [
+        ({"CNH_DATABASE_URL": "sqlite:///.sandbox/issuer.db"}, "cannot start: the database at sqlite:///.sandbox/"),
+        (
+            {"CNH_DATABASE_URL": "sqlite:///issuer.db"},
+            "cannot start: cannot use the sandbox directory .sandbox for the chain state, keys and deployment",
+        ),
+    ],
+    ids=["database-directory", "chain-directory"],
+)
+def test_a_data_directory_that_cannot_be_made_stops_the_service_with_one_line(
+    tmp_path: Path, env: dict[str, str], says: str
+) -> None:
+    (tmp_path / ".sandbox").write_text("a file where the sandbox directory goes")
+    result = _start(tmp_path, "--port", str(free_port()), CNH_LOG_LEVEL="WARNING", **env)
+    output = (result.stdout + result.stderr).strip()
+    assert result.returncode == 1, output
+    assert "Traceback" not in output, output
+    assert len(output.splitlines()) == 1 and says in output and "File exists" in output, output
