@@ -197,7 +197,10 @@ def wait_until(
         time.sleep(interval)
 
 
-def wait_status(api: Api, path: str, key: str, done: set[str], timeout: float = 120) -> dict[str, Any]:
+def wait_status(
+    api: Api, path: str, key: str, done: set[str], timeout: float = 120, *, explain: Callable[[], str] | None = None
+) -> dict[str, Any]:
+    """Poll `path` until its status is in `done`; on timeout the message also carries `explain()`."""
     last: dict[str, Any] = {}
 
     def reached() -> bool:
@@ -205,8 +208,37 @@ def wait_status(api: Api, path: str, key: str, done: set[str], timeout: float = 
         last = api.ok("GET", path, key)
         return last["status"] in done
 
-    wait_until(reached, timeout=timeout, what=lambda: f"{path} to become one of {sorted(done)} (last: {last})")
+    def what() -> str:
+        waited = f"{path} to become one of {sorted(done)} (last: {last})"
+        return waited if explain is None else f"{waited}\n{explain()}"
+
+    wait_until(reached, timeout=timeout, what=what)
     return last
+
+
+def outbox_state(stack: Stack) -> str:
+    """What a stuck request is waiting on: the outbox rows not yet final, the signers' nonce counters,
+    /readyz and the worker's last warnings, for a timed-out wait to show."""
+    engine = create_engine(stack.database_url)
+    try:
+        with engine.connect() as db:
+            rows = db.execute(
+                text(
+                    "SELECT id, function, status, signer, nonce, attempts, not_before, sent_at, tx_hash, last_error"
+                    " FROM chain_txs WHERE status NOT IN ('confirmed','failed') ORDER BY signer, nonce LIMIT 30"
+                )
+            ).all()
+            counters = db.execute(text("SELECT address, next_nonce FROM signer_nonces ORDER BY address")).all()
+    finally:
+        engine.dispose()
+    try:
+        ready = httpx.get(stack.base_url + "/readyz", timeout=5).text[:1500]
+    except httpx.HTTPError as exc:
+        ready = f"unreachable ({exc})"
+    lines = ["outbox rows not final:", *(f"  {tuple(row)}" for row in rows)]
+    lines += [f"nonce counters: {[tuple(c) for c in counters]}", f"/readyz: {ready}", "worker warnings:"]
+    lines += [f"  {line[:400]}" for line in _worker_warnings(stack)]
+    return "\n".join(lines)
 
 
 def assert_problem(response: httpx.Response, status: int) -> dict[str, Any]:

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from issuer_service.chain.permit import sign_permit
-from tests.reliability.flows import Api, Holder, assert_books_balance, set_up_issuer, wait_status
+from tests.reliability.flows import Api, Holder, assert_books_balance, outbox_state, set_up_issuer, wait_status
 from tests.reliability.harness import Stack, build_stack, drop_database
 from tests.sizes import size
 
@@ -178,10 +178,14 @@ def test_sigkill_of_api_and_worker_under_load_loses_and_doubles_nothing(stack: S
 
     # Settle: every accepted request reaches a final state, then the books must balance exactly.
     auditor = issuer.staff["auditor"]
+
+    def explain() -> str:
+        return outbox_state(stack)
+
     for mint_id in accepted["mint"]:
-        wait_status(client, f"/v1/mints/{mint_id}", auditor, {"confirmed", "failed"}, 180)
+        wait_status(client, f"/v1/mints/{mint_id}", auditor, {"confirmed", "failed"}, 180, explain=explain)
     for redemption_id in accepted["redemption"]:
-        wait_status(client, f"/v1/redemptions/{redemption_id}", auditor, {"paid", "failed"}, 180)
+        wait_status(client, f"/v1/redemptions/{redemption_id}", auditor, {"paid", "failed"}, 180, explain=explain)
     figures = assert_books_balance(
         stack, client, issuer, accepted_mints=accepted["mint"], accepted_redemptions=accepted["redemption"]
     )
