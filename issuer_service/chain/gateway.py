@@ -443,6 +443,24 @@ class ChainGateway:
             return False
         return tx is not None
 
+    def release_held(self, signer: str, nonce: int) -> bool:
+        """Anvil's pool can hold a transaction as queued although its nonce is the next to be mined
+        (added while the one before it was being mined); it then never mines, nor does anything
+        signed after it. On a local chain, when `nonce` is the signer's next, clear the signer's
+        transactions from the pool so that they can be sent again: the same bytes and hashes, so
+        nothing can be mined twice. Returns whether it did."""
+        if not self.is_local():
+            return False
+        if int(self._rpc(self.w3.eth.get_transaction_count, signer, "latest")) != nonce:
+            return False  # not next in line: it waits for a lower nonce, as it should
+        content = self._rpc(self.w3.provider.make_request, "txpool_content", [])
+        by_sender = (content.get("result") or {}).get("queued") or {}
+        queued = {address.lower(): held for address, held in by_sender.items()}
+        if str(nonce) not in queued.get(signer.lower(), {}):
+            return False  # ready, waiting for the next block (interval mining, fee floor): leave it
+        answer = self._rpc(self.w3.provider.make_request, "anvil_removePoolTransactions", [signer])
+        return "error" not in answer
+
     # ---------------------------------------------------------------- sandbox
     def is_local(self) -> bool:
         return is_local_chain(self.chain_id)

@@ -437,24 +437,41 @@ class OutboxWorker:
         open), then apply to the rows still as they were read."""
         with self.sessions.begin() as session:
             claimed = repository.claim(session, "sent", limit=self.batch_size, now=utc_now())
-            waiting = [(r.id, r.tx_hash or "", r.sent_at, r.raw_tx or b"", r.function) for r in claimed]
+            waiting = [
+                (r.id, r.tx_hash or "", r.sent_at, r.raw_tx or b"", r.function, r.signer or "", r.nonce)
+                for r in claimed
+            ]
         if not waiting:
             return 0
-        outcomes = self.gateway.outcomes([tx_hash for _, tx_hash, _, _, _ in waiting])
+        outcomes = self.gateway.outcomes([tx_hash for _, tx_hash, _, _, _, _, _ in waiting])
         # A transaction without an outcome for `rebroadcast_after`: if the node no longer has it
         # (dropped, node restarted), send it again.
         overdue: dict[str, Resend | None] = {}  # None: still in the node's pool
-        for _, tx_hash, sent_at, raw_tx, function in waiting:
+        # Signers whose lowest overdue transaction the node holds: asked once per step whether it is
+        # next in line (then cleared from the pool and sent again, with those after it).
+        checked: set[str] = set()
+        released: set[str] = set()
+        for _, tx_hash, sent_at, raw_tx, function, signer, nonce in sorted(waiting, key=lambda w: (w[5], w[6] or 0)):
             if outcomes.get(tx_hash) is None and (sent_at is None or utc_now() - sent_at >= self.rebroadcast_after):
-                if self.gateway.is_pending(tx_hash):
-                    overdue[tx_hash] = None
+                if signer not in released and self.gateway.is_pending(tx_hash):
+                    first = signer not in checked
+                    checked.add(signer)
+                    if not first or nonce is None or not self.gateway.release_held(signer, nonce):
+                        overdue[tx_hash] = None
+                        continue
+                    released.add(signer)
+                    log.warning(
+                        "the node held %s (%s, nonce %s of %s) unmined although it is next; cleared the "
+                        "signer's transactions from its pool and sent them again",
+                        tx_hash, function, nonce, signer,
+                    )
                 else:
                     log.warning("re-broadcasting %s (%s)", tx_hash, function)
-                    overdue[tx_hash] = self._resend(raw_tx, tx_hash, function)
+                overdue[tx_hash] = self._resend(raw_tx, tx_hash, function)
         with self.sessions.begin() as session:
-            current = repository.lock_by_id(session, [row_id for row_id, _, _, _, _ in waiting])
+            current = repository.lock_by_id(session, [row_id for row_id, *_ in waiting])
             finished: list[tuple[ChainTx, TxOutcome]] = []
-            for row_id, tx_hash, _, _, _ in waiting:
+            for row_id, tx_hash, *_ in waiting:
                 row = current.get(row_id)
                 if row is None or row.status != "sent" or row.tx_hash != tx_hash:
                     continue

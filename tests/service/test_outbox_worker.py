@@ -13,6 +13,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -999,6 +1000,36 @@ def test_mints_and_redemptions_accepted_before_a_pause_wait_for_the_resume_and_t
     done = rig.client.get(f"/v1/redemptions/{redemption.json()['id']}", headers=bearer(alice.key)).json()
     assert done["status"] == "paid", done
     assert gateway.balance_of(alice.wallet.address) == 2 * UNITS_PER_CNH  # 1 + 2 minted - 1 redeemed
+
+
+def test_a_transaction_the_node_holds_queued_although_it_is_next_is_sent_again_and_mined_once(
+    rig: Rig, gateway: ChainGateway, token_env: TokenEnv
+) -> None:  # R16
+    """Anvil's pool can keep a transaction queued although its nonce is the signer's next (it came
+    in while the one before it was being mined): it never mines, nor does anything after it. The
+    worker clears the signer's held transactions and sends the same bytes again: the mints are
+    confirmed, each once."""
+    alice = _primed(rig)
+    ids = rig.mints(alice, 2)
+    rig.worker.sign_pending()
+    first, second = rig.rows()[-2:]
+    assert (first.status, second.status) == ("signed", "signed") and second.nonce == (first.nonce or 0) + 1
+    minter = first.signer
+    rpc = token_env.w3.provider.make_request
+    # The node is told the minter's next nonce is one lower, takes both as waiting for it, then learns
+    # the truth: the same state as the race, with both held as "queued" for good.
+    rpc("anvil_setNonce", [minter, hex((first.nonce or 0) - 1)])
+    rig.worker.broadcast_signed()
+    rpc("anvil_setNonce", [minter, hex(first.nonce or 0)])
+    rpc("evm_mine", [])
+    assert gateway.outcome(first.tx_hash or "") is None and gateway.is_pending(first.tx_hash or "")
+    rig.worker.rebroadcast_after = timedelta(0)
+
+    rig.settle()
+
+    assert [rig.mint_status(alice, i) for i in ids] == ["confirmed", "confirmed"]
+    assert {r.tx_hash for r in rig.rows()[-2:]} == {first.tx_hash, second.tx_hash}  # the same transactions
+    assert gateway.balance_of(alice.wallet.address) == 3 * UNITS_PER_CNH  # 1 primed + 2, none twice
 
 
 def test_signed_rows_are_sent_in_nonce_order_even_when_requests_committed_out_of_order(
