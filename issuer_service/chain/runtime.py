@@ -100,7 +100,7 @@ def _lock_sandbox(folder: Path) -> int:
 def _refuse_new_token_over_history(settings: Settings, reason: str) -> None:
     """A new deployment is refused once the database has sent transactions: its balances, mints and
     redemptions would then all be on a token that no longer exists."""
-    from sqlalchemy import select
+    from sqlalchemy import inspect, select
     from sqlalchemy.engine import make_url
 
     from issuer_service.db import make_engine
@@ -109,7 +109,10 @@ def _refuse_new_token_over_history(settings: Settings, reason: str) -> None:
     engine = make_engine(settings.database_url)
     try:
         with engine.connect() as connection:
-            sent = connection.execute(select(ChainTx.id).limit(1)).first() is not None
+            # A database not migrated yet has no outbox and so no history.
+            sent = inspect(connection).has_table(ChainTx.__tablename__) and (
+                connection.execute(select(ChainTx.id).limit(1)).first() is not None
+            )
     finally:
         engine.dispose()
     if sent:

@@ -179,7 +179,11 @@ def test_the_embedded_sandbox_restarted_under_another_profile_enforces_that_prof
 
     def start(profile: str) -> tuple[tuple[int, int], Deployment]:
         settings = Settings(  # type: ignore[call-arg]
-            _env_file=None, regime_profile=profile, deployment_file=tmp_path / "deployment.json", rpc_url=None
+            _env_file=None,
+            regime_profile=profile,
+            deployment_file=tmp_path / "deployment.json",
+            database_url=f"sqlite:///{tmp_path / 'issuer.db'}",
+            rpc_url=None,
         )
         runtime = chain_from_settings(settings)
         try:

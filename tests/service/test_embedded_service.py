@@ -84,6 +84,19 @@ def test_a_stop_signal_ends_the_service_with_exit_0_no_traceback_and_its_anvil_a
     assert not _running(anvil), "the service exited before its Anvil had stopped"
 
 
+def _start_once(folder: Path, port: int) -> tuple[int, str]:
+    """Start the service in `folder` and wait for it to give up: its exit status and what it printed."""
+    result = subprocess.run(
+        [sys.executable, "-m", "issuer_service", "--port", str(port)],
+        cwd=folder,
+        env=_clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    return result.returncode, (result.stdout + result.stderr).strip()
+
+
 def test_a_second_service_on_the_same_sandbox_directory_is_refused_and_the_first_keeps_running(
     tmp_path: Path,
 ) -> None:
@@ -92,16 +105,8 @@ def test_a_second_service_on_the_same_sandbox_directory_is_refused_and_the_first
     first = _serve(tmp_path, first_port)
     try:
         _wait_healthy(first, first_port)
-        second = subprocess.run(
-            [sys.executable, "-m", "issuer_service", "--port", str(second_port)],
-            cwd=tmp_path,
-            env=_clean_env(),
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
-        output = (second.stdout + second.stderr).strip()
-        assert second.returncode == 1, output
+        returncode, output = _start_once(tmp_path, second_port)
+        assert returncode == 1, output
         assert len(output.splitlines()) == 1, output
         assert f"another service (pid {first.pid}) is running on .sandbox" in output, output
         assert "Admin API key" not in output
@@ -144,16 +149,8 @@ def test_a_lost_chain_state_under_a_database_with_history_is_refused_not_replace
     kept = {name: (sandbox / name).read_bytes() for name in ("keys.json", "deployment.json")}
     (sandbox / "anvil-state.json").rename(tmp_path / "backup-state.json")
 
-    refused = subprocess.run(
-        [sys.executable, "-m", "issuer_service", "--port", str(port)],
-        cwd=tmp_path,
-        env=_clean_env(),
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    output = (refused.stdout + refused.stderr).strip()
-    assert refused.returncode == 1, output
+    returncode, output = _start_once(tmp_path, port)
+    assert returncode == 1, output
     assert len(output.splitlines()) == 1 and "cannot start: .sandbox/anvil-state.json is missing" in output, output
     assert "restore" in output and "start afresh" in output, output
     assert {name: (sandbox / name).read_bytes() for name in kept} == kept, "the old keys and deployment are kept"
