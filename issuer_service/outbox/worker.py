@@ -36,7 +36,8 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -57,6 +58,18 @@ RESIGNED = "re-signed:"  # last_error of a row sent back to pending because its 
 # Mints the attestation does not cover yet, while an attestation queued earlier waits behind them
 # in the claim order: step them aside this long so the next claim reaches the attestation.
 ATTESTATION_WAIT = timedelta(milliseconds=100)
+
+
+class _Sent(NamedTuple):
+    """A sent row as `confirm_sent` read it, before asking the node with no transaction open."""
+
+    row_id: str
+    tx_hash: str
+    sent_at: datetime | None
+    raw_tx: bytes
+    function: str
+    signer: str
+    nonce: int | None
 
 
 @dataclass(frozen=True)
@@ -437,39 +450,40 @@ class OutboxWorker:
         open), then apply to the rows still as they were read."""
         with self.sessions.begin() as session:
             claimed = repository.claim(session, "sent", limit=self.batch_size, now=utc_now())
-            waiting = [
-                (r.id, r.tx_hash or "", r.sent_at, r.raw_tx or b"", r.function, r.signer or "", r.nonce)
-                for r in claimed
-            ]
+            waiting = [_Sent(r.id, r.tx_hash or "", r.sent_at, r.raw_tx or b"", r.function, r.signer or "", r.nonce)
+                       for r in claimed]
         if not waiting:
             return 0
-        outcomes = self.gateway.outcomes([tx_hash for _, tx_hash, _, _, _, _, _ in waiting])
+        outcomes = self.gateway.outcomes([w.tx_hash for w in waiting])
         # A transaction without an outcome for `rebroadcast_after`: if the node no longer has it
-        # (dropped, node restarted), send it again.
+        # (dropped, node restarted), send it again. Of one the node still holds, only the signer's
+        # lowest is asked about, once per step: if it is next in line, the node holds it by mistake
+        # and the signer's transactions are cleared from the pool and sent again (`release_held`).
         overdue: dict[str, Resend | None] = {}  # None: still in the node's pool
-        # Signers whose lowest overdue transaction the node holds: asked once per step whether it is
-        # next in line (then cleared from the pool and sent again, with those after it).
-        checked: set[str] = set()
-        released: set[str] = set()
-        for _, tx_hash, sent_at, raw_tx, function, signer, nonce in sorted(waiting, key=lambda w: (w[5], w[6] or 0)):
-            if outcomes.get(tx_hash) is None and (sent_at is None or utc_now() - sent_at >= self.rebroadcast_after):
-                if signer not in released and self.gateway.is_pending(tx_hash):
-                    first = signer not in checked
-                    checked.add(signer)
-                    if not first or nonce is None or not self.gateway.release_held(signer, nonce):
-                        overdue[tx_hash] = None
-                        continue
-                    released.add(signer)
-                    log.warning(
-                        "the node held %s (%s, nonce %s of %s) unmined although it is next; cleared the "
-                        "signer's transactions from its pool and sent them again",
-                        tx_hash, function, nonce, signer,
-                    )
-                else:
-                    log.warning("re-broadcasting %s (%s)", tx_hash, function)
-                overdue[tx_hash] = self._resend(raw_tx, tx_hash, function)
+        asked: set[str] = set()  # signers whose lowest held transaction was asked about
+        released: set[str] = set()  # ... and cleared from the pool
+        for w in sorted(waiting, key=lambda w: (w.signer, w.nonce or 0)):
+            if outcomes.get(w.tx_hash) is not None or (
+                w.sent_at is not None and utc_now() - w.sent_at < self.rebroadcast_after
+            ):
+                continue
+            if w.signer not in released and self.gateway.is_pending(w.tx_hash):
+                lowest = w.signer not in asked
+                asked.add(w.signer)
+                if not lowest or w.nonce is None or not self.gateway.release_held(w.signer, w.nonce):
+                    overdue[w.tx_hash] = None
+                    continue
+                released.add(w.signer)
+                log.warning(
+                    "the node held %s (%s, nonce %s of %s) unmined although it is next; cleared the "
+                    "signer's transactions from its pool and sent them again",
+                    w.tx_hash, w.function, w.nonce, w.signer,
+                )
+            else:
+                log.warning("re-broadcasting %s (%s)", w.tx_hash, w.function)
+            overdue[w.tx_hash] = self._resend(w.raw_tx, w.tx_hash, w.function)
         with self.sessions.begin() as session:
-            current = repository.lock_by_id(session, [row_id for row_id, *_ in waiting])
+            current = repository.lock_by_id(session, [w.row_id for w in waiting])
             finished: list[tuple[ChainTx, TxOutcome]] = []
             for row_id, tx_hash, *_ in waiting:
                 row = current.get(row_id)
