@@ -37,6 +37,13 @@ def main() -> int:
         help=f"transactions in the raw baseline (default {defaults.raw_txs})",
     )
     parser.add_argument(
+        "--floor-requests",
+        type=int,
+        default=defaults.floor_requests,
+        help="authenticated one-row reads sent after the mints, to show what the HTTP stack alone reaches "
+        f"(default {defaults.floor_requests}; 0 skips)",
+    )
+    parser.add_argument(
         "--separate-worker",
         action="store_true",
         help="run the outbox worker as its own process instead of inside the API process",
@@ -59,6 +66,7 @@ def main() -> int:
         mints=args.mints,
         clients=args.clients,
         raw_txs=args.raw_txs,
+        floor_requests=args.floor_requests,
         separate_worker=args.separate_worker,
         api_processes=args.api_processes,
         pg_server_url=args.pg_url,
@@ -100,6 +108,17 @@ def print_table(result: BenchResult) -> None:
         ("accept latency p99", f"{result.p99_ms:8.1f} ms", f"goal <= {GOAL_P99_MS:.0f} ms: {p99_ok}"),
         ("accept latency max / mean", f"{result.max_ms:8.1f} ms", f"mean {result.mean_ms:.1f} ms"),
     ]
+    if result.floor:
+        floor = result.floor
+        rows += [
+            (
+                "floor: authenticated one-row GET",
+                f"{floor['per_s']:8.1f} /s",
+                f"{floor['requests']:.0f} requests, same clients, closed loop; "
+                f"API CPU {floor['api_cpu_ms']:.2f} ms each",
+            ),
+            ("  floor latency p50 / p99", f"{floor['p50_ms']:8.1f} ms", f"p99 {floor['p99_ms']:.1f} ms"),
+        ]
     for name, ms in result.cpu_ms_per_mint.items():
         note = "lower bound: backends that exited are not counted" if name == "postgres" else ""
         rows.append((f"CPU per mint: {name}", f"{ms:8.2f} ms", note))

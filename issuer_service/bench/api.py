@@ -22,6 +22,13 @@ clients) is measured over the same phase from /proc: unlike rates, it barely mov
 shares the host, so it shows where the time goes and compares runs fairly. The load average before
 and after is reported for the same reason.
 
+6. **The floor**: the same clients, in the same closed loop, send the cheapest authenticated request
+   there is, `GET /v1/customers/{own id}` (key lookup, one row, its JSON, the commit). What it
+   reaches is what the HTTP stack and authentication alone allow on this machine; a mint, which
+   also claims an idempotency key, locks and moves money and writes five rows and two audit
+   records, cannot be faster. With clients sending back to back, mean latency is clients ÷ rate
+   (Little's law), so this also shows which accept latency the machine allows at all.
+
 Everything is torn down afterwards (service, Anvil, database).
 """
 
@@ -41,7 +48,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, suppress
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from http.client import HTTPConnection
 from pathlib import Path
 from typing import Any
@@ -77,6 +84,7 @@ class BenchConfig:
     mints: int = 300  # measured mints: the default run stays under a minute on the 2-core machine kind
     clients: int = 50  # concurrent HTTP clients, one connection each
     raw_txs: int = 300  # baseline transactions, measured before and after the API run
+    floor_requests: int = 1000  # authenticated one-row reads after the mints (`measure_floor`); 0 skips
     amount: str = "1.00"  # CNH per mint, below the maker-checker threshold
     buffer_capital: str = "1000000.00"  # treasury's own capital (R1 buffer), recorded through the API
     separate_worker: bool = False  # run the outbox worker as its own process
@@ -107,6 +115,8 @@ class BenchResult:
     # CPU time per measured mint, by process group (barely moved by other load; postgres is a lower bound)
     cpu_ms_per_mint: dict[str, float]
     load_avg: list[float]  # 1-minute load average before and after the measured phase (other work on the host)
+    # the cheapest authenticated request at the same concurrency (`Floor`), empty if not measured
+    floor: dict[str, float] = field(default_factory=dict)
 
     @property
     def ratio(self) -> float:
@@ -471,21 +481,33 @@ def wait_confirmed(conninfo: str, total: int, timeout: float, *, poll_s: float =
             time.sleep(poll_s)
 
 
-def request_mints(
-    base_urls: list[str], clients: list[Client], total: int, amount: str
+@dataclass(frozen=True)
+class Call:
+    """One request a client sends, and the status that counts as success."""
+
+    method: str
+    path: str
+    body: bytes | None
+    status: int
+    idempotent: bool = False  # send a fresh Idempotency-Key
+
+
+def closed_loop(
+    base_urls: list[str], clients: list[Client], total: int, call_for: Callable[[Client], Call]
 ) -> tuple[float, list[float], float]:
-    """`total` mints from len(clients) threads, back to back, client i talking to API process
-    i mod len(base_urls); returns (start, latencies in s, last 202)."""
+    """`total` requests from len(clients) threads, each sending its next as soon as the last one is
+    answered (a closed loop), client i talking to API process i mod len(base_urls); returns
+    (start, latencies in s, last answer)."""
     shares = [total // len(clients) + (1 if i < total % len(clients) else 0) for i in range(len(clients))]
     latencies: list[list[float]] = [[] for _ in clients]
-    last_accept = [0.0] * len(clients)
+    last_answer = [0.0] * len(clients)
     errors: list[str] = []
     barrier = threading.Barrier(len(clients) + 1)
     start_box: list[float] = []
 
     def run(index: int) -> None:
         client = clients[index]
-        body = json.dumps({"wallet": client.wallet.address, "amount": amount}).encode()
+        call = call_for(client)
         url = urlsplit(base_urls[index % len(base_urls)])
         # The standard library's client over one keep-alive connection: a load generator should
         # spend as little CPU as it can (httpx costs ~5 ms per request here, this well under 1 ms).
@@ -495,21 +517,21 @@ def request_mints(
             http.getresponse().read()
             barrier.wait()
             for _ in range(shares[index]):
-                headers = {**_auth(client.key, idempotency=True), "Content-Type": "application/json"}
+                headers = {**_auth(client.key, idempotency=call.idempotent), "Content-Type": "application/json"}
                 sent = time.perf_counter()
                 try:
-                    http.request("POST", "/v1/mints", body=body, headers=headers)
+                    http.request(call.method, call.path, body=call.body, headers=headers)
                     response = http.getresponse()
                     text = response.read()
                 except OSError as exc:
                     errors.append(f"{type(exc).__name__}: {exc}")
                     return
                 done = time.perf_counter()
-                if response.status != 202:
-                    errors.append(f"{response.status}: {text[:300]!r}")
+                if response.status != call.status:
+                    errors.append(f"{call.method} {call.path} → {response.status}: {text[:300]!r}")
                     return
                 latencies[index].append(done - sent)
-                last_accept[index] = done
+                last_answer[index] = done
         finally:
             http.close()
 
@@ -521,8 +543,54 @@ def request_mints(
     for thread in threads:
         thread.join()
     if errors:
-        raise BenchError(f"{len(errors)} mint requests failed, first: {errors[0]}")
-    return start_box[0], [x for per in latencies for x in per], max(last_accept)
+        raise BenchError(f"{len(errors)} requests failed, first: {errors[0]}")
+    return start_box[0], [x for per in latencies for x in per], max(last_answer)
+
+
+def request_mints(
+    base_urls: list[str], clients: list[Client], total: int, amount: str
+) -> tuple[float, list[float], float]:
+    """`total` mints (POST /v1/mints → 202), back to back; see `closed_loop`."""
+
+    def mint(client: Client) -> Call:
+        body = json.dumps({"wallet": client.wallet.address, "amount": amount}).encode()
+        return Call("POST", "/v1/mints", body, 202, idempotent=True)
+
+    return closed_loop(base_urls, clients, total, mint)
+
+
+@dataclass
+class Floor:
+    """The cheapest authenticated request, sent the way the mints were: what the HTTP stack, the
+    key check and one read cost on this machine, whatever a mint adds to them."""
+
+    requests: int
+    per_s: float
+    p50_ms: float
+    p99_ms: float
+    api_cpu_ms: float  # API process CPU per request
+
+
+def measure_floor(service: Service, clients: list[Client], total: int) -> Floor:
+    """`total` GET /v1/customers/{own id} from the same clients: authentication (the key lookup),
+    one row read, its JSON and the request's commit; nothing a mint does beyond that."""
+
+    def read_own_customer(client: Client) -> Call:
+        return Call("GET", f"/v1/customers/{client.customer_id}", None, 200)
+
+    closed_loop(service.urls, clients, len(clients), read_own_customer)  # warm-up
+    api = [p.pid for p in service.processes[: len(service.urls)]]
+    before = sum(_cpu_seconds(pid) for pid in api)
+    start, latencies, last = closed_loop(service.urls, clients, total, read_own_customer)
+    used = sum(_cpu_seconds(pid) for pid in api) - before
+    ms = [x * 1000 for x in latencies]
+    return Floor(
+        requests=total,
+        per_s=total / (last - start),
+        p50_ms=percentile(ms, 50),
+        p99_ms=percentile(ms, 99),
+        api_cpu_ms=round(1000 * used / total, 2),
+    )
 
 
 # --------------------------------------------------------------------------------- the run
@@ -593,6 +661,10 @@ def run(config: BenchConfig | None = None, progress: Progress | None = None) -> 
                     load_avg.append(os.getloadavg()[0])
                     if not service.alive():
                         raise BenchError(f"the service died during the run; see {log_dir}")
+                    floor = None
+                    if config.floor_requests:
+                        say(f"floor: {config.floor_requests} authenticated one-row reads from the same clients")
+                        floor = measure_floor(service, clients, config.floor_requests)
             say("raw baseline again, after the API run")
             raw_runs.append(baseline.measure(config.raw_txs))
     elapsed = done - start
@@ -621,6 +693,7 @@ def run(config: BenchConfig | None = None, progress: Progress | None = None) -> 
             if name != "worker" or config.separate_worker
         },
         load_avg=load_avg,
+        floor=asdict(floor) if floor else {},
     )
 
 

@@ -1,6 +1,6 @@
 """`scripts/bench_api.py` runs end to end at a tiny size (issue 4, item 10): the real service on
-PostgreSQL, two API processes and a separate worker, every mint confirmed on chain, and the figures
-it prints are consistent. Nothing here asserts a speed: the benchmark reports ratios, CI checks it works."""
+PostgreSQL, two API processes and a separate worker, every mint confirmed on chain, the floor (the
+cheapest authenticated request) measured beside it, and the figures it prints are consistent. Nothing here asserts a speed: the benchmark reports ratios, CI checks it works."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ PG_SERVER = os.environ.get("CNH_TEST_PG_URL", "postgresql+psycopg://root@127.0.0
 )
 
 
-def test_bench_api_confirms_every_mint_and_prints_the_five_headline_figures(tmp_path: Path) -> None:
+def test_bench_api_confirms_every_mint_prints_the_five_headline_figures_and_the_floor(tmp_path: Path) -> None:
     completed = subprocess.run(
         [
             sys.executable,
@@ -31,6 +31,8 @@ def test_bench_api_confirms_every_mint_and_prints_the_five_headline_figures(tmp_
             "4",
             "--raw-txs",
             "10",
+            "--floor-requests",
+            "8",
             "--api-processes",
             "2",
             "--separate-worker",
@@ -51,6 +53,10 @@ def test_bench_api_confirms_every_mint_and_prints_the_five_headline_figures(tmp_
     assert details["p50_ms"] <= details["p95_ms"] <= details["p99_ms"] <= details["max_ms"]
     assert details["ratio"] == round(details["mints_per_s"] / details["raw_tx_per_s"], 3)
     assert set(details["cpu_ms_per_mint"]) >= {"api", "worker", "anvil"}
+    # the floor: the cheapest authenticated request, from the same clients, beside the mints
+    floor = details["floor"]
+    assert floor["requests"] == 8 and floor["per_s"] > 0 and floor["api_cpu_ms"] > 0
+    assert 0 < floor["p50_ms"] <= floor["p99_ms"]
     # both API processes served traffic: each wrote its own log
     assert (tmp_path / "api.log").exists() and (tmp_path / "api-1.log").exists()
 
