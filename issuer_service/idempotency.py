@@ -1,7 +1,10 @@
 """Idempotency keys for POSTs that move money (design.md "HTTP API v1").
 
 Same `Idempotency-Key` + same body → the stored response (same status and bytes); same key +
-different body → 409. A router wraps its use case:
+different body → 409. Keys are scoped to whoever moves the money (`scope_of`): all API keys of one
+customer share one space, so a retry sent through the customer's other key (a rotated key, a
+second server) replays the first answer instead of minting or redeeming twice; each staff key has
+its own. A router wraps its use case:
 
     return idempotent(session, principal, request, body, lambda: service.create_deposit(...))
 
@@ -51,7 +54,7 @@ class IdempotencyRecord(Base):
     __tablename__ = "idempotency_keys"
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
-    principal_id: Mapped[str] = mapped_column(String(64))
+    scope: Mapped[str] = mapped_column(String(64))  # `scope_of` the caller
     key: Mapped[str] = mapped_column(String(255))
     method: Mapped[str] = mapped_column(String(8))
     path: Mapped[str] = mapped_column(String(255))
@@ -60,7 +63,13 @@ class IdempotencyRecord(Base):
     response_json: Mapped[Any] = mapped_column(JSON(none_as_null=True), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
-    __table_args__ = (UniqueConstraint("principal_id", "key"),)
+    __table_args__ = (UniqueConstraint("scope", "key"),)
+
+
+def scope_of(principal: Principal) -> str:
+    """Whose Idempotency-Keys these are: the customer's for a customer key (every key of that
+    customer), the key's own for a staff key (each is one person or system)."""
+    return principal.customer_id or principal.id
 
 
 def _checked_key(raw: str | None) -> str:
@@ -81,8 +90,8 @@ def _request_hash(request: Request, body: BaseModel) -> str:
     return hashlib.sha256(canonical_json(payload)).hexdigest()
 
 
-def _find(session: Session, principal_id: str, key: str) -> IdempotencyRecord | None:
-    stmt = select(IdempotencyRecord).where(IdempotencyRecord.principal_id == principal_id, IdempotencyRecord.key == key)
+def _find(session: Session, scope: str, key: str) -> IdempotencyRecord | None:
+    stmt = select(IdempotencyRecord).where(IdempotencyRecord.scope == scope, IdempotencyRecord.key == key)
     return session.execute(stmt.execution_options(populate_existing=True)).scalar_one_or_none()
 
 
@@ -106,12 +115,13 @@ def idempotent(
     *,
     status_code: int = 201,
 ) -> JSONResponse:
-    """Run `create` once per (principal, Idempotency-Key); replay its response on retries."""
+    """Run `create` once per (`scope_of` the principal, Idempotency-Key); replay its response on retries."""
     key = _checked_key(request.headers.get(HEADER))
+    scope = scope_of(principal)
     request_hash = _request_hash(request, body)
     claimed = _claim(
         session,
-        principal_id=principal.id,
+        scope=scope,
         key=key,
         method=request.method,
         path=request.url.path,
@@ -123,27 +133,27 @@ def idempotent(
     if not claimed:
         # The key was used before (a retry), or a concurrent request with it committed first (we
         # waited for it on the index). Trying the insert first saves a lookup on every new request.
-        winner = _find(session, principal.id, key)
+        winner = _find(session, scope, key)
         if winner is None:  # pragma: no cover - the conflict means it exists
             raise Conflict(f"a request with this {HEADER} is still in progress; retry shortly", field=_FIELD)
         return _replay(winner, request_hash)
     content = create().model_dump(mode="json")
     session.execute(
         update(IdempotencyRecord)
-        .where(IdempotencyRecord.principal_id == principal.id, IdempotencyRecord.key == key)
+        .where(IdempotencyRecord.scope == scope, IdempotencyRecord.key == key)
         .values(status_code=status_code, response_json=content)
     )
     return JSONResponse(content, status_code=status_code)
 
 
 def _claim(session: Session, **values: Any) -> bool:
-    """Insert the key's row unless (principal, key) exists: `INSERT ... ON CONFLICT DO NOTHING`.
+    """Insert the key's row unless (scope, key) exists: `INSERT ... ON CONFLICT DO NOTHING`.
     A concurrent request with the same key waits on the unique index until the first one ends.
     No savepoint: a conflict does not abort the transaction."""
     stmt = (
         dialect_insert(session)(IdempotencyRecord)
         .values(**values)
-        .on_conflict_do_nothing(index_elements=["principal_id", "key"])
+        .on_conflict_do_nothing(index_elements=["scope", "key"])
         .returning(IdempotencyRecord.id)  # a row back means it was inserted (rowcount is not reliable here)
     )
     return session.execute(stmt).first() is not None

@@ -97,3 +97,41 @@ def test_two_records_of_one_transfer_stop_the_upgrade_naming_the_transaction_and
         with engine.connect() as connection:
             kept = connection.execute(text("SELECT id FROM travel_rule_records ORDER BY id")).scalars().all()
         assert kept == ["trr_first", "trr_second"]
+
+
+def test_idempotency_keys_move_to_their_customers_scope_unless_two_keys_of_one_customer_used_them(
+    tmp_path: Path,
+) -> None:
+    """0012 scopes Idempotency-Keys to the customer: a customer key's rows move to the customer, so
+    a retry through any of its keys still replays them; a staff key's stay with the key; where two
+    keys of one customer had used the same Idempotency-Key, both rows stay where they were."""
+    at = {"at": "2026-11-25 09:00:00"}
+    customer = (
+        "INSERT INTO customers (id, name, kind, jurisdiction, kyc_status, status, created_at, created_by) VALUES "
+        "('cus_alice', 'Alice Ltd', 'institution', 'HK', 'approved', 'active', :at, 'key_op')"
+    )
+    keys = (
+        "INSERT INTO api_keys (id, role, label, customer_id, key_hash, created_at, created_by) VALUES "
+        "('key_a1', 'customer', 'a1', 'cus_alice', 'h1', :at, 'key_admin'), "
+        "('key_a2', 'customer', 'a2', 'cus_alice', 'h2', :at, 'key_admin'), "
+        "('key_op', 'operator', 'op', NULL, 'h3', :at, 'key_admin')"
+    )
+    used = (
+        "INSERT INTO idempotency_keys (principal_id, key, method, path, request_hash, status_code, created_at) "
+        "VALUES ('key_a1', 'once', 'POST', '/v1/mints', 'x', 202, :at), "
+        "('key_a1', 'both', 'POST', '/v1/mints', 'y', 202, :at), "
+        "('key_a2', 'both', 'POST', '/v1/mints', 'z', 202, :at), "
+        "('key_op', 'dep-1', 'POST', '/v1/deposits', 'w', 201, :at)"
+    )
+    with _old_database(tmp_path, "0001_core", (customer, at), (keys, at), (used, at)) as (url, engine):
+        run_migrations(url)
+        with engine.connect() as connection:
+            rows = connection.execute(
+                text("SELECT scope, key, request_hash FROM idempotency_keys ORDER BY request_hash")
+            )
+            assert [tuple(row) for row in rows] == [
+                ("key_op", "dep-1", "w"),
+                ("cus_alice", "once", "x"),
+                ("key_a1", "both", "y"),
+                ("key_a2", "both", "z"),
+            ]

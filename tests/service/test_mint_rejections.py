@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -361,6 +362,23 @@ def test_same_idempotency_key_replays_one_mint_and_a_different_body_conflicts(
     assert first.status_code == again.status_code == 202
     assert again.json()["id"] == first.json()["id"]
     assert_problem(request_mint(chain_client, alice, "6.00", key="mint-once"), 409, field="header.Idempotency-Key")
+    assert _count(db_engine, Mint) == 1
+    assert _balance(chain_client, alice)["available"] == "5.00"
+
+
+def test_a_retry_with_the_customers_other_api_key_replays_the_mint_instead_of_minting_twice(
+    chain_client: Any, staff: Staff, db_engine: Engine
+) -> None:
+    """Idempotency keys belong to the customer, not to one of its API keys: an app that retries
+    through a second key of the same customer (key rotation, a second server) gets the first answer."""
+    add_buffer_capital(chain_client, staff, "100.00")
+    alice = new_customer(chain_client, staff, deposit="10.00")
+    other = chain_client.post(f"/v1/customers/{alice.id}/api-keys", json={}, headers=bearer(staff.admin))
+    assert other.status_code == 201, other.text
+    first = request_mint(chain_client, alice, "5.00", key="rotating-retry")
+    again = request_mint(chain_client, replace(alice, key=other.json()["key"]), "5.00", key="rotating-retry")
+    assert first.status_code == again.status_code == 202
+    assert again.json()["id"] == first.json()["id"] and again.headers["Idempotent-Replayed"] == "true"
     assert _count(db_engine, Mint) == 1
     assert _balance(chain_client, alice)["available"] == "5.00"
 
