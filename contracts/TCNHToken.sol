@@ -417,8 +417,9 @@ contract TCNHToken is IERC20, IERC20Metadata, IERC20Permit, IERC20Errors, Access
 
     /// @notice Burns `amount` of a frozen account's balance (R24 seizure); `caseId` links the
     ///         legal basis recorded off chain. The issuer re-mints to a recovery wallet separately.
-    /// @dev Works while paused: an incident response must be able to seize.
+    /// @dev Works while paused: an incident response must be able to seize. A zero amount is refused.
     function burnFrozen(address account, uint256 amount, bytes32 caseId) external onlyRole(COMPLIANCE_ROLE) {
+        if (amount == 0) revert ZeroAmount(); // an empty seizure would still stand as one in the case record
         uint256 word = _accounts[account];
         if (word & _FROZEN == 0) revert AccountNotFrozen(account);
         uint256 balance = word & _BALANCE_MASK;

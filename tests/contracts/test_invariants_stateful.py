@@ -237,7 +237,9 @@ class TokenMachine(RuleBasedStateMachine):
             m.frozen.add(account)
         amount = self.resolve(spec, m.balance[account])
         expected: Expected = None
-        if account not in m.frozen:
+        if amount == 0:
+            expected = ("ZeroAmount()", ())
+        elif account not in m.frozen:
             expected = ("AccountNotFrozen(address)", (account,))
         elif m.balance[account] < amount:
             expected = ("ERC20InsufficientBalance(address,uint256,uint256)", (account, m.balance[account], amount))

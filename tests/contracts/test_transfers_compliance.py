@@ -290,6 +290,16 @@ def test_burn_frozen_refuses_more_than_the_balance(token_env: TokenEnv) -> None:
                    holder.address, 1_000, 1_001)
 
 
+def test_burn_frozen_refuses_a_zero_amount_instead_of_recording_an_empty_seizure(token_env: TokenEnv) -> None:
+    """R24: a seizure event with nothing seized would stand in the case's record as if it were one."""
+    env = token_env
+    holder = fund_holder(env, 1_000)
+    _compliance(env, "freeze", holder)
+    supply = env.token.functions.totalSupply().call()
+    assert_reverts(env, env.keys.compliance, env.token.functions.burnFrozen(holder.address, 0, CASE_ID), "ZeroAmount()")
+    assert env.balance(holder.address) == 1_000 and env.token.functions.totalSupply().call() == supply
+
+
 def test_burn_frozen_reduces_balance_and_supply_and_records_the_case(token_env: TokenEnv) -> None:
     """R24: seizure burns, emits Transfer to zero and FrozenBalanceBurned with the legal-basis case id."""
     env = token_env
