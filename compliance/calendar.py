@@ -147,6 +147,13 @@ def calendar_for(profile: RegimeProfile) -> BusinessCalendar:
     return _replacement if _replacement is not None else load_calendar(profile.holiday_calendar)
 
 
+def start_of_business_day(moment: datetime, profile: RegimeProfile) -> datetime:
+    """R12: when the business day holding `moment` began (aware UTC): midnight in the zone of the
+    calendar the profile's deadlines use (R13), so daily limits and deadlines count one day alike."""
+    calendar = calendar_for(profile)
+    return datetime.combine(calendar.local_date(moment), time(0), tzinfo=calendar.tz).astimezone(UTC)
+
+
 def coverage_warning(calendar: BusinessCalendar, day: date) -> str | None:
     """Why a deadline around `day` may be early, or None when the holiday data covers its year."""
     if calendar.covers(day):

@@ -7,6 +7,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from compliance.calendar import start_of_business_day
 from compliance.money import format_fen
 from compliance.profiles import RISK_LEVELS, RegimeProfile
 from issuer_service.approvals import repository as approval_repository
@@ -22,7 +23,6 @@ from issuer_service.limits.models import CustomerLimitOverride
 from issuer_service.limits.schemas import LimitChangeIn, LimitOut, LimitsOut
 from issuer_service.mints import repository as mints
 from issuer_service.redemptions import repository as redemptions
-from issuer_service.timeutil import start_of_business_day
 
 ACTION = "limit.change"
 
@@ -150,7 +150,7 @@ def get_limits(session: Session, *, customer_id: str, profile: RegimeProfile) ->
     if customer is None:
         raise NotFound(f"customer {customer_id} not found")
     row = _override(session, customer_id)
-    since = start_of_business_day(utc_now())
+    since = start_of_business_day(utc_now(), profile)
     risk = customer.risk or ""
 
     def limit(override: int | None, by_risk: int, used: int) -> LimitOut:

@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from compliance import decision as codes
+from compliance.calendar import start_of_business_day
 from compliance.decision import Decision
 from compliance.eligibility import check_customer_and_wallet
 from compliance.mint_rules import MintContext, check_mint
@@ -48,7 +49,6 @@ from issuer_service.outbox.handlers import WORKER, OutboxHandler, register
 from issuer_service.outbox.models import ChainTx
 from issuer_service.pagination import Page, decode_cursor, page_of
 from issuer_service.reserves import service as reserves
-from issuer_service.timeutil import start_of_business_day
 from issuer_service.travel_rule import service as travel_rule
 from issuer_service.wallets import repository as wallets
 from issuer_service.wallets.models import Wallet
@@ -122,7 +122,7 @@ def create_mint(session: Session, *, actor: Principal, body: MintCreate, profile
         paused=is_paused(session, hold=True),
         reserve_pool_fen=reserves.reserve_value_fen(session, pool, profile),
         outstanding_supply_fen=pool.outstanding_fen + pool.in_flight_mint_fen,
-        minted_today_fen=repository.minted_since(session, customer.id, start_of_business_day(utc_now())),
+        minted_today_fen=repository.minted_since(session, customer.id, start_of_business_day(utc_now(), profile)),
         global_issued_fen=pool.outstanding_fen + pool.in_flight_mint_fen,
         daily_limit_fen=limits.daily_mint_override(session, customer.id),  # R12: approved limit change
         **_eligibility_facts(session, customer, wallet),
@@ -198,7 +198,7 @@ def _settle(session: Session, mint: Mint, context: MintContext, profile: RegimeP
             outstanding_supply_fen=pool.outstanding_fen + pool.in_flight_mint_fen,
             global_issued_fen=pool.outstanding_fen + pool.in_flight_mint_fen,
             minted_today_fen=repository.minted_since(
-                session, mint.customer_id, start_of_business_day(utc_now()), excluding=mint.id
+                session, mint.customer_id, start_of_business_day(utc_now(), profile), excluding=mint.id
             ),
         ),
         profile,

@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from compliance.calendar import redemption_deadline
+from compliance.calendar import redemption_deadline, start_of_business_day
 from compliance.decision import PERMIT_EXPIRED, PERMIT_INVALID
 from compliance.money import fen_to_units
 from compliance.profiles import RegimeProfile
@@ -46,7 +46,6 @@ from issuer_service.redemptions import repository
 from issuer_service.redemptions.models import Redemption
 from issuer_service.redemptions.schemas import QuoteOut, RedemptionCreate, RedemptionOut
 from issuer_service.reserves import service as reserves
-from issuer_service.timeutil import start_of_business_day
 from issuer_service.travel_rule import service as travel_rule
 from issuer_service.wallets import repository as wallets
 from issuer_service.webhooks import service as webhooks
@@ -116,7 +115,7 @@ def create_redemption(session: Session, *, actor: Principal, body: RedemptionCre
         customer_active=customer.status == "active", wallet_owned_by_customer=owned,
         wallet_status=wallet.status if wallet else "unknown", wallet_frozen=frozen,
         paused=paused, token_balance_units=chain_state.balance_units,
-        redeemed_today_fen=repository.redeemed_since(session, customer.id, start_of_business_day(utc_now())),
+        redeemed_today_fen=repository.redeemed_since(session, customer.id, start_of_business_day(utc_now(), profile)),
         enhanced_due_diligence_pending=due_diligence.edd_pending(session, customer),  # R20
         daily_limit_fen=limits.daily_redeem_override(session, customer.id),  # R12: approved limit change
     ), profile)

@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from compliance.calendar import calendar_for
 from compliance.money import format_units
 from compliance.profiles import RegimeProfile
 from compliance.reserve_assets import concentration, valuation_age_seconds
@@ -29,13 +30,13 @@ from issuer_service.reserves import repository
 from issuer_service.reserves.models import ReserveStatement
 from issuer_service.reserves.schemas import StatementOut
 from issuer_service.reserves.service import current_assessments
-from issuer_service.timeutil import HONG_KONG
 
 alert_log = logging.getLogger("issuer_service.reserves.alerts")
 
 
-def business_date_now() -> date:
-    return utc_now().astimezone(HONG_KONG).date()
+def business_date_now(profile: RegimeProfile) -> date:
+    """Today in the zone of the calendar the profile's deadlines use (R5, R13)."""
+    return calendar_for(profile).local_date(utc_now())
 
 
 def draw_statement(
@@ -47,7 +48,7 @@ def draw_statement(
     business_date: date | None = None,
 ) -> tuple[StatementOut, bool]:
     """Today's statement: drawn now if there is none yet (True), else the one already drawn (False)."""
-    business_date = business_date or business_date_now()
+    business_date = business_date or business_date_now(profile)
     existing = repository.statement_for(session, business_date)
     if existing is not None:
         return to_out(existing), False
@@ -195,7 +196,7 @@ class DailyStatementJob:
         if now < self._next_run_at:
             return 0
         self._next_run_at = now + self.min_interval_s
-        business_date = business_date_now()
+        business_date = business_date_now(self.profile)
         if self._done_for == business_date:
             return 0
         with self.sessions.begin() as session:

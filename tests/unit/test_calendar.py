@@ -19,6 +19,7 @@ from compliance.calendar import (
     coverage_warning,
     load_calendar,
     redemption_deadline,
+    start_of_business_day,
     use_holidays_file,
 )
 from compliance.profiles import load_profile
@@ -232,8 +233,9 @@ def test_every_deadline_is_after_the_request_and_ends_a_business_day(requested: 
     assert business_days_between == n or (n == 0 and business_days_between == 1)
 
 
-def _calendar_file(path: Path, *, years: list[int], weekend: list[int] | None = None) -> Path:
-    data = {"name": "ops-replacement", "timezone": "Asia/Hong_Kong", "utc_offset_minutes": 480, "years": years,
+def _calendar_file(path: Path, *, years: list[int], weekend: list[int] | None = None,
+                   zone: tuple[str, int] = ("Asia/Hong_Kong", 480)) -> Path:
+    data = {"name": "ops-replacement", "timezone": zone[0], "utc_offset_minutes": zone[1], "years": years,
             "weekend_isoweekdays": weekend or [6, 7], "holidays": []}
     path.write_text(json.dumps(data), encoding="utf-8")
     return path
@@ -272,3 +274,19 @@ def test_a_deadline_in_a_year_without_holiday_data_is_logged_once_not_counted_si
     assert [r.getMessage() for r in caplog.records if "2031" in r.getMessage()] == [
         coverage_warning(calendar, date(2031, 5, 5))
     ]
+
+
+def test_the_daily_limits_day_starts_at_midnight_in_the_zone_of_the_calendar_in_force(tmp_path: Path) -> None:
+    """R12: a customer's daily mint and redemption totals restart when the business day the
+    deadlines count in (R13) starts, not at Hong Kong's midnight under every calendar."""
+    hk = load_profile("hk")
+    moment = datetime(2026, 11, 27, 20, 0, tzinfo=UTC)  # 04:00 on the 28th in Hong Kong, 21:00 on the 27th in Berlin
+    assert start_of_business_day(moment, hk) == datetime(2026, 11, 27, 16, 0, tzinfo=UTC)
+    berlin = _calendar_file(tmp_path / "berlin.json", years=[2026], zone=("Europe/Berlin", 60))
+    try:
+        use_holidays_file(berlin)
+        assert start_of_business_day(moment, hk) == datetime(2026, 11, 26, 23, 0, tzinfo=UTC)
+        summer = datetime(2026, 7, 1, 12, 0, tzinfo=UTC)  # summer time: Berlin's midnight is 22:00 UTC
+        assert start_of_business_day(summer, hk) == datetime(2026, 6, 30, 22, 0, tzinfo=UTC)
+    finally:
+        use_holidays_file(None)
