@@ -36,6 +36,7 @@ def serve(settings: Settings) -> None:
         _migrate(settings)
         runtime = _chain(settings)
         app = create_app(settings, gateway=runtime.gateway)
+        app.state.start_up_changes = runtime.changes
         gateway = runtime.gateway
         print(
             f"tCNH {gateway.token_address} on chain {gateway.chain_id} via {gateway.rpc_url}; "

@@ -25,6 +25,7 @@ from issuer_service.api_keys.service import bootstrap_admin_key
 from issuer_service.approvals.router import router as approvals_router
 from issuer_service.attestations.router import router as attestations_router
 from issuer_service.audit.router import router as audit_router
+from issuer_service.audit.service import SYSTEM_ACTOR, append_audit
 from issuer_service.auth import AuthFailureLimiter
 from issuer_service.compliance_report.router import router as compliance_report_router
 from issuer_service.customers.router import router as customers_router
@@ -96,6 +97,16 @@ def _bootstrap(app: FastAPI) -> None:
         shown_once = bootstrap_admin_key(
             session, pepper=settings.api_key_pepper.get_secret_value(), configured_key=configured
         )
+        for change in app.state.start_up_changes:  # what connecting to the chain changed there (R50)
+            append_audit(
+                session,
+                actor=SYSTEM_ACTOR,
+                action=change.action,
+                entity_type=change.entity_type,
+                entity_id=change.entity_id,
+                data=change.data,
+                rule_ids=list(change.rule_ids),
+            )
     if shown_once is not None:
         # stdout, not the log: the key must not end up in log storage (R43).
         print(f"Admin API key (shown once): {shown_once}", flush=True)
@@ -154,6 +165,7 @@ def create_app(settings: Settings | None = None, gateway: Any = None) -> FastAPI
     app.state.engine = engine_from_settings(settings)
     app.state.sessionmaker = make_sessionmaker(app.state.engine)
     app.state.gateway = gateway
+    app.state.start_up_changes = []  # `ChainRuntime.changes`, recorded in the audit log at start-up
     app.state.metrics = http_metrics
     app.state.auth_limiter = AuthFailureLimiter(app.state.sessionmaker, settings.auth_failure_limit)
     app.state.readiness_checks = []

@@ -6,8 +6,9 @@ from __future__ import annotations
 import fcntl
 import logging
 import os
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 from web3 import Web3
 
@@ -26,11 +27,24 @@ class ChainSetupError(RuntimeError):
     """The service cannot reach or use the configured chain; the message says what to fix."""
 
 
+@dataclass(frozen=True)
+class StartUpChange:
+    """A change start-up made on chain, for the audit log (R50): written by the service's start-up
+    transaction once the database is there (`issuer_service.app._bootstrap`)."""
+
+    action: str
+    entity_type: str
+    entity_id: str
+    data: dict[str, Any]
+    rule_ids: tuple[str, ...]
+
+
 @dataclass
 class ChainRuntime:
     gateway: ChainGateway
     anvil: AnvilProcess | None = None
     sandbox_lock: int | None = None  # the locked descriptor of the sandbox directory's lock file
+    changes: list[StartUpChange] = field(default_factory=list)
 
     def close(self) -> None:
         if self.anvil is not None:
@@ -165,28 +179,48 @@ def spawn_sandbox_chain(settings: Settings) -> ChainRuntime:
         deployment.save(deployment_file)
         log.info("deployed tCNH at %s on a spawned Anvil (%s)", deployment.token_address, anvil.url)
     rpc_call(anvil.url, "anvil_setAutomine", [True])
+    changes = []
     if reuse:
-        deployment = _follow_profile_policy(w3, keys, deployment, settings)
+        deployment, change = _follow_profile_policy(w3, keys, deployment, settings)
+        changes += [change] if change else []
     gateway = ChainGateway(anvil.url, deployment, keys, confirmations=settings.confirmations)
-    return ChainRuntime(gateway=gateway, anvil=anvil, sandbox_lock=lock)
+    return ChainRuntime(gateway=gateway, anvil=anvil, sandbox_lock=lock, changes=changes)
 
 
-def _follow_profile_policy(w3: Web3, keys: RoleKeys, deployment: Deployment, settings: Settings) -> Deployment:
+def _follow_profile_policy(
+    w3: Web3, keys: RoleKeys, deployment: Deployment, settings: Settings
+) -> tuple[Deployment, StartUpChange | None]:
     """R1, R60: a sandbox token kept from an earlier start takes the selected profile's buffer and
-    attestation age (the sandbox holds the admin key), so the on-chain mint cap is the profile's."""
+    attestation age (the sandbox holds the admin key), so the on-chain mint cap is the profile's.
+    The change is returned for the audit log: a mint cap moved by start-up is a governance fact."""
     wanted = (settings.chain_buffer_bps(), settings.chain_max_attestation_age())
     token = w3.eth.contract(address=deployment.token_address, abi=deployment.abi)
     _, _, max_age, buffer = token.functions.reserveState().call()
     if (buffer, max_age) == wanted:
-        return deployment
-    send_and_wait(w3, keys.admin, token.functions.setReservePolicy(*wanted))
+        return deployment, None
+    receipt = send_and_wait(w3, keys.admin, token.functions.setReservePolicy(*wanted))
     log.info(
         "reserve policy of the sandbox token %s set to the %s profile's: buffer %s bps, attestation age %s s",
         deployment.token_address, settings.regime_profile, *wanted,
     )
+    change = StartUpChange(
+        action="token.reserve_policy_set",
+        entity_type="token",
+        entity_id=deployment.token_address,
+        data={
+            "regime_profile": settings.regime_profile,
+            "buffer_bps_before": int(buffer),
+            "buffer_bps": wanted[0],
+            "max_attestation_age_s_before": int(max_age),
+            "max_attestation_age_s": wanted[1],
+            "tx_hash": "0x" + bytes(receipt["transactionHash"]).hex(),
+            "block_number": int(receipt["blockNumber"]),
+        },
+        rule_ids=("R1", "R60"),
+    )
     deployment = replace(deployment, buffer_bps=wanted[0], max_attestation_age_s=wanted[1])
     deployment.save(Path(settings.deployment_file))
-    return deployment
+    return deployment, change
 
 
 def connect_configured_chain(settings: Settings) -> ChainRuntime:

@@ -173,31 +173,67 @@ def test_the_embedded_sandbox_restarted_under_another_profile_enforces_that_prof
 ) -> None:
     """R1, R60: the spawned chain and its token are kept across restarts; after CNH_REGIME_PROFILE
     changes, the token's mint cap uses the new profile's buffer, not the first start's (else mints the
-    service accepts at 0% would wait forever behind a 2% on-chain cap)."""
-    from issuer_service.chain.runtime import chain_from_settings
+    service accepts at 0% would wait forever behind a 2% on-chain cap). R50: the change of the
+    mint cap is written to the audit log at start-up, with its transaction."""
+    from fastapi.testclient import TestClient
+    from sqlalchemy import select
+
+    from issuer_service.app import create_app
+    from issuer_service.audit.models import AuditLogEntry
+    from issuer_service.audit.service import verify_audit_log
+    from issuer_service.chain.runtime import StartUpChange, chain_from_settings
+    from issuer_service.db import make_engine, make_sessionmaker
     from issuer_service.settings import Settings
 
-    def start(profile: str) -> tuple[tuple[int, int], Deployment]:
-        settings = Settings(  # type: ignore[call-arg]
+    def settings_for(profile: str) -> Settings:
+        return Settings(  # type: ignore[call-arg]
             _env_file=None,
             regime_profile=profile,
             deployment_file=tmp_path / "deployment.json",
             database_url=f"sqlite:///{tmp_path / 'issuer.db'}",
             rpc_url=None,
+            worker_in_process=False,
         )
+
+    def start(profile: str) -> tuple[tuple[int, int], Deployment, list[StartUpChange]]:
+        settings = settings_for(profile)
         runtime = chain_from_settings(settings)
         try:
             state = runtime.gateway.reserve_state()
-            return (state.buffer_bps, state.max_age_s), Deployment.load(settings.deployment_file)
+            return (state.buffer_bps, state.max_age_s), Deployment.load(settings.deployment_file), runtime.changes
         finally:
             runtime.close()
 
-    (policy, first) = start("hk")
-    assert policy == (200, 86_400)
-    (policy, again) = start("eu-mica")
+    (policy, first, changes) = start("hk")
+    assert policy == (200, 86_400) and changes == []  # deployed with the profile's policy: nothing changed
+    (policy, again, changes) = start("eu-mica")
     assert again.token_address == first.token_address  # the same token, kept
     assert policy == (0, 86_400)
     assert (again.buffer_bps, again.max_attestation_age_s) == (0, 86_400)  # the record says what the chain does
+    assert [(c.action, c.entity_id, c.rule_ids) for c in changes] == [
+        ("token.reserve_policy_set", again.token_address, ("R1", "R60"))
+    ]
+    assert start("eu-mica")[2] == []  # already the profile's: nothing sent, nothing to record
+
+    app = create_app(settings_for("eu-mica"))
+    app.state.start_up_changes = changes  # as `python -m issuer_service serve` hands them over
+    with TestClient(app):
+        pass
+    engine = make_engine(f"sqlite:///{tmp_path / 'issuer.db'}")
+    try:
+        with make_sessionmaker(engine)() as session:
+            written = select(AuditLogEntry).where(AuditLogEntry.action == "token.reserve_policy_set")
+            record = session.scalars(written).one()
+            assert record.actor == "system" and record.entity_id == again.token_address
+            assert {k: record.data[k] for k in ("regime_profile", "buffer_bps_before", "buffer_bps")} == {
+                "regime_profile": "eu-mica",
+                "buffer_bps_before": 200,
+                "buffer_bps": 0,
+            }
+            assert record.data["tx_hash"] == changes[0].data["tx_hash"]
+            assert verify_audit_log(session).ok
+    finally:
+        engine.dispose()
 
 
 def test_a_configured_chain_whose_token_buffer_differs_from_the_profile_s_stops_start_up_naming_both(
