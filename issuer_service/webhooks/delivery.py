@@ -8,6 +8,8 @@
   with exponential backoff until `max_attempts`, then failed.
 - As a worker step (`step`) the HTTP calls run on a small thread pool, so a slow endpoint never
   holds up the outbox (mints, burns) running in the same loop.
+- `timeout_s` bounds the whole attempt, not each read (`_Deadline`): a receiver trickling its
+  headers a byte at a time would otherwise hold a dispatcher thread past the lease.
 - Requests go only to the subscription's URL: no redirects followed, no proxies from the environment,
   and (unless private networks are allowed) only to public addresses, checked at each delivery
   (`destinations.py`).
@@ -17,12 +19,14 @@ from __future__ import annotations
 
 import logging
 import random
+import socket
 import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import httpx
 from sqlalchemy.orm import Session, sessionmaker
@@ -102,6 +106,8 @@ class WebhookDispatcher:
             follow_redirects=False,
             trust_env=False,
             headers={"user-agent": USER_AGENT},
+            # A new connection per attempt: `_Deadline` learns the socket from the connect.
+            limits=httpx.Limits(max_keepalive_connections=0),
         )
         self.max_in_flight = max_in_flight
         self.now = now
@@ -212,6 +218,8 @@ class WebhookDispatcher:
         timestamp = int(time.time())
         headers = {"content-type": "application/json", **signing.headers(job.secret, job.event_id, timestamp, job.body)}
         started = time.perf_counter()
+        deadline = _Deadline(self.policy.timeout_s)
+        no_answer = f"no answer within {self.policy.timeout_s:g} s"
         try:
             target = self.destinations.pin(job.url)
             # The status is the answer: the body is never read, so a receiver that sends a large or
@@ -221,17 +229,21 @@ class WebhookDispatcher:
                 target.url,
                 content=job.body,
                 headers={**headers, **target.headers},
-                extensions=target.extensions,
+                extensions={**target.extensions, "trace": deadline.trace},
             ) as response:
                 status_code = response.status_code
         except httpx.TimeoutException:
-            return Outcome(None, f"no answer within {self.policy.timeout_s:g} s", _ms_since(started))
+            return Outcome(None, no_answer, _ms_since(started))
         except DestinationRefused as exc:
             return Outcome(None, f"not sent: {exc}"[:300], _ms_since(started))
         except Exception as exc:  # noqa: BLE001 - whatever a customer's URL makes the client raise
             # (httpx errors, and e.g. UnicodeError for a host IDNA cannot encode) is a failed attempt
             # like any other, so the retries stop after max_attempts.
+            if deadline.passed:  # the deadline shut the connection: that is what the read saw
+                return Outcome(None, no_answer, _ms_since(started))
             return Outcome(None, f"{exc.__class__.__name__}: {str(exc)[:200]}", _ms_since(started))
+        finally:
+            deadline.cancel()
         error = None
         if not 200 <= status_code < 300:
             error = f"HTTP {status_code}"
@@ -268,6 +280,46 @@ class WebhookDispatcher:
                 delivery.status = "failed"
             else:
                 delivery.next_attempt_at = now + self.policy.delay(job.attempt)
+
+
+class _Deadline:
+    """Ends an attempt still running after `seconds`, however its answer trickles in. httpx's
+    timeouts are per read, so a receiver sending a byte at a time never trips them; when the time is
+    up this shuts the connection's socket down, which ends the blocked read at once.
+
+    The socket comes from httpcore's `trace` extension as the connection opens (the dispatcher's
+    client keeps no idle connections, so every attempt opens one)."""
+
+    def __init__(self, seconds: float) -> None:
+        self.passed = False
+        self._socket: socket.socket | None = None
+        self._lock = threading.Lock()
+        self._timer = threading.Timer(seconds, self._expire)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def trace(self, event: str, info: dict[str, Any]) -> None:
+        if event != "connection.connect_tcp.complete" or info.get("return_value") is None:
+            return
+        with self._lock:
+            self._socket = info["return_value"].get_extra_info("socket")
+            if self.passed:  # the connect itself took the whole time
+                self._shut()
+
+    def cancel(self) -> None:
+        self._timer.cancel()
+
+    def _expire(self) -> None:
+        with self._lock:
+            self.passed = True
+            self._shut()
+
+    def _shut(self) -> None:
+        if self._socket is not None:
+            try:
+                self._socket.shutdown(socket.SHUT_RDWR)
+            except OSError:  # already closed: the attempt ended meanwhile
+                pass
 
 
 def _ms_since(started: float) -> int:

@@ -8,6 +8,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -427,9 +428,10 @@ def test_failed_deliveries_are_retried_with_backoff_until_they_succeed_or_the_at
     assert datetime.fromisoformat(first.payload["timestamp"].replace("Z", "+00:00")) <= utc_now()
 
 
-@pytest.fixture
-def dribbling_endpoint() -> Iterator[str]:
-    """An endpoint that answers 200 at once, then sends its announced body a byte a second."""
+@contextmanager
+def _trickling_endpoint(first: bytes, then: bytes) -> Iterator[str]:
+    """An endpoint that reads the request, sends `first` at once and then `then` every half second,
+    so no single read ever waits as long as the dispatcher's timeout."""
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     listener.listen()
@@ -440,9 +442,9 @@ def dribbling_endpoint() -> Iterator[str]:
         with conn:
             try:
                 conn.recv(65536)
-                conn.sendall(b"HTTP/1.1 200 OK\r\ncontent-length: 1000000\r\n\r\n")
-                while not stop.wait(1.0):
-                    conn.sendall(b"x")
+                conn.sendall(first)
+                while not stop.wait(0.5):
+                    conn.sendall(then)
             except OSError:
                 pass
 
@@ -460,6 +462,20 @@ def dribbling_endpoint() -> Iterator[str]:
     stop.set()
     thread.join()
     listener.close()
+
+
+@pytest.fixture
+def dribbling_endpoint() -> Iterator[str]:
+    """An endpoint that answers 200 at once, then sends its announced body a byte at a time."""
+    with _trickling_endpoint(b"HTTP/1.1 200 OK\r\ncontent-length: 1000000\r\n\r\n", b"x") as url:
+        yield url
+
+
+@pytest.fixture
+def slow_headers_endpoint() -> Iterator[str]:
+    """An endpoint that starts a 200 and then never finishes its headers, a byte at a time."""
+    with _trickling_endpoint(b"HTTP/1.1 200 OK\r\nx-pad: ", b"x") as url:
+        yield url
 
 
 def test_a_2xx_counts_as_delivered_without_waiting_for_a_slow_response_body(
@@ -481,6 +497,29 @@ def test_a_2xx_counts_as_delivered_without_waiting_for_a_slow_response_body(
     [done] = deliveries(client, key, webhook["id"])
     assert (done["status"], done["attempts"], done["last_status_code"]) == ("succeeded", 1, 200)
     assert done["log"][0]["duration_ms"] < 1000 * policy.timeout_s
+
+
+def test_a_receiver_that_never_finishes_its_headers_fails_the_attempt_within_the_timeout_not_the_lease(
+    app: FastAPI, client: TestClient, customer: tuple[str, str], slow_headers_endpoint: str
+) -> None:
+    """The timeout is for the whole answer, not for each read: a receiver trickling its headers a
+    byte at a time used to hold a dispatcher thread for as long as it kept sending, past the lease,
+    after which another dispatcher sent the same delivery again."""
+    customer_id, key = customer
+    webhook = subscribe(client, key, slow_headers_endpoint)
+    emit(app, customer_id)
+    policy = RetryPolicy(max_attempts=3, timeout_s=1.0)
+    dispatcher = WebhookDispatcher(app.state.sessionmaker, policy=policy)
+    try:
+        finished = threading.Event()
+        threading.Thread(target=lambda: (dispatcher.deliver_due(), finished.set()), daemon=True).start()
+        assert finished.wait(policy.lease.total_seconds()), "the attempt outlived its lease"
+    finally:
+        dispatcher.close()
+    [pending] = deliveries(client, key, webhook["id"])
+    assert (pending["status"], pending["attempts"], pending["last_status_code"]) == ("pending", 1, None)
+    assert pending["log"][0]["error"] == "no answer within 1 s"
+    assert pending["log"][0]["duration_ms"] < 1000 * (policy.timeout_s + 1)
 
 
 def test_a_delivery_claimed_by_a_dispatcher_that_died_is_sent_once_its_lease_runs_out(
