@@ -99,7 +99,9 @@ class AttestationInputs:
     profile: RegimeProfile
     supply_units: int  # totalSupply() at the block, frozen balances included (R1)
     indexed_supply_units: int  # minted minus burned in the indexed Transfer events up to the block
-    ledger_supply_fen: int  # confirmed mints minus confirmed burns in the service ledger up to the block
+    # confirmed mints minus confirmed burns (redemptions, seizures) in the service ledger up to the block,
+    # plus seizures' re-mints
+    ledger_supply_fen: int
     assets: Sequence[ReserveAssetInput]
     redemptions: Sequence[CompletedRedemption]
     liabilities: LiabilitiesFacts

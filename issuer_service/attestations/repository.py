@@ -13,6 +13,8 @@ from sqlalchemy.orm import Session
 
 from issuer_service.attestations.models import Attestation, AttestationLiability
 from issuer_service.audit.models import AuditLogEntry
+from issuer_service.enforcement.models import Seizure
+from issuer_service.enforcement.repository import SEIZURE_ENTITY
 from issuer_service.indexer.events import ZERO_ADDRESS
 from issuer_service.indexer.models import ChainEvent
 from issuer_service.indexer.repository import ExactUnits
@@ -93,6 +95,25 @@ def burned_redemptions(session: Session, *, up_to_block: int) -> list[Redemption
         .order_by(Redemption.block_number, Redemption.id)
     )
     return list(session.execute(stmt).scalars())
+
+
+def seizure_supply_deltas(session: Session, *, up_to_block: int) -> list[tuple[int, int]]:
+    """(block, fen) of seizures' confirmed burns (negative) and re-mints (positive) at or before the
+    block: the ledger's outstanding supply follows both (R16, R24); reserve cash moves with neither."""
+    stmt = (
+        select(ChainTx.block_number, ChainTx.function, Seizure.amount_fen)
+        .join(Seizure, Seizure.id == ChainTx.entity_id)
+        .where(
+            ChainTx.entity_type == SEIZURE_ENTITY,
+            ChainTx.status == "confirmed",
+            ChainTx.block_number <= up_to_block,
+        )
+        .order_by(ChainTx.block_number)
+    )
+    return [
+        (int(block), -int(amount) if function == "burnFrozen" else int(amount))
+        for block, function, amount in session.execute(stmt)
+    ]
 
 
 def supply_deltas_by_block(session: Session, *, up_to_block: int) -> list[tuple[int, int]]:

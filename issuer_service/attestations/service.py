@@ -140,6 +140,8 @@ def build_at(session: Session, *, gateway: Any, profile: RegimeProfile, block: i
     mints = repository.confirmed_mints_by_block(session, up_to_block=block)
     redemptions = repository.burned_redemptions(session, up_to_block=block)
     ledger_fen = sum(fen for _, fen in mints) - sum(r.amount_fen for r in redemptions)
+    # A seizure burns and re-mints the same tokens: outstanding supply follows it, reserve cash does not.
+    seized_fen = sum(fen for _, fen in repository.seizure_supply_deltas(session, up_to_block=block))
     assets, asset_steps, valuation_seq = _assets_at(session, profile, facts)
     supply_deltas = repository.supply_deltas_by_block(session, up_to_block=block)
     cash_deltas = mints + [(int(r.block_number or 0), -r.amount_fen) for r in redemptions]
@@ -164,7 +166,7 @@ def build_at(session: Session, *, gateway: Any, profile: RegimeProfile, block: i
         profile=profile,
         supply_units=supply_units,
         indexed_supply_units=sum(delta for _, delta in supply_deltas),
-        ledger_supply_fen=ledger_fen,
+        ledger_supply_fen=ledger_fen + seized_fen,
         assets=[customer_cash_input(ledger_fen, facts.moment), *assets],
         redemptions=[
             CompletedRedemption(r.id, r.amount_fen, int(r.block_number or 0), r.deadline_at, r.paid_at)

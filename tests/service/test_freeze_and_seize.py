@@ -11,6 +11,8 @@ import pytest
 
 from compliance.money import fen_to_units
 from issuer_service.chain.gateway import ChainGateway
+from issuer_service.reserves.service import CUSTOMER_CASH_ASSET_ID
+from tests.service.attestation_helpers import attest
 from tests.service.compliance_helpers import audit_actions, poll, staff_key
 from tests.service.flow import Staff, add_buffer_capital, new_customer, request_mint, wait_for
 from tests.service.service_helpers import assert_problem, bearer
@@ -192,3 +194,69 @@ def test_seizure_burns_the_frozen_balance_remints_it_to_recovery_and_supply_stay
         lambda: _wallet(client, staff.operator, alice.wallet.address), lambda w: not w["frozen"], what="wallet unfrozen"
     )
     assert gateway.account_state(alice.wallet.address).frozen is False
+
+
+def test_an_attestation_between_a_seizure_s_burn_and_re_mint_finds_the_ledger_agreeing_with_the_chain(
+    chain_client: Any, staff: Staff, gateway: ChainGateway
+) -> None:
+    """R16, R53: the ledger follows the seizure's burn (outstanding goes down) and its re-mint (back up).
+    A report at the burn's block counted only mints and redemptions as ledger supply, so it stated
+    "chain, indexed and ledger supply differ" for a ledger that agreed with the chain."""
+    client = chain_client
+    second_compliance = staff_key(client, "compliance", "second compliance officer")
+    add_buffer_capital(client, staff, "10.00")
+    alice = new_customer(client, staff, name="Alice Ltd", deposit="100.00")
+    recovery = new_customer(client, staff, name="Recovery Trust Ltd")
+    minted = request_mint(client, alice, "100.00")
+    assert wait_for(client, f"/v1/mints/{minted.json()['id']}", alice.key, {"confirmed", "failed"})["status"] == (
+        "confirmed"
+    )
+    frozen = client.post(
+        f"/v1/wallets/{alice.wallet.address}/freeze",
+        headers=bearer(staff.compliance),
+        json={"reason": "court order", "legal_basis": LEGAL_BASIS},
+    )
+    assert frozen.status_code == 202, frozen.text
+    poll(lambda: _wallet(client, staff.operator, alice.wallet.address), lambda w: w["frozen"], what="wallet frozen")
+    requested = client.post(
+        "/v1/seizures",
+        json={
+            "wallet": alice.wallet.address,
+            "recovery_wallet": recovery.wallet.address,
+            "legal_basis": LEGAL_BASIS,
+            "case_reference": "CASE-2026-0043",
+        },
+        headers=bearer(staff.compliance, **{"Idempotency-Key": "seize-attest"}),
+    )
+    assert requested.status_code == 202, requested.text
+    seizure = requested.json()
+    approval = f"/v1/approvals/{seizure['approval_id']}/approve"
+    approved = client.post(approval, json={}, headers=bearer(second_compliance))
+    assert approved.status_code == 200, approved.text
+    done = poll(
+        lambda: client.get(f"/v1/seizures/{seizure['id']}", headers=bearer(staff.auditor)).json(),
+        lambda s: s["status"] in ("completed", "failed", "remint_failed"),
+        what="seizure finished",
+    )
+    assert done["status"] == "completed", done
+    records = audit_actions(client, staff.auditor, entity_type="seizure", entity_id=seizure["id"])
+    burned = next(r for r in records if r["action"] == "seizure.burned")
+    completed = next(r for r in records if r["action"] == "seizure.completed")
+    burn_block, remint_block = burned["data"]["block_number"], completed["data"]["block_number"]
+    assert burn_block < remint_block  # the re-mint is queued when the burn is confirmed
+
+    for block, supply_units in ((burn_block, 0), (remint_block, fen_to_units(100_00))):
+        response = attest(client, staff.auditor, block)
+        assert response.status_code == 201, response.text
+        report = response.json()["report"]
+        assert report["reconciliation"] == {
+            "rule": "R16",
+            "chain_supply_units": str(supply_units),
+            "indexed_supply_units": str(supply_units),
+            "ledger_supply_units": str(supply_units),
+            "result": "agrees",
+        }, block
+        assert not [e for e in report["exceptions"] if e.startswith("R16")], report["exceptions"]
+        # Reserve cash never moves in a seizure: the same tokens change hands.
+        cash = next(row for row in report["reserve_assets"] if row["asset_id"] == CUSTOMER_CASH_ASSET_ID)
+        assert cash["counted"] == "100.00", report["reserve_assets"]
