@@ -8,6 +8,7 @@ attestation report with a holder's proof of liabilities → audit verify, and pr
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import secrets
@@ -172,7 +173,13 @@ def _transfer(token: Token, sender: LocalAccount, to: str, units: int) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    keep_running = "--keep-running" in (argv if argv is not None else sys.argv[1:])
+    parser = argparse.ArgumentParser(
+        prog="bash scripts/demo.sh",
+        description="Walk the whole sandbox end to end: spawn the service and a chain, onboard, mint, transfer, "
+        f"redeem, attest, audit. Replaces the files of the previous demo in {SANDBOX}.",
+    )
+    parser.add_argument("--keep-running", action="store_true", help="Leave the service up afterwards.")
+    keep_running = parser.parse_args(argv).keep_running  # --help and unknown options exit here, before anything runs
     console.rule("[bold]CNH stablecoin sandbox — SANDBOX, NOT A LICENSED STABLECOIN")
     running = sandbox_holder(SANDBOX)  # its files are about to be replaced: never from under a running service
     if running is not None:

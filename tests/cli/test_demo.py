@@ -125,3 +125,31 @@ def _running(pid: int) -> bool:
         return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] not in ("Z", "X")
     except FileNotFoundError:
         return False
+
+
+def test_demo_help_prints_the_usage_and_runs_nothing_and_an_unknown_option_is_bad_usage(tmp_path: Path) -> None:
+    """`bash scripts/demo.sh --help` used to run the whole demo (deleting the previous demo's files), and a
+    mistyped `--keep-runing` ran it and stopped the service at the end instead of saying the option is wrong."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CNH_") and k not in ("DATABASE_URL", "RPC_URL")}
+    previous = tmp_path / ".sandbox" / "demo"
+    previous.mkdir(parents=True)
+    (previous / "issuer.db").write_bytes(b"the previous demo's database")
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, str(ROOT / "scripts" / "demo.py"), *args],
+            cwd=tmp_path,
+            env={**env, "PYTHONPATH": str(ROOT), "COLUMNS": "200"},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+
+    shown = run("--help")
+    assert shown.returncode == 0, shown.stdout + shown.stderr
+    assert "--keep-running" in shown.stdout and "usage:" in shown.stdout
+    mistyped = run("--keep-runing")
+    assert mistyped.returncode == 2, mistyped.stdout + mistyped.stderr
+    assert "--keep-runing" in mistyped.stderr and "Traceback" not in mistyped.stderr
+    assert (previous / "issuer.db").read_bytes() == b"the previous demo's database"  # nothing was started
+    assert not (previous / "service.log").exists()
