@@ -334,14 +334,22 @@ class OutboxWorker:
         return row
 
     def _refresh_stale_attestation(self) -> None:
-        """Keep the on-chain attestation from going stale while idle (checked at most every 30 s)."""
+        """While idle (checked at most every 30 s), attest again when the on-chain attestation is
+        getting stale, or states more than the ledger's reserve: reserves paid out for redemptions
+        or written down must leave the token's mint cap too (R1), or a stolen minter key could mint
+        against them until the attestation aged."""
         now = time.monotonic()
         if now - self._last_stale_check < 30:
             return
         self._last_stale_check = now
         chain = self.gateway.signing_state()
-        if chain.block_timestamp > chain.reserve.attested_at + chain.reserve.max_age_s // 2:
-            with self.sessions.begin() as session:
+        stale = chain.block_timestamp > chain.reserve.attested_at + chain.reserve.max_age_s // 2
+        from compliance.money import fen_to_units
+
+        with self.sessions.begin() as session:
+            # Read after the chain: a mint accepted in between only raises the ledger's reserve.
+            overstated = chain.reserve.attested_reserve_units > fen_to_units(self.ledger_reserve_fen(session))
+            if stale or overstated:
                 self._ensure_attestation(session, chain)
 
     # ------------------------------------------------------------------ broadcast

@@ -1095,3 +1095,31 @@ def test_a_transaction_the_node_holds_unmined_is_named_by_readiness_and_cleared_
     rig.settle()
     assert rig.mint_status(alice, mint_id) == "confirmed"
     assert rig.client.get("/readyz").json()["checks"]["mining"]["ok"] is True
+
+
+def test_reserves_paid_out_are_taken_off_the_on_chain_attestation_so_the_mint_cap_does_not_outlive_them(
+    rig: Rig, gateway: ChainGateway
+) -> None:  # R1
+    """The token's mint cap is the last line of defence: a stolen minter key mints only within the attested
+    reserve. A redemption pays reserve cash out, but the attestation posted for the earlier mint stood until it
+    aged, so for up to half a day the chain let a stolen key mint against cash that had left the reserve."""
+    alice = _primed(rig)  # 100.00 capital + 1.00 minted: 101.00 attested
+    assert gateway.reserve_state().attested_reserve_units == 101 * UNITS_PER_CNH
+    redemption = rig.client.post(
+        "/v1/redemptions",
+        json=redemption_body(rig.client, alice, "1.00"),
+        headers=bearer(alice.key, **{"Idempotency-Key": "redeem-the-mint"}),
+    )
+    assert redemption.status_code == 202, redemption.text
+    rig.settle()
+    paid = rig.client.get(f"/v1/redemptions/{redemption.json()['id']}", headers=bearer(alice.key)).json()
+    assert paid["status"] == "paid", paid
+
+    rig.worker._last_stale_check = 0.0  # the idle check runs at most every 30 s; this is its next turn
+    rig.worker.run_once()
+    rig.settle()
+    assert gateway.reserve_state().attested_reserve_units == 100 * UNITS_PER_CNH  # the capital alone
+    assert len(rig.rows("attestReserves")) == 2
+    rig.worker._last_stale_check = 0.0
+    rig.worker.run_once()  # the chain agrees with the ledger now: nothing more is posted
+    assert len(rig.rows("attestReserves")) == 2
