@@ -25,6 +25,7 @@ from cnh_sdk._common import (
     IDEMPOTENCY_HEADER,
     NONCES_SELECTOR,
     Amount,
+    ExportLines,
     RetryPolicy,
     address_arg,
     amount_str,
@@ -955,6 +956,7 @@ class AsyncClient:
         target = Path(path)
         partial = target.with_name(target.name + ".partial")
         count, last = 0, b""
+        lines = ExportLines()  # not aiter_lines: that also cuts at U+2028 and the like inside a record
         try:
             async with self._http.stream(
                 "GET", self._prefix + "/v1/audit-log/export", headers=self._headers()
@@ -963,14 +965,18 @@ class AsyncClient:
                     await response.aread()
                     raise ProblemError.from_response(response)
                 with partial.open("wb") as out:
-                    async for line in response.aiter_lines():
-                        if not line:
-                            continue
-                        last = line.encode()
-                        out.write(last + b"\n")
-                        count += 1
-                        if on_record is not None:
-                            on_record(count)
+
+                    def keep(records: list[bytes]) -> None:
+                        nonlocal count, last
+                        for last in records:
+                            out.write(last + b"\n")
+                            count += 1
+                            if on_record is not None:
+                                on_record(count)
+
+                    async for chunk in response.aiter_bytes():
+                        keep(lines.feed(chunk))
+                    keep(lines.flush())
                 check_export_complete(response.headers, count, last)
         except httpx.TransportError as exc:
             partial.unlink(missing_ok=True)

@@ -171,6 +171,23 @@ def parsed(shape: Any, response: httpx.Response) -> Any:
         ) from None
 
 
+class ExportLines:
+    """Cuts an audit export's bytes into its records, at "\\n" only. Canonical JSON writes U+2028,
+    U+0085 and the other line breaks of Unicode as they are, inside strings, where a text line reader
+    (httpx's `iter_lines`, `str.splitlines`) would cut the record in two."""
+
+    def __init__(self) -> None:
+        self._rest = b""
+
+    def feed(self, chunk: bytes) -> list[bytes]:
+        *lines, self._rest = (self._rest + chunk).split(b"\n")
+        return [line.rstrip(b"\r") for line in lines if line.rstrip(b"\r")]
+
+    def flush(self) -> list[bytes]:
+        rest, self._rest = self._rest.rstrip(b"\r"), b""
+        return [rest] if rest else []
+
+
 def check_export_complete(headers: httpx.Headers, count: int, last_line: bytes) -> None:
     """An audit export ends at the head the service announced (`X-Audit-Head-Seq` and
     `X-Audit-Head-Hash`), or UnexpectedResponse. Services that announce none are taken as they come."""

@@ -27,6 +27,7 @@ from cnh_sdk._common import (
     IDEMPOTENCY_HEADER,
     NONCES_SELECTOR,
     Amount,
+    ExportLines,
     RetryPolicy,
     address_arg,
     amount_str,
@@ -957,6 +958,7 @@ class Client:
         target = Path(path)
         partial = target.with_name(target.name + ".partial")
         count, last = 0, b""
+        lines = ExportLines()  # not iter_lines: that also cuts at U+2028 and the like inside a record
         try:
             with self._http.stream(
                 "GET", self._prefix + "/v1/audit-log/export", headers=self._headers()
@@ -965,14 +967,18 @@ class Client:
                     response.read()
                     raise ProblemError.from_response(response)
                 with partial.open("wb") as out:
-                    for line in response.iter_lines():
-                        if not line:
-                            continue
-                        last = line.encode()
-                        out.write(last + b"\n")
-                        count += 1
-                        if on_record is not None:
-                            on_record(count)
+
+                    def keep(records: list[bytes]) -> None:
+                        nonlocal count, last
+                        for last in records:
+                            out.write(last + b"\n")
+                            count += 1
+                            if on_record is not None:
+                                on_record(count)
+
+                    for chunk in response.iter_bytes():
+                        keep(lines.feed(chunk))
+                    keep(lines.flush())
                 check_export_complete(response.headers, count, last)
         except httpx.TransportError as exc:
             partial.unlink(missing_ok=True)

@@ -38,6 +38,7 @@ RULES: list[tuple[str, str]] = [
     (r"\baclose\b", "close"),
     (r"\baread\b", "read"),
     (r"\baiter_lines\b", "iter_lines"),
+    (r"\baiter_bytes\b", "iter_bytes"),
     (r"__aenter__", "__enter__"),
     (r"__aexit__", "__exit__"),
     (r"from asyncio import sleep", "from time import sleep"),

@@ -188,6 +188,43 @@ def test_an_audit_export_is_saved_only_when_it_reaches_the_announced_head(tmp_pa
     assert sorted(p.name for p in tmp_path.iterdir()) == ["log.jsonl"]  # nothing partial left behind
 
 
+def test_an_audit_export_keeps_records_whose_text_holds_unicode_line_separators_whole(tmp_path: Any) -> None:
+    """Canonical JSON writes U+2028, U+2029 and the like as they are, and the service accepts them in
+    names and labels; reading the stream as text lines split such a record in two, so every export
+    of that log ended "not at the announced head" and could never be saved again."""
+    records = [
+        {"seq": 1, "hash": "h1", "data": {"name": "Lotus\u2028Trading Ltd"}},
+        {"seq": 2, "hash": "h2", "data": {"label": "night\u2029desk \u00e9\x1c\x1d\x1e\x0b\x0c"}},
+        {"seq": 3, "hash": "h3", "data": {"name": "港島 Ltd"}},
+    ]
+    body = b"".join(
+        json.dumps(r, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode() + b"\n" for r in records
+    )
+    head = {"x-audit-head-seq": "3", "x-audit-head-hash": "h3"}
+
+    class InPieces(httpx.SyncByteStream, httpx.AsyncByteStream):
+        """Three bytes at a time: multi-byte characters and line ends straddle the pieces."""
+
+        def __iter__(self) -> Iterator[bytes]:
+            yield from (body[i : i + 3] for i in range(0, len(body), 3))
+
+        async def __aiter__(self) -> Any:
+            for i in range(0, len(body), 3):
+                yield body[i : i + 3]
+
+    client, _ = scripted(httpx.Response(200, stream=InPieces(), headers=head))
+    assert client.export_audit_log(tmp_path / "log.jsonl") == 3
+    assert (tmp_path / "log.jsonl").read_bytes() == body
+
+    async def run() -> int:
+        transport = httpx.MockTransport(lambda _: httpx.Response(200, stream=InPieces(), headers=head))
+        async with AsyncClient("http://issuer.test", "k", transport=transport) as async_client:
+            return await async_client.export_audit_log(tmp_path / "async.jsonl")
+
+    assert asyncio.run(run()) == 3
+    assert (tmp_path / "async.jsonl").read_bytes() == body
+
+
 def test_an_audit_export_from_a_service_that_is_not_running_says_it_cannot_be_reached(tmp_path: Any) -> None:
     """Nothing was received, so nothing "broke off": the error is the one every other call gives."""
     down, _ = scripted(httpx.ConnectError("[Errno 111] Connection refused"))
