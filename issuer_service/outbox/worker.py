@@ -43,6 +43,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 from web3.exceptions import Web3RPCError
 
+from compliance.money import fen_to_units
 from issuer_service.audit.service import append_audit
 from issuer_service.chain.gateway import SIGNER_ROLE, ChainGateway, ChainUnavailable, SigningState, TxOutcome
 from issuer_service.clock import utc_now
@@ -320,8 +321,6 @@ class OutboxWorker:
         existing = repository.open_of(session, "attestReserves")
         if existing is not None:
             return existing
-        from compliance.money import fen_to_units
-
         reserve_units = fen_to_units(self.ledger_reserve_fen(session))
         row = repository.enqueue(
             session,
@@ -344,8 +343,6 @@ class OutboxWorker:
         self._last_stale_check = now
         chain = self.gateway.signing_state()
         stale = chain.block_timestamp > chain.reserve.attested_at + chain.reserve.max_age_s // 2
-        from compliance.money import fen_to_units
-
         with self.sessions.begin() as session:
             # Read after the chain: a mint accepted in between only raises the ledger's reserve.
             overstated = chain.reserve.attested_reserve_units > fen_to_units(self.ledger_reserve_fen(session))
