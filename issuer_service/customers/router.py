@@ -54,6 +54,8 @@ def decide_kyc(
     principal: Annotated[Principal, Depends(require("compliance"))],
 ) -> CustomerOut | JSONResponse:
     try:
-        return service.decide_kyc(session, actor=principal, customer_id=customer_id, body=body)
+        return service.decide_kyc(
+            session, actor=principal, customer_id=customer_id, body=body, profile=request.app.state.profile
+        )
     except SanctionsHit as hit:  # R23: answered here so the case and the block it recorded are committed
         return hit.problem(request.url.path)

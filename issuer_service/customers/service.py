@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
+from compliance.profiles import RegimeProfile
 from issuer_service.audit.service import append_audit
 from issuer_service.auth import Principal, ensure_customer_access
 from issuer_service.clock import utc_now
@@ -62,7 +63,9 @@ def list_customers(session: Session, *, limit: int, cursor: str | None) -> Page[
     return Page[CustomerOut](items=[CustomerOut.model_validate(c) for c in page], next_cursor=next_cursor)
 
 
-def decide_kyc(session: Session, *, actor: Principal, customer_id: str, body: KycDecisionCreate) -> CustomerOut:
+def decide_kyc(
+    session: Session, *, actor: Principal, customer_id: str, body: KycDecisionCreate, profile: RegimeProfile
+) -> CustomerOut:
     """Record a due-diligence decision (R20). Re-deciding is allowed; every decision is kept and
     audited. A high-risk approval is recorded as needing enhanced due diligence."""
     customer = repository.lock(session, customer_id)
@@ -102,5 +105,7 @@ def decide_kyc(session: Session, *, actor: Principal, customer_id: str, body: Ky
         rule_ids=["R20"],
     )
     due_diligence.after_kyc_decision(session, actor=actor, customer=customer, decision=decision)  # R20: EDD
-    limits.after_rerating(session, actor=actor, customer_id=customer.id, before=previous_risk, after=body.risk)  # R12
+    limits.after_rerating(  # R12
+        session, actor=actor, customer_id=customer.id, before=previous_risk, after=body.risk, profile=profile
+    )
     return CustomerOut.model_validate(customer)

@@ -114,10 +114,14 @@ def _apply(session: Session, request: ApprovalRequest, actor: Principal, context
 approvals.register_executor(ACTION, approvals.Executor(on_approved=_apply))
 
 
-def after_rerating(session: Session, *, actor: Principal, customer_id: str, before: str | None, after: str) -> None:
+def after_rerating(
+    session: Session, *, actor: Principal, customer_id: str, before: str | None, after: str, profile: RegimeProfile
+) -> None:
     """R12, R20: limits approved while the customer was rated lower do not survive a higher rating.
-    The override goes and pending changes are withdrawn; the profile's limits for the new rating
-    apply until a new change is approved for it."""
+    An overridden limit above the new rating's profile limit goes and pending changes are withdrawn;
+    the profile's limits for the new rating apply until a new change is approved for it. An
+    overridden limit at or below the new rating's (a restriction) stays: a higher rating never
+    loosens a customer's limits."""
     if before not in RISK_LEVELS or after not in RISK_LEVELS or RISK_LEVELS.index(after) <= RISK_LEVELS.index(before):
         return
     why = f"risk rating raised from {before} to {after}"
@@ -127,6 +131,10 @@ def after_rerating(session: Session, *, actor: Principal, customer_id: str, befo
         approvals.cancel(session, request, actor=actor.id, note=f"{why}: ask again under the new rating")
     row = _override(session, customer_id)
     if row is None:
+        return
+    kept_mint = _stricter(row.daily_mint_limit_fen, profile.daily_mint_limit_fen[after])
+    kept_redeem = _stricter(row.daily_redeem_limit_fen, profile.daily_redeem_limit_fen[after])
+    if (kept_mint, kept_redeem) == (row.daily_mint_limit_fen, row.daily_redeem_limit_fen):
         return
     append_audit(
         session,
@@ -139,10 +147,20 @@ def after_rerating(session: Session, *, actor: Principal, customer_id: str, befo
             "approval_id": row.approval_id,
             "daily_mint_limit_fen_before": row.daily_mint_limit_fen,
             "daily_redeem_limit_fen_before": row.daily_redeem_limit_fen,
+            "daily_mint_limit_fen": kept_mint,
+            "daily_redeem_limit_fen": kept_redeem,
         },
         rule_ids=["R12", "R20"],
     )
-    session.delete(row)
+    if kept_mint is None and kept_redeem is None:
+        session.delete(row)
+    else:
+        row.daily_mint_limit_fen, row.daily_redeem_limit_fen, row.updated_at = kept_mint, kept_redeem, utc_now()
+
+
+def _stricter(override_fen: int | None, profile_fen: int) -> int | None:
+    """The override if it is no looser than the profile's limit for the rating, else none."""
+    return override_fen if override_fen is not None and override_fen <= profile_fen else None
 
 
 def get_limits(session: Session, *, customer_id: str, profile: RegimeProfile) -> LimitsOut:

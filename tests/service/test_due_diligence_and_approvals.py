@@ -164,6 +164,32 @@ def test_limits_approved_under_a_lower_risk_rating_do_not_survive_a_higher_one(
     assert client.get(limits, headers=bearer(auditor)).json()["mint"]["source"] == "profile"
 
 
+def test_a_limit_lowered_below_the_profile_s_still_binds_after_a_higher_risk_rating(
+    client: TestClient,
+    make_key: Callable[..., str],
+    make_customer: Callable[..., dict[str, Any]],
+    operator_key: str,
+) -> None:  # R12, R20
+    """A higher rating must never loosen a customer's limits: an override stricter than the new
+    rating's profile limit stays; only the part above it goes."""
+    compliance, second, auditor = make_key("compliance"), make_key("compliance"), make_key("auditor")
+    customer = make_customer(name="Lantern Quay Ltd")
+    kyc, limits = f"/v1/customers/{customer['id']}/kyc", f"/v1/customers/{customer['id']}/limits"
+    assert client.post(kyc, json=LOW, headers=bearer(compliance)).status_code == 200
+    change = {"daily_mint_limit": "100.00", "daily_redeem_limit": "9000000.00", "reason": "unusual activity"}
+    asked = client.post(limits, headers=bearer(operator_key), json=change).json()
+    assert client.post(f"/v1/approvals/{asked['id']}/approve", json={}, headers=bearer(compliance)).status_code == 200
+
+    assert client.post(kyc, json=HIGH, headers=bearer(second)).status_code == 200
+    after = client.get(limits, headers=bearer(auditor)).json()
+    # hk, high risk: 200,000.00 a day each; the 100.00 restriction is stricter and stays, the raise goes.
+    assert (after["mint"]["limit"], after["mint"]["source"]) == ("100.00", "override")
+    assert (after["redeem"]["limit"], after["redeem"]["source"]) == ("200000.00", "profile")
+    records = audit_actions(client, auditor, entity_id=customer["id"])
+    reset = [r["data"] for r in records if r["action"] == "customer.limits_reset"]
+    assert [(r["daily_mint_limit_fen"], r["daily_redeem_limit_fen"]) for r in reset] == [(10_000, None)]
+
+
 def test_a_limit_change_applies_only_after_a_different_principal_with_a_policy_role_approves(
     app: FastAPI,
     client: TestClient,
