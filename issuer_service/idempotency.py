@@ -83,10 +83,12 @@ def _checked_key(raw: str | None) -> str:
     return raw
 
 
-def _request_hash(request: Request, body: BaseModel) -> str:
+def _request_hash(request: Request, body: BaseModel, not_compared: frozenset[str] = frozenset()) -> str:
     # The parsed body (amounts normalized, e.g. "5" == "5.00"), the method and the path: reusing a
-    # key on another endpoint or with other content is a different request.
-    payload = {"method": request.method, "path": request.url.path, "body": body.model_dump(mode="json")}
+    # key on another endpoint or with other content is a different request. Fields `not_compared`
+    # authorise the request rather than say what it asks, as the API key does.
+    content = body.model_dump(mode="json", exclude=set(not_compared))
+    payload = {"method": request.method, "path": request.url.path, "body": content}
     return hashlib.sha256(canonical_json(payload)).hexdigest()
 
 
@@ -114,11 +116,13 @@ def idempotent(
     create: Callable[[], BaseModel],
     *,
     status_code: int = 201,
+    not_compared: frozenset[str] = frozenset(),
 ) -> JSONResponse:
-    """Run `create` once per (`scope_of` the principal, Idempotency-Key); replay its response on retries."""
+    """Run `create` once per (`scope_of` the principal, Idempotency-Key); replay its response on retries.
+    Body fields in `not_compared` (a signature a retry makes afresh) do not make a retry another request."""
     key = _checked_key(request.headers.get(HEADER))
     scope = scope_of(principal)
-    request_hash = _request_hash(request, body)
+    request_hash = _request_hash(request, body, not_compared)
     claimed = _claim(
         session,
         scope=scope,

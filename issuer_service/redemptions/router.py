@@ -41,7 +41,10 @@ def create_redemption(body: RedemptionCreate, request: Request, session: Session
     profile = request.app.state.profile
     return idempotent(session, principal, request, body,
                       lambda: service.create_redemption(session, actor=principal, body=body, profile=profile,
-                                                        gateway=gateway), status_code=202)
+                                                        gateway=gateway), status_code=202,
+                      # A retry re-signs the permit (a later deadline, the next nonce once the burn
+                      # landed): it authorises the burn, it is not what is asked.
+                      not_compared=frozenset({"permit"}))
 
 
 @router.get("", response_model=Page[RedemptionOut], summary="List redemptions (customers see their own)")

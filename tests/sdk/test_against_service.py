@@ -63,6 +63,25 @@ def test_idempotency_key_reused_with_another_body_is_a_conflict(admin: Client) -
     assert refused.value.status == 409 and "Idempotency-Key" in refused.value.detail
 
 
+def test_redeem_retried_with_its_idempotency_key_replays_the_first_redemption_and_burns_once(admin: Client) -> None:
+    """A retry of `redeem` signs a new permit (a later deadline by the chain's clock, the next nonce
+    once the first burn landed): the permit authorises the burn, it is not what is asked, so the
+    retry is the same request and gets the first answer, not a 409."""
+    staff = staff_clients(admin)
+    add_buffer_capital(staff)
+    lotus = onboard(admin, staff, deposit="500.00")
+    lotus.client.wait_for_mint(lotus.client.create_mint(lotus.wallet.address, "500.00").id)
+    first = lotus.client.redeem(lotus.wallet, "100.00", idempotency_key="redeem-retry-1")
+    assert lotus.client.wait_for_redemption(first.id).status == "paid"
+
+    again = lotus.client.redeem(lotus.wallet, "100.00", idempotency_key="redeem-retry-1")
+    assert again.id == first.id
+    assert [r.id for r in lotus.client.iter_redemptions()] == [first.id]
+    assert lotus.client.token_balance(lotus.wallet.address) == 400 * 10**6
+    with pytest.raises(Conflict):  # another amount under the same key is another request
+        lotus.client.redeem(lotus.wallet, "50.00", idempotency_key="redeem-retry-1")
+
+
 def test_api_refusals_arrive_as_typed_problems_with_every_member(admin: Client) -> None:
     staff = staff_clients(admin)
     with pytest.raises(Unauthorized) as no_key:
