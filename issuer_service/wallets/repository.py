@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -43,12 +45,19 @@ def add_challenge(session: Session, challenge: WalletChallenge) -> WalletChallen
     return challenge
 
 
-def latest_open_challenge(session: Session, customer_id: str, address: str) -> WalletChallenge | None:
+def open_challenges(session: Session, customer_id: str, address: str, *, now: datetime) -> list[WalletChallenge]:
+    """The customer's unused, unexpired challenges for the address, newest first (locked)."""
     stmt = (
         select(WalletChallenge)
         .where(WalletChallenge.customer_id == customer_id, WalletChallenge.address == address,
-               WalletChallenge.used_at.is_(None))
+               WalletChallenge.used_at.is_(None), WalletChallenge.expires_at >= now)
         .order_by(WalletChallenge.created_at.desc())
-        .limit(1)
     )
-    return session.execute(lock_for_update(stmt)).scalar_one_or_none()
+    return list(session.execute(lock_for_update(stmt)).scalars())
+
+
+def has_unused_challenge(session: Session, customer_id: str, address: str) -> bool:
+    stmt = select(WalletChallenge.id).where(WalletChallenge.customer_id == customer_id,
+                                            WalletChallenge.address == address,
+                                            WalletChallenge.used_at.is_(None)).limit(1)
+    return session.execute(stmt).first() is not None

@@ -67,15 +67,17 @@ def bind_wallet(session: Session, *, actor: Principal, body: WalletCreate, gatew
     if customer.kyc_status != "approved":  # R20 before a wallet can hold tokens
         raise RuleRejected("customer due diligence is not approved; complete KYC before binding a wallet",
                            reason_code="kyc_not_approved", rule_id="R20")
-    challenge = repository.latest_open_challenge(session, customer_id, address)
-    if challenge is None:
+    # Every open challenge counts, not only the newest: a client that asked twice (a script run again,
+    # a retried GET) and signed the first has proven control all the same.
+    challenges = repository.open_challenges(session, customer_id, address, now=utc_now())
+    if not challenges:
+        if repository.has_unused_challenge(session, customer_id, address):
+            raise ValidationFailed("the challenge expired; request a new one and sign it within 10 minutes",
+                                   field="body.signature")
         raise ValidationFailed("no open challenge for this wallet; GET /v1/wallets/challenge?address=… first",
                                field="body.address")
-    if challenge.expires_at < utc_now():
-        raise ValidationFailed("the challenge expired; request a new one and sign it within 10 minutes",
-                               field="body.signature")
     signature = bytes.fromhex(body.signature[2:])
-    kind = _verify_control(gateway, address, challenge.message, signature)
+    challenge, kind = _verify_control(gateway, address, challenges, signature)
     challenge.used_at = utc_now()  # one-time: a replayed signature finds no open challenge
     existing = repository.get_by_address(session, address, lock=True)
     if existing is not None:
@@ -103,17 +105,23 @@ def _allow_list(session: Session, wallet: Wallet, *, actor: str, challenge_id: s
                        "challenge_id": challenge_id}, rule_ids=["R21", "R22"])
 
 
-def _verify_control(gateway: ChainGateway, address: str, message: str, signature: bytes) -> str:
-    """R21: an EOA proves control with personal_sign; a contract wallet through ERC-1271."""
+def _verify_control(
+    gateway: ChainGateway, address: str, challenges: list[WalletChallenge], signature: bytes
+) -> tuple[WalletChallenge, str]:
+    """R21: an EOA proves control with personal_sign; a contract wallet through ERC-1271. The
+    challenge whose message the signature signs, and the wallet's kind."""
     if len(signature) == 65:
-        try:
-            signer = Account.recover_message(encode_defunct(text=message), signature=signature)
-        except Exception:  # noqa: BLE001 - any malformed signature is just "not proven"
-            signer = None
-        if signer == address:
-            return "eoa"
-    if gateway.is_contract(address) and gateway.erc1271_valid(address, message, signature):
-        return "contract"
+        for challenge in challenges:
+            try:
+                signer = Account.recover_message(encode_defunct(text=challenge.message), signature=signature)
+            except Exception:  # noqa: BLE001 - any malformed signature is just "not proven"
+                signer = None
+            if signer == address:
+                return challenge, "eoa"
+    if gateway.is_contract(address):
+        for challenge in challenges:
+            if gateway.erc1271_valid(address, challenge.message, signature):
+                return challenge, "contract"
     raise ValidationFailed("the signature does not prove control of this wallet: sign the challenge message "
                            "exactly as returned, with the wallet's own key (personal_sign)", field="body.signature")
 
