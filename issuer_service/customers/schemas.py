@@ -20,8 +20,9 @@ def _iso_country(value: str) -> str:
     if code not in ISO_3166_ALPHA2:
         raise PydanticCustomError(
             "jurisdiction_unknown",
-            "{value!r} is not an ISO 3166-1 alpha-2 country code; use two letters such as HK, CN or SG",
-            {"value": value},
+            # pydantic fills {name} placeholders only: no conversions such as !r
+            "{value} is not an ISO 3166-1 alpha-2 country code; use two letters such as HK, CN or SG",
+            {"value": repr(value)},
         )
     return code
 

@@ -27,6 +27,15 @@ def test_new_customer_is_pending_kyc_and_active(client: TestClient, operator_key
     assert client.get(f"/v1/customers/{customer['id']}", headers=bearer(operator_key)).json() == customer
 
 
+def test_an_unknown_jurisdiction_is_refused_quoting_the_code_that_was_sent(
+    client: TestClient, operator_key: str
+) -> None:
+    body = {"name": "Atlantis Holdings Ltd", "kind": "institution", "jurisdiction": "XX"}
+    problem = assert_problem(client.post("/v1/customers", json=body, headers=bearer(operator_key)), 422)
+    [error] = [error for error in problem["errors"] if error["field"] == "body.jurisdiction"]
+    assert error["message"].startswith("'XX' is not an ISO 3166-1 alpha-2 country code"), error
+
+
 def test_customers_list_pages_through_everything_once(
     client: TestClient, operator_key: str, make_customer: Callable[..., dict[str, Any]]
 ) -> None:
