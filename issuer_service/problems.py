@@ -178,7 +178,10 @@ def _field_path(loc: Sequence[int | str]) -> str:
 def _field_message(error: Mapping[str, Any]) -> str:
     message = str(error.get("msg", "invalid value"))
     message = message.removeprefix("Value error, ")
-    hint = _FIX_HINTS.get(str(error.get("type")))
+    kind = str(error.get("type"))
+    hint = _FIX_HINTS.get(kind)
+    if kind == "string_too_short" and int((error.get("ctx") or {}).get("min_length", 1)) > 1:
+        hint = "write it out in full"  # it was not empty, only short of the minimum
     return f"{message}; {hint}" if hint else message
 
 

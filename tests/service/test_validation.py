@@ -71,6 +71,21 @@ def test_lower_case_jurisdiction_is_accepted_and_normalized(
     assert make_customer(jurisdiction="sg")["jurisdiction"] == "SG"
 
 
+def test_a_too_short_text_is_refused_as_too_short_not_as_empty(
+    client: TestClient, operator_key: str, make_customer: Callable[..., dict[str, Any]]
+) -> None:
+    customer = make_customer()
+    too_short = {"daily_mint_limit": "100.00", "reason": "ok"}  # at least 3 characters
+    response = client.post(f"/v1/customers/{customer['id']}/limits", json=too_short, headers=bearer(operator_key))
+    problem = assert_problem(response, 422, field="body.reason")
+    message = next(e["message"] for e in problem["errors"] if e["field"] == "body.reason")
+    assert "at least 3 characters" in message and "empty" not in message, message
+    empty = {"daily_mint_limit": "100.00", "reason": ""}
+    response = client.post(f"/v1/customers/{customer['id']}/limits", json=empty, headers=bearer(operator_key))
+    message = next(e["message"] for e in assert_problem(response, 422)["errors"] if e["field"] == "body.reason")
+    assert "at least 3 characters" in message, message
+
+
 def test_body_that_is_not_an_object_is_422_naming_body(client: TestClient, operator_key: str) -> None:
     response = client.post("/v1/customers", json=["not", "an", "object"], headers=bearer(operator_key))
     assert_problem(response, 422, field="body")
