@@ -45,13 +45,20 @@ def add_challenge(session: Session, challenge: WalletChallenge) -> WalletChallen
     return challenge
 
 
+# A signature is tried against this many of the newest open challenges (one recovery, or one ERC-1271
+# call, each): asking for challenges again and again does not make a bind do more work.
+OPEN_CHALLENGES_TRIED = 5
+
+
 def open_challenges(session: Session, customer_id: str, address: str, *, now: datetime) -> list[WalletChallenge]:
-    """The customer's unused, unexpired challenges for the address, newest first (locked)."""
+    """The customer's newest unused, unexpired challenges for the address (`OPEN_CHALLENGES_TRIED`
+    at most), newest first (locked)."""
     stmt = (
         select(WalletChallenge)
         .where(WalletChallenge.customer_id == customer_id, WalletChallenge.address == address,
                WalletChallenge.used_at.is_(None), WalletChallenge.expires_at >= now)
         .order_by(WalletChallenge.created_at.desc())
+        .limit(OPEN_CHALLENGES_TRIED)
     )
     return list(session.execute(lock_for_update(stmt)).scalars())
 

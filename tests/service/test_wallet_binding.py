@@ -50,3 +50,23 @@ def test_a_wallet_binds_with_the_signature_of_an_earlier_challenge_still_open(
         headers=bearer(key),
     )
     assert_problem(stranger, 422, field="body.signature")
+
+
+def test_only_the_newest_open_challenges_are_tried_so_piling_them_up_costs_a_bind_no_more_work(
+    chain_client: Any, staff: Staff
+) -> None:  # R21
+    """Each open challenge is a signature recovery (an ERC-1271 call for a contract wallet) when a
+    signature is checked: a client that asks a thousand times must not make one bind do a thousand."""
+    from issuer_service.wallets.repository import OPEN_CHALLENGES_TRIED
+
+    _, key = onboard(chain_client, staff, name="Many Times Asked Ltd")
+    wallet = Account.create()
+    messages = [_challenge(chain_client, key, wallet) for _ in range(OPEN_CHALLENGES_TRIED + 1)]
+    too_old = chain_client.post(
+        "/v1/wallets", json={"address": wallet.address, "signature": _signed(wallet, messages[0])}, headers=bearer(key)
+    )
+    assert_problem(too_old, 422, field="body.signature")
+    oldest_tried = chain_client.post(
+        "/v1/wallets", json={"address": wallet.address, "signature": _signed(wallet, messages[1])}, headers=bearer(key)
+    )
+    assert oldest_tried.status_code == 201, oldest_tried.text
