@@ -87,11 +87,19 @@ def path_segment(value: str) -> str:
     return segment.replace(".", "%2E") if segment in (".", "..") else segment
 
 
+_FEN = Decimal("0.01")
+
+
 def amount_str(value: Amount) -> str:
     """The wire form of an amount. Floats are refused: 0.1 + 0.2 is not money."""
     if isinstance(value, bool) or isinstance(value, float):
         raise TypeError(f"amounts are decimal strings such as '1250.50' or Decimal, never {type(value).__name__}")
     if isinstance(value, Decimal):
+        # Decimal("2.010") and Decimal("1E+2") are 2.01 and 100: sent as "2.01" and "100.00", not as
+        # a third decimal or an exponent the service refuses. More decimals than that go as they are,
+        # for the service to refuse by name.
+        if value.is_finite() and value == value.quantize(_FEN):
+            value = value.quantize(_FEN)
         return format(value, "f")
     if isinstance(value, int):
         return str(value)

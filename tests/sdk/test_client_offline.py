@@ -34,6 +34,7 @@ from cnh_sdk import (
     ValidationFailed,
     parse_retry_after,
 )
+from cnh_sdk._common import amount_str
 from cnh_sdk._unasync import SOURCE, TARGET, generate
 
 PROBLEM = "application/problem+json"
@@ -337,6 +338,16 @@ def test_amounts_are_sent_as_decimal_strings_and_floats_are_refused() -> None:
     with pytest.raises(TypeError, match="never float"):
         client.create_deposit("cus_1", 10.5, "R")  # type: ignore[arg-type]
     assert len(seen) == 1  # nothing sent
+
+
+def test_a_decimal_with_trailing_zeros_or_an_exponent_is_sent_in_the_two_decimal_form_the_service_takes() -> None:
+    """Decimal("2.010") is 2.01 CNH and Decimal("1E+2") is 100: arithmetic on Decimals gives such
+    values, and sending them as "2.010" or "1E+2" made the service refuse an amount it would take."""
+    client, seen = scripted(*[httpx.Response(201, json=DEPOSIT)] * 3)
+    for amount in (Decimal("2.010"), Decimal("1E+2"), Decimal("0.1") + Decimal("0.20")):
+        client.create_deposit("cus_1", amount, "R")
+    assert [json.loads(request.content)["amount"] for request in seen] == ["2.01", "100.00", "0.30"]
+    assert amount_str(Decimal("2.015")) == "2.015"  # not rounded: the service refuses it, naming the field
 
 
 def test_an_id_is_sent_as_one_path_segment_so_it_never_reaches_another_endpoint() -> None:
