@@ -358,11 +358,18 @@ def verify_export(
     return result
 
 
+def _hash(text: str) -> str:
+    """A SHA-256 hash as the service publishes it (64 hex digits); capitals are the same hash."""
+    if len(text) != 64 or any(ch not in "0123456789abcdef" for ch in text.lower()):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a SHA-256 hash: 64 hex digits, no 0x")
+    return text.lower()
+
+
 def _anchor(text: str) -> tuple[int, str]:
     seq, _, hash_hex = text.partition(":")
-    if not seq.isdigit() or len(hash_hex) != 64:
+    if not seq.isdigit():
         raise argparse.ArgumentTypeError("expected SEQ:HASH, e.g. 42:9f86d08...")
-    return int(seq), hash_hex.lower()
+    return int(seq), _hash(hash_hex)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -373,7 +380,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("file", type=Path, help="the JSON-lines export")
     parser.add_argument("--anchor", type=_anchor, help="SEQ:HASH that must be in the log (from a report)")
-    parser.add_argument("--head", help="the published head hash the last record must have")
+    parser.add_argument("--head", type=_hash, help="the published head hash the last record must have")
     parser.add_argument(
         "--no-head",
         action="store_true",

@@ -154,6 +154,28 @@ def test_cli_exit_codes_and_output(tmp_path: Path, capsys: pytest.CaptureFixture
     assert audit_export.main([str(tmp_path / "missing.jsonl"), "--no-head"]) == 2
 
 
+def test_a_head_as_copied_in_capitals_is_the_same_head_and_one_that_is_no_hash_is_bad_usage(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The published head pasted in upper case is the same hash (`cnh audit verify` takes it so); a
+    value that is no SHA-256 hash is a usage error naming the option, not a "head mismatch" that
+    reads as if the log had been cut."""
+    records = _records(3)
+    good = _write(tmp_path / "good.jsonl", records)
+    head = str(records[-1]["hash"])
+    assert audit_export.main([str(good), "--head", head.upper()]) == 0
+    assert audit_export.main([str(good), "--anchor", f"2:{str(records[1]['hash']).upper()}"]) == 0
+    capsys.readouterr()
+    for wrong in (head[:-1], "zz" * 32, "0x" + head):
+        with pytest.raises(SystemExit) as usage:
+            audit_export.main([str(good), "--head", wrong])
+        assert usage.value.code == 2
+        assert "--head" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as usage:
+        audit_export.main([str(good), "--anchor", "2:" + "zz" * 32])
+    assert usage.value.code == 2
+
+
 def test_cli_refuses_to_verify_without_a_trusted_head_since_a_cut_tail_would_pass(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
