@@ -257,7 +257,7 @@ def attest(
     block: Annotated[
         int | None,
         typer.Option(
-            "--block", help="Attest as of this block (default: the newest indexed block).", show_default=False
+            "--block", min=0, help="Attest as of this block (default: the newest indexed block).", show_default=False
         ),
     ] = None,
     out: Annotated[
@@ -266,7 +266,7 @@ def attest(
             help="Also save the canonical report JSON (the bytes its sha256 covers) here.", show_default=False
         ),
     ] = None,
-    wait: Annotated[float, typer.Option(help="Seconds to wait for the indexer to reach --block.")] = 60.0,
+    wait: Annotated[float, typer.Option(min=0, help="Seconds to wait for the indexer to reach --block.")] = 60.0,
     api_url: ApiUrl = DEFAULT_BASE_URL,
     api_key: AuditorKey = None,
     as_json: JsonFlag = False,

@@ -122,6 +122,19 @@ def test_keys_revoke_given_a_secret_not_an_id_says_so_and_never_sends_it(monkeyp
     assert "key_" in line and "audit log" in line and leaked not in result.output
 
 
+def test_a_negative_block_or_wait_for_attest_is_bad_usage_and_nothing_is_sent(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`cnh attest --block -1` reached the service and came back as exit 3, "the API refused", as if
+    the auditor had asked for something the service would not do, instead of a typo in the command."""
+    sent: list[httpx.Request] = []
+    transport = httpx.MockTransport(lambda request: sent.append(request) or httpx.Response(500))  # type: ignore[func-returns-value]
+    monkeypatch.setattr(cli, "make_client", lambda api_url, api_key, **_: Client(api_url, api_key, transport=transport))
+    for option in (["--block", "-1"], ["--wait", "-5"]):
+        result = runner.invoke(cli.app, ["attest", *option, "--api-key", "k"])
+        assert result.exit_code == cli.EXIT_USAGE, result.output
+        assert option[0] in result.output
+    assert sent == []
+
+
 def test_missing_admin_key_and_bad_role_are_usage_errors() -> None:
     missing = cnh("keys", "create", "--role", "operator")
     assert missing.exit_code == cli.EXIT_USAGE
