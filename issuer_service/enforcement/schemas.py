@@ -7,11 +7,11 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from issuer_service.addresses import AddressIn
 from issuer_service.money import FenAmount, FenString
 
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=2000)]
 LegalBasis = Annotated[str, StringConstraints(strip_whitespace=True, min_length=10, max_length=2000)]
-Address = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
 SeizureStatus = Literal[
     "pending_approval",
     "approved",
@@ -83,10 +83,10 @@ class SeizureCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    wallet: Address = Field(
+    wallet: AddressIn = Field(
         description="The frozen wallet to seize from (R24).", examples=["0x5173d6802bC4f3F7926C1196c4d0A86B2FC2D440"]
     )
-    recovery_wallet: Address = Field(
+    recovery_wallet: AddressIn = Field(
         description="Active, not frozen, bound wallet that receives the re-mint.",
         examples=["0x9d3D7d7C5e5a4e3F2b1A0f9E8d7C6b5A4f3E2d1C"],
     )

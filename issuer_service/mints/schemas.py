@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field
 
+from issuer_service.addresses import AddressIn
 from issuer_service.money import FenAmount, FenString
 
 MintStatus = Literal["requested", "pending_approval", "approved", "submitted", "confirmed", "rejected", "failed"]
-Address = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
 
 
 class MintCreate(BaseModel):
@@ -19,7 +19,7 @@ class MintCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    wallet: Address = Field(
+    wallet: AddressIn = Field(
         description="Your active, allow-listed wallet address (EIP-55 checksummed or lower-case) (R11).",
         examples=["0x5173d6802bC4f3F7926C1196c4d0A86B2FC2D440"],
     )

@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from issuer_service.addresses import AddressIn
 from issuer_service.money import FenAmount, FenString
 from issuer_service.travel_rule.schemas import TravelRuleIn
 
@@ -34,7 +35,7 @@ class RedemptionCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    wallet: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)] = Field(
+    wallet: AddressIn = Field(
         description="Your active wallet holding the tokens.", examples=["0x5173d6802bC4f3F7926C1196c4d0A86B2FC2D440"])
     amount: FenAmount = Field(description="CNH amount to redeem as a decimal string (tokens burned 1:1).",
                               examples=["100.00"])

@@ -7,6 +7,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from issuer_service.addresses import AddressIn
+
 
 class ChallengeOut(BaseModel):
     """The one-time message to sign to prove control of a wallet (GET /v1/wallets/challenge), then send with
@@ -26,7 +28,7 @@ class WalletCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    address: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)] = Field(
+    address: AddressIn = Field(
         description="The wallet address the challenge was issued for.",
         examples=["0x5173d6802bC4f3F7926C1196c4d0A86B2FC2D440"])
     signature: Annotated[str, StringConstraints(strip_whitespace=True, min_length=4, max_length=4096,

@@ -383,6 +383,24 @@ def test_a_retry_with_the_customers_other_api_key_replays_the_mint_instead_of_mi
     assert _balance(chain_client, alice)["available"] == "5.00"
 
 
+def test_a_retry_spelling_the_wallet_in_lower_case_is_the_same_mint_not_a_conflict(
+    chain_client: Any, staff: Staff, db_engine: Engine
+) -> None:
+    """A wallet address in lower case and in its EIP-55 form is one wallet: a retry that spells it
+    the other way (one system stores addresses lower-cased) replays the first answer, not a 409."""
+    add_buffer_capital(chain_client, staff, "100.00")
+    alice = new_customer(chain_client, staff, deposit="10.00")
+    first = request_mint(chain_client, alice, "5.00", key="spelling")
+    again = chain_client.post(
+        "/v1/mints",
+        json={"wallet": alice.wallet.address.lower(), "amount": "5.00"},
+        headers=bearer(alice.key, **{"Idempotency-Key": "spelling"}),
+    )
+    assert first.status_code == again.status_code == 202, again.text
+    assert again.json()["id"] == first.json()["id"]
+    assert _count(db_engine, Mint) == 1
+
+
 def _funded_holder(client: Any, staff: Staff) -> Customer:
     add_buffer_capital(client, staff, "100.00")
     alice = new_customer(client, staff, deposit="50.00")
