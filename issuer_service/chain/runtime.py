@@ -244,6 +244,16 @@ def connect_configured_chain(settings: Settings) -> ChainRuntime:
             f"{deployment.chain_id}; point RPC_URL at the right chain"
         )
     check_chain_allowed(chain_id, allow_mainnet=settings.allow_mainnet)
+    # A chain with the right id but not the deployment's token (an Anvil restarted without its
+    # --state file, another chain on the same id): every call to the token would fail.
+    code = gateway.w3.eth.get_code(deployment.token_address)
+    if "0x" + Web3.keccak(code).hex().removeprefix("0x") != deployment.code_hash:
+        found = "no contract" if not code else "a contract other than the deployed tCNH"
+        raise ChainSetupError(
+            f"the chain at {settings.rpc_url} has {found} at {deployment.token_address}, where the deployment file "
+            f"{deployment_file} puts tCNH: the chain was reset (e.g. an Anvil restarted without its --state file) or "
+            "RPC_URL points at another chain with the same id; point RPC_URL at the deployment's chain"
+        )
     # R1, R60: the token's mint cap must use the profile's buffer; one set by a deploy for another
     # regime would refuse mints the service accepts (or allow ones it should not back).
     buffer = gateway.reserve_state().buffer_bps

@@ -156,3 +156,40 @@ def test_a_data_directory_that_cannot_be_made_stops_the_service_with_one_line(
     assert result.returncode == 1, output
     assert "Traceback" not in output, output
     assert len(output.splitlines()) == 1 and says in output and "File exists" in output, output
+
+
+@pytest.mark.parametrize("command", ["serve", "worker"])
+def test_a_chain_without_the_deployed_token_stops_the_service_with_one_line(tmp_path: Path, command: str) -> None:
+    """An Anvil restarted without its --state file (or RPC_URL at another chain with the same id) keeps
+    the chain id but has no tCNH at the deployment's address: the service and the worker used to stop
+    with web3's BadFunctionCallOutput traceback from the first call to the token."""
+    from web3 import Web3
+
+    from issuer_service.chain.anvil import start_anvil
+    from issuer_service.chain.deploy import DeployConfig, deploy
+    from issuer_service.chain.keys import RoleKeys
+
+    with start_anvil() as anvil:
+        w3 = Web3(Web3.HTTPProvider(anvil.url))
+        fresh = w3.provider.make_request("evm_snapshot", [])["result"]
+        keys = RoleKeys.generate()
+        keys.fund_on_anvil(w3)
+        deployment = deploy(w3, DeployConfig(keys=keys))
+        deployment.save(tmp_path / "deployment.json")
+        keys.save(tmp_path / "keys.json")
+        w3.provider.make_request("evm_revert", [fresh])  # the chain as a restart without its state leaves it
+        port = ("--port", str(free_port())) if command == "serve" else ()
+        result = _start(
+            tmp_path,
+            command,
+            *port,
+            RPC_URL=anvil.url,
+            CNH_DEPLOYMENT_FILE=str(tmp_path / "deployment.json"),
+            CNH_KEY_FILE=str(tmp_path / "keys.json"),
+            CNH_LOG_LEVEL="WARNING",
+        )
+    output = (result.stdout + result.stderr).strip()
+    assert result.returncode == 1, output
+    assert "Traceback" not in output, output
+    assert len(output.splitlines()) == 1, output
+    assert f"has no contract at {deployment.token_address}" in output and "RPC_URL" in output, output
