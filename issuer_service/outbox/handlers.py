@@ -9,11 +9,15 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
 
 from issuer_service.outbox.models import ChainTx
 from issuer_service.request_context import request_id_context
+
+if TYPE_CHECKING:
+    from issuer_service.chain.gateway import ChainGateway
 
 WORKER = "worker"  # the audit actor of everything the outbox worker does
 REVERTED = "reverted on chain"  # the failure reason `on_failed` gets for a mined, reverted transaction
@@ -34,6 +38,9 @@ class OutboxHandler:
     # Called once before the calls above for a batch of rows: lock their business objects in one
     # query, in a fixed order, instead of one query per row.
     lock_batch: Callable[[Session, Sequence[ChainTx]], None] | None = None
+    # Called before a pending row is signed with the service's current keys: why the chain would
+    # refuse it from them (the row then fails unsigned, nothing sent), or None to sign it.
+    refuse_before_signing: Callable[[Session, ChainTx, ChainGateway], str | None] | None = None
 
 
 _HANDLERS: dict[str, OutboxHandler] = {}

@@ -216,10 +216,12 @@ class OutboxWorker:
             if repository.signing_marker(session) != marker:
                 return 0
             rows = self._pause_gate(session, repository.claim(session, "pending", limit=self.batch_size, now=utc_now()))
+            rows, refused = self._domain_gate(session, rows)
             signable = self._reserve_gate(session, rows, chain, in_flight)
             signed = self._sign(session, signable, chain)
             self._submitted(session, signed)
-            return len(signable)
+            self._refused(session, refused)
+            return len(signable) + len(refused)
 
     def _sign(self, session: Session, rows: Sequence[ChainTx], chain: SigningState) -> list[ChainTx]:
         """Sign `rows` in order, each role's nonces allocated under its counter's row lock. Local only."""
@@ -274,6 +276,30 @@ class OutboxWorker:
                 handler.on_resigned(session, row)
         elif handler is not None and handler.on_submitted is not None:
             handler.on_submitted(session, row)
+
+    def _domain_gate(
+        self, session: Session, rows: Sequence[ChainTx]
+    ) -> tuple[list[ChainTx], list[tuple[ChainTx, str]]]:
+        """Rows their domain lets the current keys sign, and those it refuses with the reason (e.g. a
+        redemption permit naming a minter the service no longer signs with, after a key rotation)."""
+        signable: list[ChainTx] = []
+        refused: list[tuple[ChainTx, str]] = []
+        for row in rows:
+            handler = handler_for(row.entity_type)
+            check = handler.refuse_before_signing if handler is not None else None
+            reason = check(session, row, self.gateway) if check is not None else None
+            if reason is None:
+                signable.append(row)
+            else:
+                refused.append((row, reason))
+        return signable, refused
+
+    def _refused(self, session: Session, refused: Sequence[tuple[ChainTx, str]]) -> None:
+        """Fail rows the domain refused before signing (nothing was signed or sent; handlers last)."""
+        lock_batch(session, [row for row, _ in refused])
+        for row, reason in refused:
+            log.warning("not signing %s (%s): %s", row.id, row.function, reason[:300])
+            self._finish(session, row, success=False, reason=reason)
 
     def _pause_gate(self, session: Session, rows: Sequence[ChainTx]) -> list[ChainTx]:
         """Rows the token would revert while paused wait while the service is paused or a pause or

@@ -257,19 +257,40 @@ def _on_confirmed(session: Session, row: ChainTx) -> None:
 
 def _on_failed(session: Session, row: ChainTx, reason: str) -> None:
     redemption = _locked(session, row)
+    code = "chain_failed" if reason == REVERTED else PERMIT_INVALID  # else refused before signing: re-sign
     if reason == REVERTED:
         # What the holder can check and fix; the chain does not say which of them it was.
         reason = (f"{reason}: the token refuses a burn whose permit has expired (deadline "
                   f"{redemption.permit_deadline}) or whose wallet is frozen or holds less than the amount; nothing "
                   "was burned or paid: check those, sign a new permit and redeem again")
-    redemption.reason_code, redemption.reason = "chain_failed", reason
+    redemption.reason_code, redemption.reason = code, reason
     _transition(session, redemption, "failed", actor=WORKER, data={"tx_hash": row.tx_hash, "reason": reason[:300]})
+
+
+def _refuse_before_signing(session: Session, row: ChainTx, gateway: ChainGateway) -> str | None:
+    """The holder's permit names the minter that was the service's when the redemption was accepted.
+    After the minter key is rotated the token would revert a burn sent by the new one: the redemption
+    fails unsent, telling the holder to sign again for the new minter (nothing burned or paid)."""
+    redemption = repository.get(session, row.entity_id)
+    if redemption is None:  # pragma: no cover
+        return None
+    signature = PermitSignature(deadline=redemption.permit_deadline, v=redemption.permit_v, r=redemption.permit_r,
+                                s=redemption.permit_s)
+    signer = recover_permit_signer(chain_id=gateway.chain_id, token=gateway.token_address,
+                                   owner=redemption.wallet_address, spender=gateway.redemption_spender,
+                                   value=fen_to_units(redemption.amount_fen), nonce=redemption.permit_nonce,
+                                   signature=signature)
+    if signer == redemption.wallet_address:
+        return None
+    return (f"the permit names a minter the service no longer signs with (its minter is now "
+            f"{gateway.redemption_spender}); nothing was burned or paid: sign a new permit for that spender "
+            "(GET /v1/token) and redeem again")
 
 
 register(
     "redemption",
     OutboxHandler(
         on_confirmed=_on_confirmed, on_failed=_on_failed, on_submitted=_on_submitted, on_resigned=_on_resigned,
-        on_moved=_on_moved,
+        on_moved=_on_moved, refuse_before_signing=_refuse_before_signing,
     ),
 )

@@ -12,7 +12,7 @@ import warnings
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -887,6 +887,35 @@ def test_a_burn_the_token_refuses_fails_the_redemption_with_what_the_holder_can_
     assert "reverted on chain" in redemption["reason"] and "frozen" in redemption["reason"]
     assert "permit has expired" in redemption["reason"] and "nothing was burned or paid" in redemption["reason"]
     assert gateway.balance_of(alice.wallet.address) == UNITS_PER_CNH  # still holds what it asked to redeem
+
+
+def test_a_redemption_accepted_before_the_minter_key_is_rotated_fails_unsent_asking_the_holder_to_sign_again(
+    rig: Rig, gateway: ChainGateway, token_env: TokenEnv
+) -> None:  # R13, R16, R43
+    """The runbook's key rotation: a new minter is configured on chain, the key file changed and the
+    worker restarted with it. A redemption accepted before carries a permit naming the old minter as
+    spender; it used to be signed by the new minter, sent, and reverted on chain (gas spent), failing
+    with a reason about expiry, freezes or the balance that the holder could not act on."""
+    alice = _primed(rig)
+    body = redemption_body(rig.client, alice, "1.00")
+    accepted = rig.client.post(
+        "/v1/redemptions", json=body, headers=bearer(alice.key, **{"Idempotency-Key": "before-rotation"})
+    )
+    assert accepted.status_code == 202, accepted.text
+    new_minter = token_env.new_account()
+    token_env.send(token_env.keys.minter_admin, gateway.token.functions.configureMinter(new_minter.address, 10**18))
+    rotated = ChainGateway(gateway.rpc_url, token_env.deployment, replace(token_env.keys, minter=new_minter))
+    rig.worker = _worker(rig.sessions, rotated, rig.client.app.state.profile)  # type: ignore[attr-defined]
+    minted_after = rig.mints(alice, 1)
+    rig.settle()
+
+    redemption = rig.client.get(f"/v1/redemptions/{accepted.json()['id']}", headers=bearer(alice.key)).json()
+    assert (redemption["status"], redemption["reason_code"]) == ("failed", "permit_invalid"), redemption
+    assert new_minter.address in redemption["reason"] and "sign a new permit" in redemption["reason"]
+    (burn,) = rig.rows("redeemWithPermit")
+    assert (burn.status, burn.tx_hash, burn.nonce) == ("failed", None, None)  # never signed, never sent
+    assert gateway.balance_of(alice.wallet.address) == 2 * UNITS_PER_CNH  # nothing burned; the new minter mints
+    assert rig.mint_status(alice, minted_after[0]) == "confirmed"
 
 
 def _money_view(rig: Rig, customer: Customer) -> tuple[dict[str, str], dict[str, str]]:
