@@ -121,10 +121,14 @@ def after_rerating(
     An overridden limit above the new rating's profile limit goes and pending changes are withdrawn;
     the profile's limits for the new rating apply until a new change is approved for it. An
     overridden limit at or below the new rating's (a restriction) stays: a higher rating never
-    loosens a customer's limits."""
-    if before not in RISK_LEVELS or after not in RISK_LEVELS or RISK_LEVELS.index(after) <= RISK_LEVELS.index(before):
+    loosens a customer's limits. A customer not yet rated ranks below every rating: a limit approved
+    before KYC was approved without knowing the risk, so the first rating checks it too."""
+    if after not in RISK_LEVELS:
         return
-    why = f"risk rating raised from {before} to {after}"
+    rank_before = RISK_LEVELS.index(before) if before in RISK_LEVELS else -1
+    if RISK_LEVELS.index(after) <= rank_before:
+        return
+    why = f"risk rating raised from {before} to {after}" if before in RISK_LEVELS else f"first risk rating {after}"
     for request in approval_repository.for_subject(
         session, "customer", customer_id, action=ACTION, statuses=("pending",)
     ):

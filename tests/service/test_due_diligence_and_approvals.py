@@ -190,6 +190,37 @@ def test_a_limit_lowered_below_the_profile_s_still_binds_after_a_higher_risk_rat
     assert [(r["daily_mint_limit_fen"], r["daily_redeem_limit_fen"]) for r in reset] == [(10_000, None)]
 
 
+def test_limits_approved_before_the_first_risk_rating_do_not_survive_a_high_one(
+    client: TestClient,
+    make_key: Callable[..., str],
+    make_customer: Callable[..., dict[str, Any]],
+    operator_key: str,
+) -> None:  # R12, R20
+    """An unrated customer ranks below every rating: a raise approved before KYC was approved
+    without knowing the risk, and must not carry a high-risk customer past the profile's limit."""
+    compliance, second, auditor = make_key("compliance"), make_key("compliance"), make_key("auditor")
+    customer = make_customer(name="Seabird Freight Ltd")
+    kyc, limits = f"/v1/customers/{customer['id']}/kyc", f"/v1/customers/{customer['id']}/limits"
+    raise_it = {"daily_mint_limit": "8000000.00", "reason": "verified monthly turnover of CNH 150m"}
+    asked = client.post(limits, headers=bearer(operator_key), json=raise_it).json()
+    assert client.post(f"/v1/approvals/{asked['id']}/approve", json={}, headers=bearer(compliance)).status_code == 200
+    waiting = client.post(limits, headers=bearer(operator_key), json={**raise_it, "daily_mint_limit": "9000000.00"})
+    assert client.get(limits, headers=bearer(auditor)).json()["mint"]["source"] == "override"
+
+    assert client.post(kyc, json=HIGH, headers=bearer(second)).status_code == 200
+    after = client.get(limits, headers=bearer(auditor)).json()
+    # hk: a high-risk customer may mint 200,000.00 a day.
+    assert (after["mint"]["limit"], after["mint"]["source"], after["pending_change_ids"]) == (
+        "200000.00",
+        "profile",
+        [],
+    )
+    assert client.get(f"/v1/approvals/{waiting.json()['id']}", headers=bearer(auditor)).json()["status"] == "cancelled"
+    records = audit_actions(client, auditor, entity_id=customer["id"])
+    reset = [r["data"] for r in records if r["action"] == "customer.limits_reset"]
+    assert [(r["daily_mint_limit_fen_before"], r["why"]) for r in reset] == [(800_000_000, "first risk rating high")]
+
+
 def test_a_limit_change_applies_only_after_a_different_principal_with_a_policy_role_approves(
     app: FastAPI,
     client: TestClient,
