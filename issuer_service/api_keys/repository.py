@@ -57,6 +57,12 @@ def revoked_among(session: Session, key_ids: list[str]) -> set[str]:
     return set(session.execute(stmt).scalars())
 
 
+def roles_of(session: Session, key_ids: list[str]) -> dict[str, str]:
+    """The role each of these keys has now (a role change applies from its approval on)."""
+    stmt = select(ApiKey.id, ApiKey.role).where(ApiKey.id.in_(key_ids))
+    return {key_id: role for key_id, role in session.execute(stmt)}
+
+
 def lock_by_id(session: Session, key_id: str) -> ApiKey | None:
     return session.execute(lock_for_update(select(ApiKey).where(ApiKey.id == key_id))).scalar_one_or_none()
 

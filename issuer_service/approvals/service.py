@@ -171,9 +171,15 @@ def approve(
         ),
     )
     votes.append(vote)
-    # R40: a key revoked since (say, leaked) is no longer a principal: its approval stops counting.
+    # R40: a key revoked since (say, leaked) is no longer a principal: its approval stops counting;
+    # nor does that of a key whose role changed since to one the policy does not let approve.
     revoked = key_repository.revoked_among(session, [request.requested_by, *(v.approver_id for v in votes)])
-    counted = [v for v in votes if v.approver_id not in revoked]
+    roles_now = key_repository.roles_of(session, [v.approver_id for v in votes])
+    counted = [
+        v
+        for v in votes
+        if v.approver_id not in revoked and roles_now.get(v.approver_id, v.approver_role) in rule.approver_roles
+    ]
     append_audit(
         session,
         actor=actor.id,

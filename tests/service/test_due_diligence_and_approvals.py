@@ -333,6 +333,42 @@ def test_with_two_approvers_required_the_approval_of_a_key_revoked_since_no_long
     assert done["status"] == "approved", done
 
 
+def test_with_two_approvers_required_the_approval_of_a_key_demoted_since_no_longer_counts(
+    client: TestClient,
+    admin_key: str,
+    make_key: Callable[..., str],
+    make_customer: Callable[..., dict[str, Any]],
+    operator_key: str,
+    two_approver_limit_changes: ApprovalPolicy,
+) -> None:  # R40, R42: two checkers the policy lets approve, not one and a key moved to a read-only role
+    first, second, auditor, second_admin = (
+        make_key("compliance"),
+        make_key("compliance"),
+        make_key("auditor"),
+        make_key("admin"),
+    )
+    customer = make_customer()
+    body = {"daily_mint_limit": "900000.00", "reason": "customer asked for a higher cap"}
+    change = client.post(f"/v1/customers/{customer['id']}/limits", json=body, headers=bearer(operator_key)).json()
+    approve = f"/v1/approvals/{change['id']}/approve"
+    first_vote = client.post(approve, json={}, headers=bearer(first)).json()
+    demoted_id = first_vote["approvals"][0]["approver_id"]
+    demotion = client.post(
+        f"/v1/api-keys/{demoted_id}/role",
+        json={"role": "auditor", "reason": "moved to internal audit"},
+        headers=bearer(admin_key),
+    ).json()
+    demoted = client.post(f"/v1/approvals/{demotion['id']}/approve", json={}, headers=bearer(second_admin))
+    assert demoted.status_code == 200, demoted.text
+
+    after = client.post(approve, json={}, headers=bearer(second)).json()
+    assert (after["status"], len(after["approvals"])) == ("pending", 2), after
+    limits = client.get(f"/v1/customers/{customer['id']}/limits", headers=bearer(auditor)).json()
+    assert limits["mint"]["source"] == "profile"
+    done = client.post(approve, json={}, headers=bearer(second_admin)).json()
+    assert done["status"] == "approved", done
+
+
 def test_with_two_approvers_required_the_same_principal_never_counts_twice_and_rejection_applies_nothing(
     client: TestClient,
     make_key: Callable[..., str],
