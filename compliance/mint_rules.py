@@ -34,6 +34,7 @@ __all__ = [
     "Decision",
     "MintContext",
     "RedemptionContext",
+    "check_daily_mint_limit",
     "check_mint",
     "check_redemption",
     "check_second_approval",
@@ -104,22 +105,15 @@ def check_mint(ctx: MintContext, profile: RegimeProfile) -> Decision:
             f"{format_fen(profile.max_single_mint_fen)}; split it into smaller mints",
             "R12",
         )
-    # The rating was checked above; a missing limit fails closed (limit 0).
-    daily_limit = (
-        ctx.daily_limit_fen
-        if ctx.daily_limit_fen is not None
-        else profile.daily_mint_limit_fen.get(ctx.customer_risk or "", 0)
+    refusal = check_daily_mint_limit(
+        amount,
+        minted_today_fen=ctx.minted_today_fen,
+        customer_risk=ctx.customer_risk,
+        daily_limit_fen=ctx.daily_limit_fen,
+        profile=profile,
     )
-    if ctx.minted_today_fen + amount > daily_limit:  # R12
-        left = max(0, daily_limit - ctx.minted_today_fen)
-        return Decision.reject(
-            codes.OVER_DAILY_LIMIT,
-            f"amount {format_fen(amount)} is above what is left of today's mint limit for "
-            f"{_limit_owner(ctx.customer_risk, ctx.daily_limit_fen)} "
-            f"({format_fen(left)} of {format_fen(daily_limit)}); "
-            "mint less or wait until tomorrow",
-            "R12",
-        )
+    if refusal is not None:
+        return refusal
     if ctx.global_issued_fen + amount > profile.global_mint_cap_fen:  # R12
         left = max(0, profile.global_mint_cap_fen - ctx.global_issued_fen)
         return Decision.reject(
@@ -154,6 +148,34 @@ def check_mint(ctx: MintContext, profile: RegimeProfile) -> Decision:
             rule_id="R40",
         )
     return Decision.allow("mint allowed")
+
+
+def check_daily_mint_limit(
+    amount_fen: int,
+    *,
+    minted_today_fen: int,
+    customer_risk: str | None,
+    daily_limit_fen: int | None,
+    profile: RegimeProfile,
+    fix: str = "mint less or wait until tomorrow",
+) -> Decision | None:
+    """R12: the customer's daily mint limit (an approved override, else the profile's for the risk
+    rating); the refusal, saying `fix`, or None. Also run when a large mint is approved, under the
+    rating in force then."""
+    # The rating is checked before this; a missing limit fails closed (limit 0).
+    daily_limit = (
+        daily_limit_fen if daily_limit_fen is not None else profile.daily_mint_limit_fen.get(customer_risk or "", 0)
+    )
+    if minted_today_fen + amount_fen <= daily_limit:
+        return None
+    left = max(0, daily_limit - minted_today_fen)
+    return Decision.reject(
+        codes.OVER_DAILY_LIMIT,
+        f"amount {format_fen(amount_fen)} is above what is left of today's mint limit for "
+        f"{_limit_owner(customer_risk, daily_limit_fen)} "
+        f"({format_fen(left)} of {format_fen(daily_limit)}); {fix}",
+        "R12",
+    )
 
 
 def _limit_owner(risk: str | None, override_fen: int | None) -> str:

@@ -27,14 +27,23 @@ def lock_many(session: Session, mint_ids: Sequence[str]) -> list[Mint]:
     return list(session.execute(lock_for_update(stmt)).scalars())
 
 
-def minted_since(session: Session, customer_id: str, since: datetime, *, excluding: str | None = None) -> int:
+def minted_since(
+    session: Session,
+    customer_id: str,
+    since: datetime,
+    *,
+    excluding: str | None = None,
+    until: datetime | None = None,
+) -> int:
     """Fen this customer minted or has in flight since `since` (R12 daily limit), leaving out the
-    mint `excluding` (the one being decided, already written)."""
+    mint `excluding` (the one being decided, already written) and, given `until`, mints asked later."""
     stmt = select(func.coalesce(func.sum(Mint.amount_fen), 0)).where(
         Mint.customer_id == customer_id, Mint.created_at >= since, Mint.status.in_(COUNTED)
     )
     if excluding is not None:
         stmt = stmt.where(Mint.id != excluding)
+    if until is not None:
+        stmt = stmt.where(Mint.created_at <= until)
     return int(session.execute(stmt).scalar_one())
 
 

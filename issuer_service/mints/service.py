@@ -19,7 +19,7 @@ from compliance import decision as codes
 from compliance.calendar import start_of_business_day
 from compliance.decision import Decision
 from compliance.eligibility import check_customer_and_wallet
-from compliance.mint_rules import MintContext, check_mint
+from compliance.mint_rules import MintContext, check_daily_mint_limit, check_mint
 from compliance.money import fen_to_units, format_fen
 from compliance.profiles import RegimeProfile
 from compliance.reserve_policy import reserve_covers
@@ -305,6 +305,7 @@ def _large_mint_approved(
     if is_paused(session, hold=True):
         raise RuleRejected("the service is paused; approve after it resumes", reason_code="paused", rule_id="R41")
     _still_eligible(session, mint)
+    _still_within_daily_limit(session, mint, context.profile)
     _still_backed(session, context.profile)
     mint.approved_by = actor.id
     _approve(session, mint, actor=actor.id, data={"approved_by": actor.id, "approval_id": request.id})
@@ -342,6 +343,33 @@ def _still_backed(session: Session, profile: RegimeProfile) -> None:
             "reserved: approve it once reserves are added, or reject it to release the fiat",
             reason_code=codes.RESERVE_INSUFFICIENT,
             rule_id="R1",
+        )
+
+
+def _still_within_daily_limit(session: Session, mint: Mint, profile: RegimeProfile) -> None:
+    """R12 again at approval, under the limit in force now: a customer rated higher risk since the
+    request (or whose limit change was undone) must not be carried past the new rating's daily limit
+    by a mint asked for under the old one. Counted as at the request: the mints of its business day
+    asked before it."""
+    customer = customers.get_held(session, mint.customer_id)
+    assert customer is not None  # a mint's customer is never deleted
+    day = start_of_business_day(mint.created_at, profile)
+    refusal = check_daily_mint_limit(
+        mint.amount_fen,
+        minted_today_fen=repository.minted_since(
+            session, mint.customer_id, day, excluding=mint.id, until=mint.created_at
+        ),
+        customer_risk=customer.risk,
+        daily_limit_fen=limits.daily_mint_override(session, mint.customer_id),
+        profile=profile,
+        fix="the mint stays pending approval with its fiat reserved: approve it once a limit change for the "
+        "customer's rating is approved, or reject it to release the fiat",
+    )
+    if refusal is not None:
+        raise RuleRejected(
+            refusal.message,
+            reason_code=refusal.reason_code or "rejected",
+            rule_id=refusal.rule_id or "",
         )
 
 

@@ -184,3 +184,35 @@ def test_the_roles_the_policy_names_for_large_mints_are_the_ones_that_may_approv
     approved = client.post(approve, headers=bearer(make_key("compliance")))
     assert approved.status_code == 200, approved.text
     assert approved.json()["status"] == "approved"
+
+
+def test_a_pending_mint_is_not_approved_above_the_daily_limit_of_a_higher_risk_rating_given_since(
+    app: FastAPI,
+    client: TestClient,
+    make_key: Callable[..., str],
+    make_customer: Callable[..., dict[str, Any]],
+    make_customer_key: Callable[[str], str],
+    operator_key: str,
+) -> None:  # R12, R20, R40
+    """Requested at low risk (5,000,000.00 a day), the mint waits for its approver; compliance then
+    rates the customer high (200,000.00 a day) and a second officer records the EDD. The approval
+    checks the day's limit again under the rating in force, as it checks KYC and reserves: the mint
+    stays pending, its fiat reserved, and can be declined."""
+    mint, customer_key, _ = _pending_large_mint(app, client, make_key, make_customer, make_customer_key, operator_key)
+    officer, second_officer, auditor = make_key("compliance"), make_key("compliance"), make_key("auditor")
+    high = {"decision": "approved", "risk": "high", "reference": "KYC-ADVERSE-MEDIA-1"}
+    assert client.post(f"/v1/customers/{mint['customer_id']}/kyc", json=high, headers=bearer(officer)).is_success
+    edd = client.get(f"/v1/customers/{mint['customer_id']}/due-diligence", headers=bearer(auditor)).json()
+    recorded = client.post(
+        f"/v1/approvals/{edd['edd_approval_id']}/approve", json={"reference": "EDD-7"}, headers=bearer(second_officer)
+    )
+    assert recorded.status_code == 200, recorded.text
+
+    refused = assert_problem(client.post(f"/v1/mints/{mint['id']}/approve", headers=bearer(operator_key)), 422)
+    assert (refused["reason_code"], refused["rule_id"]) == ("over_daily_limit", "R12")
+    assert "200000.00" in refused["detail"] and "stays pending approval" in refused["detail"]
+    assert client.get(f"/v1/mints/{mint['id']}", headers=bearer(customer_key)).json()["status"] == "pending_approval"
+    assert _balance(client, mint["customer_id"], customer_key) == ("0.00", LARGE)
+    declined = client.post(f"/v1/mints/{mint['id']}/reject", headers=bearer(operator_key))
+    assert declined.status_code == 200, declined.text
+    assert _balance(client, mint["customer_id"], customer_key) == (LARGE, "0.00")
