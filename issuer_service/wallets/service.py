@@ -61,7 +61,9 @@ def bind_wallet(session: Session, *, actor: Principal, body: WalletCreate, gatew
     customer_id = _customer_of(actor)
     address = parse_address(body.address, field="body.address")
     screening.refuse_listed_address(session, address)  # R23: a listed wallet is never bound
-    customer = customers.get(session, customer_id)
+    # Held (share-locked) to the commit, as a mint holds it: a screening block or a KYC decision that
+    # commits meanwhile waits for this binding, and a re-screening then finds the new wallet (R20, R23).
+    customer = customers.get_held(session, customer_id)
     if customer is None or customer.status != "active":
         raise NotFound(f"customer {customer_id} not found or not active")
     if customer.kyc_status != "approved":  # R20 before a wallet can hold tokens

@@ -5,6 +5,7 @@ clears (false positive) or confirms (true match) each case."""
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -221,3 +222,52 @@ def test_a_list_update_naming_an_existing_customer_freezes_every_bound_wallet_on
         assert gateway.account_state(address).frozen is True  # R23: frozen on chain
         holds = client.get(f"/v1/wallets/{address}/freezes", headers=bearer(staff.compliance)).json()
         assert [h["case_id"] for h in holds["holds"]] == [case]  # the case, not an officer, holds it
+
+
+def test_a_wallet_bound_while_a_list_update_blocks_its_customer_is_refused_or_frozen_never_left_free(
+    chain_client: Any, staff: Staff, monkeypatch: pytest.MonkeyPatch
+) -> None:  # R23
+    """A list update naming a customer commits while the customer's wallet binding is between
+    reading the customer (active) and committing. Read without a lock, the binding was accepted
+    after the block had committed and after the re-screening had listed the customer's wallets: the
+    wallet was allow-listed with no hold, free on chain. Held to its commit, the customer cannot be
+    blocked in between: the update waits for the binding and then holds the new wallet too."""
+    from eth_account import Account
+    from eth_account.messages import encode_defunct
+
+    from issuer_service.wallets import service as wallet_service
+
+    client = chain_client
+    customer_id, key = onboard(client, staff, name="Wrenfield Tallow Exports")
+    wallet = Account.create()
+    message = client.get("/v1/wallets/challenge", params={"address": wallet.address}, headers=bearer(key)).json()
+    signature = "0x" + bytes(wallet.sign_message(encode_defunct(text=message["message"])).signature).hex()
+    updated = _shipped()
+    updated["version"] = "sandbox-2026-04"
+    updated["entries"] += [{"id": "SBX-0300", "name": "Wrenfield Tallow Exports", "aliases": [], "program": "SBX"}]
+    verify = wallet_service._verify_control
+    loading: list[Any] = []
+
+    def load_meanwhile(*args: Any) -> Any:
+        if not loading:  # the binding has read the customer and is checking the signature
+            load = threading.Thread(
+                target=lambda: loading.append(
+                    client.put("/v1/screening/list", json=updated, headers=bearer(staff.compliance))
+                )
+            )
+            loading.append(load)
+            load.start()
+            load.join(1.0)  # committed by now, unless it waits for the binding
+        return verify(*args)
+
+    monkeypatch.setattr(wallet_service, "_verify_control", load_meanwhile)
+    bound = client.post("/v1/wallets", json={"address": wallet.address, "signature": signature}, headers=bearer(key))
+    loading[0].join(30)
+    assert loading[1].status_code == 200, loading[1].text
+    if bound.status_code == 201:
+        assert wallet.address in loading[1].json()["rescreen"]["wallets_frozen"]
+        holds = client.get(f"/v1/wallets/{wallet.address}/freezes", headers=bearer(staff.compliance)).json()
+        assert holds["chain_target"] == "frozen" and [h["case_id"] is not None for h in holds["holds"]] == [True]
+    else:
+        assert_problem(bound, 404)
+    assert client.get(f"/v1/customers/{customer_id}", headers=bearer(staff.operator)).json()["status"] == "blocked"
