@@ -30,6 +30,7 @@ from issuer_service.auth import Principal
 from issuer_service.chain.gateway import ChainGateway
 from issuer_service.clock import utc_now
 from issuer_service.customers import repository as customers
+from issuer_service.due_diligence import service as due_diligence
 from issuer_service.enforcement import repository
 from issuer_service.enforcement.models import Seizure, WalletFreeze
 from issuer_service.enforcement.repository import FREEZE_ENTITY, SEIZURE_ENTITY
@@ -166,6 +167,11 @@ def _recovery_wallet_unusable(session: Session, recovery: Wallet) -> str | None:
     owner = customers.get(session, recovery.customer_id)
     if owner is None or owner.status != "active" or owner.kyc_status != "approved":
         return f"the recovery wallet {recovery.address} belongs to a customer who is not active and KYC-approved"
+    if due_diligence.edd_pending(session, owner):  # R20: the re-mint is a mint to the owner
+        return (
+            f"the recovery wallet {recovery.address} belongs to a high-risk customer whose enhanced due diligence "
+            "no second compliance officer has recorded; record it first or choose another recovery wallet"
+        )
     if screening.unresolved_for_customer(session, owner.id):
         return f"the recovery wallet {recovery.address} belongs to a customer with unresolved screening cases"
     return None

@@ -260,3 +260,42 @@ def test_an_attestation_between_a_seizure_s_burn_and_re_mint_finds_the_ledger_ag
         # Reserve cash never moves in a seizure: the same tokens change hands.
         cash = next(row for row in report["reserve_assets"] if row["asset_id"] == CUSTOMER_CASH_ASSET_ID)
         assert cash["counted"] == "100.00", report["reserve_assets"]
+
+
+def test_seized_funds_are_not_re_minted_to_a_high_risk_customer_whose_edd_is_not_recorded(
+    chain_client: Any, staff: Staff
+) -> None:  # R20, R24
+    """The re-mint is a mint to the recovery wallet's owner: a high-risk customer whose enhanced due
+    diligence no second officer has recorded may not receive it, as they may not mint themselves."""
+    client = chain_client
+    add_buffer_capital(client, staff, "10.00")
+    alice = new_customer(client, staff, name="Alice Ltd", deposit="100.00")
+    recovery = new_customer(client, staff, name="Recovery Trust Ltd", risk="high")
+    minted = request_mint(client, alice, "100.00")
+    assert (
+        wait_for(client, f"/v1/mints/{minted.json()['id']}", alice.key, {"confirmed", "failed"})["status"]
+        == "confirmed"
+    )
+    frozen = client.post(
+        f"/v1/wallets/{alice.wallet.address}/freeze",
+        headers=bearer(staff.compliance),
+        json={"reason": "suspected account takeover", "legal_basis": LEGAL_BASIS},
+    )
+    assert frozen.status_code == 202, frozen.text
+    poll(lambda: _wallet(client, staff.operator, alice.wallet.address), lambda w: w["frozen"], what="wallet frozen")
+    due = client.get(f"/v1/customers/{recovery.id}/due-diligence", headers=bearer(staff.auditor)).json()
+    assert due["enhanced_due_diligence"] == "pending"
+
+    seize = {
+        "wallet": alice.wallet.address,
+        "recovery_wallet": recovery.wallet.address,
+        "legal_basis": LEGAL_BASIS,
+        "case_reference": "CASE-2026-0077",
+    }
+    refused = assert_problem(
+        client.post("/v1/seizures", json=seize, headers=bearer(staff.compliance, **{"Idempotency-Key": "seize-edd"})),
+        422,
+        field="body.recovery_wallet",
+    )
+    assert (refused["reason_code"], refused["rule_id"]) == ("recovery_wallet_unusable", "R24")
+    assert "enhanced due diligence" in refused["detail"]
