@@ -246,7 +246,9 @@ def reject(session: Session, *, actor: Principal, request_id: str, body: Approva
 
 
 def cancel(session: Session, request: ApprovalRequest, *, actor: str, note: str) -> None:
-    """The domain withdraws a pending request it no longer needs (e.g. a re-decided KYC)."""
+    """The domain withdraws a pending request it no longer needs (e.g. a re-decided KYC). Locked and
+    read again first, as approving locks it: a request approved meanwhile stays approved."""
+    repository.get(session, request.id, lock=True)  # refreshes `request` as of the lock
     if request.status != "pending":
         return
     request.status, request.decided_by, request.decided_at, request.decision_note = (

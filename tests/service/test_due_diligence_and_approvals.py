@@ -4,6 +4,7 @@ change applies only once a different principal with a policy role approves; nobo
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
@@ -219,6 +220,45 @@ def test_limits_approved_before_the_first_risk_rating_do_not_survive_a_high_one(
     records = audit_actions(client, auditor, entity_id=customer["id"])
     reset = [r["data"] for r in records if r["action"] == "customer.limits_reset"]
     assert [(r["daily_mint_limit_fen_before"], r["why"]) for r in reset] == [(800_000_000, "first risk rating high")]
+
+
+def test_a_limit_change_approved_while_a_higher_rating_is_decided_stays_approved_and_is_reset(
+    client: TestClient,
+    make_key: Callable[..., str],
+    make_customer: Callable[..., dict[str, Any]],
+    operator_key: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # R12, R40, R50
+    """The higher rating withdraws limit changes still pending. One whose approval commits while the
+    rating is being decided was withdrawn over its approval: it read "cancelled" although it had
+    been approved and applied, and the log said both. It stays approved; the reset undoes it."""
+    compliance, second, auditor = make_key("compliance"), make_key("compliance"), make_key("auditor")
+    customer = make_customer(name="Saltmarsh Ltd")
+    kyc, limits = f"/v1/customers/{customer['id']}/kyc", f"/v1/customers/{customer['id']}/limits"
+    assert client.post(kyc, json=LOW, headers=bearer(compliance)).status_code == 200
+    raise_it = {"daily_mint_limit": "8000000.00", "reason": "verified monthly turnover of CNH 150m"}
+    asked = client.post(limits, headers=bearer(operator_key), json=raise_it).json()
+    executor = approvals._EXECUTORS["limit.change"]
+    rating: list[Any] = []
+
+    def apply_while_rated(*args: Any) -> None:
+        executor.on_approved(*args)
+        rated = threading.Thread(target=lambda: rating.append(client.post(kyc, json=HIGH, headers=bearer(second))))
+        rated.start()
+        rated.join(1.0)  # the rating reads the change as pending and waits for this approval to commit
+        rating.insert(0, rated)
+
+    monkeypatch.setitem(approvals._EXECUTORS, "limit.change", replace(executor, on_approved=apply_while_rated))
+    approved = client.post(f"/v1/approvals/{asked['id']}/approve", json={}, headers=bearer(compliance))
+    assert approved.status_code == 200, approved.text
+    rating[0].join(30)
+    assert rating[1].status_code == 200, rating[1].text
+
+    assert client.get(f"/v1/approvals/{asked['id']}", headers=bearer(auditor)).json()["status"] == "approved"
+    after = client.get(limits, headers=bearer(auditor)).json()
+    assert (after["mint"]["limit"], after["mint"]["source"]) == ("200000.00", "profile")
+    actions = [r["action"] for r in audit_actions(client, auditor, entity_id=asked["id"])]
+    assert "approval.cancelled" not in actions
 
 
 def test_a_limit_change_applies_only_after_a_different_principal_with_a_policy_role_approves(
