@@ -154,9 +154,14 @@ def _refuse_unfreeze_before_burn(session: Session, wallet: Wallet) -> None:
     the wallet frozen; unfreezing first would let the balance move and the burn revert."""
     seizure = repository.seizure_in_flight(session, wallet.id)
     if seizure is not None and seizure.status in ("pending_approval", "approved", "burn_submitted"):
+        fix = (
+            f"or reject the seizure first (POST /v1/approvals/{seizure.approval_id}/reject)"
+            if seizure.status == "pending_approval"
+            else f"try again once the seizure is burned (GET /v1/seizures/{seizure.id})"
+        )
         raise Conflict(
             f"seizure {seizure.id} of wallet {wallet.address} is {seizure.status}; the wallet stays frozen until "
-            "it is burned, or reject the seizure first (POST /v1/approvals/{id}/reject)"
+            f"it is burned: {fix}"
         )
 
 

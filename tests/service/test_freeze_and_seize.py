@@ -299,3 +299,40 @@ def test_seized_funds_are_not_re_minted_to_a_high_risk_customer_whose_edd_is_not
     )
     assert (refused["reason_code"], refused["rule_id"]) == ("recovery_wallet_unusable", "R24")
     assert "enhanced due diligence" in refused["detail"]
+
+
+def test_an_unfreeze_refused_while_a_seizure_waits_names_the_approval_request_to_reject(
+    chain_client: Any, staff: Staff
+) -> None:  # R24, R40
+    """The refusal names the seizure's own approval request, not a literal `{id}` to fill in."""
+    client = chain_client
+    add_buffer_capital(client, staff, "10.00")
+    alice = new_customer(client, staff, name="Alice Ltd", deposit="100.00")
+    recovery = new_customer(client, staff, name="Recovery Trust Ltd")
+    minted = request_mint(client, alice, "100.00")
+    assert (
+        wait_for(client, f"/v1/mints/{minted.json()['id']}", alice.key, {"confirmed", "failed"})["status"]
+        == "confirmed"
+    )
+    frozen = client.post(
+        f"/v1/wallets/{alice.wallet.address}/freeze",
+        headers=bearer(staff.compliance),
+        json={"reason": "suspected account takeover", "legal_basis": LEGAL_BASIS},
+    )
+    assert frozen.status_code == 202, frozen.text
+    poll(lambda: _wallet(client, staff.operator, alice.wallet.address), lambda w: w["frozen"], what="wallet frozen")
+    seize = {
+        "wallet": alice.wallet.address,
+        "recovery_wallet": recovery.wallet.address,
+        "legal_basis": LEGAL_BASIS,
+        "case_reference": "CASE-2026-0078",
+    }
+    requested = client.post("/v1/seizures", json=seize, headers=bearer(staff.compliance, **{"Idempotency-Key": "s"}))
+    assert requested.status_code == 202, requested.text
+
+    unfreeze = f"/v1/wallets/{alice.wallet.address}/unfreeze"
+    refused = assert_problem(
+        client.post(unfreeze, json={"reason": "changed mind"}, headers=bearer(staff.compliance)), 409
+    )
+    assert f"POST /v1/approvals/{requested.json()['approval_id']}/reject" in refused["detail"]
+    assert "{id}" not in refused["detail"]
