@@ -98,7 +98,8 @@ def amount_str(value: Amount) -> str:
         # Decimal("2.010") and Decimal("1E+2") are 2.01 and 100: sent as "2.01" and "100.00", not as
         # a third decimal or an exponent the service refuses. More decimals than that go as they are,
         # for the service to refuse by name.
-        if value.is_finite() and value == value.quantize(_FEN):
+        exponent = value.as_tuple().exponent
+        if isinstance(exponent, int) and not -2 <= exponent <= 0 and value == value.quantize(_FEN):
             value = value.quantize(_FEN)
         return format(value, "f")
     if isinstance(value, int):
