@@ -425,6 +425,8 @@ class TokenMachine(RuleBasedStateMachine):
         expected: Expected = None
         if caller.address not in m.minters:
             expected = ("NotMinter(address)", (caller.address,))
+        elif caller.address in m.frozen:  # R24: a frozen minter spends no permit, as a frozen spender none
+            expected = ("AccountFrozen(address)", (caller.address,))
         elif amount == 0:
             expected = ("ZeroAmount()", ())
         elif m.paused:
