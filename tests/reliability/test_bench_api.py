@@ -1,6 +1,7 @@
 """`scripts/bench_api.py` runs end to end at a tiny size (issue 4, item 10): the real service on
 PostgreSQL, two API processes and a separate worker, every mint confirmed on chain, the floor (the
-cheapest authenticated request) measured beside it, and the figures it prints are consistent. Nothing here asserts a speed: the benchmark reports ratios, CI checks it works."""
+cheapest authenticated request) measured beside it, and the figures it prints are consistent.
+Nothing here asserts a speed: the benchmark reports ratios, CI checks it works."""
 
 from __future__ import annotations
 
