@@ -14,7 +14,7 @@ from issuer_service.chain.gateway import ChainGateway
 from issuer_service.reserves.service import CUSTOMER_CASH_ASSET_ID
 from tests.service.attestation_helpers import attest
 from tests.service.compliance_helpers import audit_actions, poll, staff_key
-from tests.service.flow import Staff, add_buffer_capital, new_customer, request_mint, wait_for
+from tests.service.flow import Customer, Staff, add_buffer_capital, new_customer, request_mint, wait_for
 from tests.service.service_helpers import assert_problem, bearer
 
 pytestmark = pytest.mark.chain
@@ -32,6 +32,27 @@ def _reconciled_supply_units(client: Any) -> int | None:
     check = client.get("/readyz").json()["checks"]["reconciliation"]
     found = re.search(r"chain supply (\d+) units", check["detail"])
     return int(found.group(1)) if check["ok"] and found else None
+
+
+def _frozen_holder(client: Any, staff: Staff, *, recovery_risk: str = "low") -> tuple[Customer, Customer]:
+    """Alice holding 100.00 minted tokens in a wallet compliance has frozen (confirmed on chain), and
+    a recovery customer of the given risk rating for a seizure of it."""
+    add_buffer_capital(client, staff, "10.00")
+    alice = new_customer(client, staff, name="Alice Ltd", deposit="100.00")
+    recovery = new_customer(client, staff, name="Recovery Trust Ltd", risk=recovery_risk)
+    minted = request_mint(client, alice, "100.00")
+    assert (
+        wait_for(client, f"/v1/mints/{minted.json()['id']}", alice.key, {"confirmed", "failed"})["status"]
+        == "confirmed"
+    )
+    frozen = client.post(
+        f"/v1/wallets/{alice.wallet.address}/freeze",
+        headers=bearer(staff.compliance),
+        json={"reason": "suspected account takeover", "legal_basis": LEGAL_BASIS},
+    )
+    assert frozen.status_code == 202, frozen.text
+    poll(lambda: _wallet(client, staff.operator, alice.wallet.address), lambda w: w["frozen"], what="wallet frozen")
+    return alice, recovery
 
 
 def test_seizure_burns_the_frozen_balance_remints_it_to_recovery_and_supply_stays_reconciled(
@@ -204,20 +225,7 @@ def test_an_attestation_between_a_seizure_s_burn_and_re_mint_finds_the_ledger_ag
     "chain, indexed and ledger supply differ" for a ledger that agreed with the chain."""
     client = chain_client
     second_compliance = staff_key(client, "compliance", "second compliance officer")
-    add_buffer_capital(client, staff, "10.00")
-    alice = new_customer(client, staff, name="Alice Ltd", deposit="100.00")
-    recovery = new_customer(client, staff, name="Recovery Trust Ltd")
-    minted = request_mint(client, alice, "100.00")
-    assert wait_for(client, f"/v1/mints/{minted.json()['id']}", alice.key, {"confirmed", "failed"})["status"] == (
-        "confirmed"
-    )
-    frozen = client.post(
-        f"/v1/wallets/{alice.wallet.address}/freeze",
-        headers=bearer(staff.compliance),
-        json={"reason": "court order", "legal_basis": LEGAL_BASIS},
-    )
-    assert frozen.status_code == 202, frozen.text
-    poll(lambda: _wallet(client, staff.operator, alice.wallet.address), lambda w: w["frozen"], what="wallet frozen")
+    alice, recovery = _frozen_holder(client, staff)
     requested = client.post(
         "/v1/seizures",
         json={
@@ -268,21 +276,7 @@ def test_seized_funds_are_not_re_minted_to_a_high_risk_customer_whose_edd_is_not
     """The re-mint is a mint to the recovery wallet's owner: a high-risk customer whose enhanced due
     diligence no second officer has recorded may not receive it, as they may not mint themselves."""
     client = chain_client
-    add_buffer_capital(client, staff, "10.00")
-    alice = new_customer(client, staff, name="Alice Ltd", deposit="100.00")
-    recovery = new_customer(client, staff, name="Recovery Trust Ltd", risk="high")
-    minted = request_mint(client, alice, "100.00")
-    assert (
-        wait_for(client, f"/v1/mints/{minted.json()['id']}", alice.key, {"confirmed", "failed"})["status"]
-        == "confirmed"
-    )
-    frozen = client.post(
-        f"/v1/wallets/{alice.wallet.address}/freeze",
-        headers=bearer(staff.compliance),
-        json={"reason": "suspected account takeover", "legal_basis": LEGAL_BASIS},
-    )
-    assert frozen.status_code == 202, frozen.text
-    poll(lambda: _wallet(client, staff.operator, alice.wallet.address), lambda w: w["frozen"], what="wallet frozen")
+    alice, recovery = _frozen_holder(client, staff, recovery_risk="high")
     due = client.get(f"/v1/customers/{recovery.id}/due-diligence", headers=bearer(staff.auditor)).json()
     assert due["enhanced_due_diligence"] == "pending"
 
@@ -306,21 +300,7 @@ def test_an_unfreeze_refused_while_a_seizure_waits_names_the_approval_request_to
 ) -> None:  # R24, R40
     """The refusal names the seizure's own approval request, not a literal `{id}` to fill in."""
     client = chain_client
-    add_buffer_capital(client, staff, "10.00")
-    alice = new_customer(client, staff, name="Alice Ltd", deposit="100.00")
-    recovery = new_customer(client, staff, name="Recovery Trust Ltd")
-    minted = request_mint(client, alice, "100.00")
-    assert (
-        wait_for(client, f"/v1/mints/{minted.json()['id']}", alice.key, {"confirmed", "failed"})["status"]
-        == "confirmed"
-    )
-    frozen = client.post(
-        f"/v1/wallets/{alice.wallet.address}/freeze",
-        headers=bearer(staff.compliance),
-        json={"reason": "suspected account takeover", "legal_basis": LEGAL_BASIS},
-    )
-    assert frozen.status_code == 202, frozen.text
-    poll(lambda: _wallet(client, staff.operator, alice.wallet.address), lambda w: w["frozen"], what="wallet frozen")
+    alice, recovery = _frozen_holder(client, staff)
     seize = {
         "wallet": alice.wallet.address,
         "recovery_wallet": recovery.wallet.address,
