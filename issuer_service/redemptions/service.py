@@ -128,7 +128,7 @@ def create_redemption(session: Session, *, actor: Principal, body: RedemptionCre
                            if decision.reason_code in _WALLET_CODES else None)
     assert wallet is not None
     # R25: 422 names each gap; after the rules above, so that e.g. a paused service says so first (R41).
-    travel_rule.require_complete(body.travel_rule, amount_fen=amount, profile=profile)
+    travel_rule.require_complete(body.travel_rule, amount_fen=amount, profile=profile, wallet=address)
     _check_permit(body, gateway, address, units, chain_state.permit_nonce)
     now = utc_now()
     redemption_id = new_id("red")

@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import datetime
 
 from sqlalchemy.exc import IntegrityError
@@ -87,8 +88,17 @@ def _refuse_missing(missing: list[str] | tuple[str, ...], *, prefix: str, detail
     raise error
 
 
-def require_complete(body: TravelRuleIn | None, *, amount_fen: int, profile: RegimeProfile) -> None:
-    """R25: from the threshold the request itself must carry the full set (422 naming each gap)."""
+def require_complete(body: TravelRuleIn | None, *, amount_fen: int, profile: RegimeProfile, wallet: str) -> None:
+    """R25: from the threshold the request itself must carry the full set (422 naming each gap);
+    an originator account given at any amount must be the `wallet` the tokens are burned from."""
+    given = body.originator.account if body is not None else None
+    if given is not None and parse_address(given, field="body.travel_rule.originator.account") != wallet:
+        raise RuleRejected(
+            f"the redemption burns tCNH from wallet {wallet}: the originator's account must be that wallet",
+            reason_code="travel_rule_parties_mismatch",
+            rule_id="R25",
+            field="body.travel_rule.originator.account",
+        )
     check = check_travel_rule(amount_fen, to_data(body), profile)
     if check.required:
         _refuse_missing(
@@ -165,13 +175,15 @@ def record_redemption(
         originator=Party(name=customer.name, account=wallet, id_number=customer.id),
         beneficiary=Party(name=customer.name, account=f"sandbox bank account of {customer.id}", id_number=customer.id),
     )
+    given = to_data(body)  # its originator account, if any, is this wallet (require_complete): kept in EIP-55
+    given = replace(given, originator=replace(given.originator, account=wallet))
     return _store(
         session,
         kind="redemption",
         subject_id=redemption_id,
         tx_hash=None,
         amount_fen=amount_fen,
-        data=to_data(body).filled_from(on_file),
+        data=given.filled_from(on_file),
         required=full_data_required(amount_fen, profile),
         actor=actor,
     )

@@ -241,3 +241,42 @@ def test_a_redemption_at_the_threshold_needs_the_full_data_set_and_the_record_is
     assert client.post("/v1/admin/pause", headers=bearer(ADMIN_KEY)).status_code == 200
     paused = assert_problem(redeem("7300.00", None), 422)
     assert (paused["reason_code"], paused["rule_id"]) == ("paused", "R41")
+
+
+@pytest.mark.chain
+def test_a_redemption_s_travel_rule_record_names_the_wallet_it_burns_from_not_another(
+    chain_client: Any, staff: Staff
+) -> None:  # R25
+    """The originator of a redemption is the wallet the tokens are burned from: a record naming
+    another customer's wallet would keep false data for a transfer the service paid out."""
+    client = chain_client
+    add_buffer_capital(client, staff, "200.00")
+    alice = new_customer(client, staff, name="Alice Ltd", deposit="8000.00")
+    bob = new_customer(client, staff, name="Bob Ltd")
+    minted = request_mint(client, alice, "8000.00")
+    assert (
+        wait_for(client, f"/v1/mints/{minted.json()['id']}", alice.key, {"confirmed", "failed"})["status"]
+        == "confirmed"
+    )
+
+    def redeem(originator_account: str) -> Any:
+        body = redemption_body(client, alice, "7300.00")
+        body["travel_rule"] = {
+            "originator": {**FULL["originator"], "account": originator_account},
+            "beneficiary": FULL["beneficiary"],
+        }
+        return client.post(
+            "/v1/redemptions", json=body, headers=bearer(alice.key, **{"Idempotency-Key": secrets.token_hex(8)})
+        )
+
+    elsewhere = assert_problem(redeem(bob.wallet.address), 422, field="body.travel_rule.originator.account")
+    assert (elsewhere["reason_code"], elsewhere["rule_id"]) == ("travel_rule_parties_mismatch", "R25")
+    assert alice.wallet.address in elsewhere["detail"]
+    accepted = redeem(alice.wallet.address.lower())  # the same wallet, spelled lower-case
+    assert accepted.status_code == 202, accepted.text
+    records = client.get(
+        "/v1/travel-rule/records", params={"kind": "redemption"}, headers=bearer(staff.auditor)
+    ).json()["items"]
+    assert [(r["subject_id"], r["originator"]["account"]) for r in records] == [
+        (accepted.json()["id"], alice.wallet.address)
+    ]
