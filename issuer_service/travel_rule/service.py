@@ -281,6 +281,12 @@ def create_record(session: Session, *, actor: Principal, body: TravelRuleRecordC
                 field="body.originator.account",
             )
     _check_transfer(session, body.tx_hash, originator, beneficiary)
+    # Kept in EIP-55 form however typed: the records of one wallet read the same.
+    data = replace(
+        data,
+        originator=replace(data.originator, account=originator),
+        beneficiary=replace(data.beneficiary, account=beneficiary),
+    )
     try:
         with session.begin_nested():  # a second record of the same transfer may be arriving right now
             record = _store(

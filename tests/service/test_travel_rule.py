@@ -139,6 +139,26 @@ def test_transfers_between_customers_without_a_timely_record_are_flagged_in_the_
 
 
 
+def test_a_transfer_record_keeps_the_wallets_in_eip55_form_however_they_were_typed(
+    app: FastAPI, client: TestClient, make_key: Callable[..., str], make_customer: Callable[..., dict[str, Any]]
+) -> None:  # R25
+    """Records of one wallet read the same whether it was typed in lower case or checksummed, so an
+    auditor searching for the wallet finds all of them."""
+    compliance = make_key("compliance")
+    alice, bob = make_customer(name="Alice Ltd"), make_customer(name="Bob Ltd")
+    a_wallet = add_active_wallet(app.state.sessionmaker, alice["id"])
+    b_wallet = add_active_wallet(app.state.sessionmaker, bob["id"])
+    tx_hash = _transfer(app, a_wallet, b_wallet, 8_000, age=timedelta(minutes=5))
+    record = {
+        "tx_hash": tx_hash,
+        "originator": {**FULL["originator"], "account": a_wallet.lower()},
+        "beneficiary": {"name": "Bob Ltd", "account": b_wallet.lower(), "id_number": "BR 12345678"},
+    }
+    created = client.post("/v1/travel-rule/records", json=record, headers=bearer(compliance))
+    assert created.status_code == 201, created.text
+    assert (created.json()["originator"]["account"], created.json()["beneficiary"]["account"]) == (a_wallet, b_wallet)
+
+
 @pytest.mark.parametrize("database_url", [pytest.param("pg", id="postgresql")], indirect=True)
 def test_one_transfer_sent_twenty_times_at_once_keeps_one_travel_rule_record(
     app: FastAPI,
