@@ -173,17 +173,25 @@ def _check_permit(body: RedemptionCreate, gateway: ChainGateway, address: str, u
                                "signature); sign it again with a standard EIP-712 signer", field="body.permit.s",
                                reason_code=PERMIT_INVALID)
     signature = PermitSignature(deadline=body.permit.deadline, v=body.permit.v, r=body.permit.r, s=body.permit.s)
-    try:
-        signer = recover_permit_signer(chain_id=gateway.chain_id, token=gateway.token_address, owner=address,
-                                       spender=gateway.redemption_spender, value=units, nonce=nonce,
-                                       signature=signature)
-    except Exception:  # noqa: BLE001 - malformed signature values
-        signer = None
-    if signer != address:  # R13: only the holder authorises the burn; a stable code lets clients re-sign
+    if not _permits_current_minter(gateway, address, units, nonce, signature):
+        # R13: only the holder authorises the burn; a stable code lets clients re-sign
         raise ValidationFailed(
             "the permit is not the wallet's signature for this redemption: sign EIP-2612 Permit(owner=wallet, "
             f"spender={gateway.redemption_spender}, value={units}, nonce={nonce}, deadline) with the domain "
             "from GET /v1/token", field="body.permit", reason_code=PERMIT_INVALID)
+
+
+def _permits_current_minter(gateway: ChainGateway, owner: str, units: int, nonce: int,
+                            signature: PermitSignature) -> bool:
+    """Whether `signature` is the owner's EIP-2612 permit of `units` at `nonce` to the minter the
+    service signs with now (`redemption_spender`), as the token checks it in redeemWithPermit."""
+    try:
+        signer = recover_permit_signer(chain_id=gateway.chain_id, token=gateway.token_address, owner=owner,
+                                       spender=gateway.redemption_spender, value=units, nonce=nonce,
+                                       signature=signature)
+    except Exception:  # noqa: BLE001 - malformed signature values
+        return False
+    return bool(signer == owner)
 
 
 def get_redemption(session: Session, *, principal: Principal, redemption_id: str) -> RedemptionOut:
@@ -276,11 +284,8 @@ def _refuse_before_signing(session: Session, row: ChainTx, gateway: ChainGateway
         return None
     signature = PermitSignature(deadline=redemption.permit_deadline, v=redemption.permit_v, r=redemption.permit_r,
                                 s=redemption.permit_s)
-    signer = recover_permit_signer(chain_id=gateway.chain_id, token=gateway.token_address,
-                                   owner=redemption.wallet_address, spender=gateway.redemption_spender,
-                                   value=fen_to_units(redemption.amount_fen), nonce=redemption.permit_nonce,
-                                   signature=signature)
-    if signer == redemption.wallet_address:
+    if _permits_current_minter(gateway, redemption.wallet_address, fen_to_units(redemption.amount_fen),
+                               redemption.permit_nonce, signature):
         return None
     return (f"the permit names a minter the service no longer signs with (its minter is now "
             f"{gateway.redemption_spender}); nothing was burned or paid: sign a new permit for that spender "
